@@ -1,0 +1,25 @@
+// Everything a running storefront needs, opened and checked at start so that a bad key file or
+// a missing database fails now, with a clear message, rather than on the first request.
+
+import type { Config } from "./config.ts";
+import type { Services } from "./http/services.ts";
+import type { Logger } from "./log.ts";
+import { loadSigningKeys } from "./signing-keys.ts";
+import { StoreDatabase } from "./store/database.ts";
+import { VERSION } from "./version.ts";
+
+export interface App {
+  readonly services: Services;
+  close(): void;
+}
+
+export function openApp(config: Config, log: Logger): App {
+  const keys = loadSigningKeys(config.sign_key_paths, log);
+  const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
+  return {
+    services: { config, store, keys, log, version: VERSION },
+    close: () => {
+      store.close();
+    },
+  };
+}

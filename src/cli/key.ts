@@ -1,0 +1,62 @@
+import { writeFileSync } from "node:fs";
+import { generateKeyPair } from "../core/signing-key.ts";
+import { parseCommandArgs, UsageError } from "./usage.ts";
+
+export const keyHelp = `Usage: storefront key generate NAME --secret FILE --public FILE
+
+Write a new Ed25519 signing key pair in Nix's format, as nix-store --generate-binary-cache-key
+does. NAME is conventionally the cache's host name and a number, e.g. cache.example.org-1.
+The secret file is created with mode 0600; neither file may exist already.
+
+Options:
+  --secret FILE   where to write the secret key (for sign_key_paths)
+  --public FILE   where to write the public key (for clients' trusted-public-keys)
+  -h, --help      show this help`;
+
+function writeNew(path: string, text: string, mode: number): void {
+  try {
+    writeFileSync(path, text, { mode, flag: "wx" });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new UsageError(
+      code === "EEXIST"
+        ? `${path} exists already; remove it or choose another file`
+        : `${path}: cannot write (${code ?? String(error)})`,
+    );
+  }
+}
+
+export function keyCommand(args: string[]): number {
+  const { values, positionals } = parseCommandArgs(
+    {
+      args,
+      options: {
+        secret: { type: "string" },
+        public: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+      strict: true,
+    },
+    keyHelp,
+  );
+  if (values.help === true) {
+    process.stdout.write(keyHelp + "\n");
+    return 0;
+  }
+  const [action, name, ...rest] = positionals;
+  if (action !== "generate" || name === undefined || rest.length > 0) {
+    throw new UsageError(keyHelp);
+  }
+  if (!/^[^\s:]+$/.test(name)) {
+    throw new UsageError(`key name "${name}" must be non-empty, without spaces or colons`);
+  }
+  if (values.secret === undefined || values.public === undefined) {
+    throw new UsageError(`both --secret FILE and --public FILE are needed\n\n${keyHelp}`);
+  }
+  const pair = generateKeyPair(name);
+  writeNew(values.secret, pair.secret, 0o600);
+  writeNew(values.public, pair.public, 0o644);
+  process.stdout.write(`${pair.public}\n`);
+  return 0;
+}

@@ -1,0 +1,152 @@
+// A small schema language for the config file: each field parses and checks one TOML value and
+// carries its default and its documentation, so that the schema is at once the validator, the
+// TypeScript type (through `ConfigOf`) and the source of the README's key table.
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface Field<T> {
+  readonly kind: "field";
+  /** What the value is, for error messages and docs: "a string", "an integer >= 1". */
+  readonly expected: string;
+  readonly doc: string;
+  /** The default as shown in docs. */
+  readonly defaultText: string;
+  /** The default; a function when it depends on other keys or on the machine. */
+  readonly fallback: (partial: Record<string, unknown>) => T;
+  readonly parse: (value: unknown) => T | undefined;
+}
+
+export interface Section<S extends Schema> {
+  readonly kind: "section";
+  readonly doc: string;
+  readonly fields: S;
+}
+
+export type Schema = { readonly [key: string]: Field<unknown> | Section<Schema> };
+
+export type ConfigOf<S extends Schema> = {
+  readonly [K in keyof S]: S[K] extends Field<infer T>
+    ? T
+    : S[K] extends Section<infer Inner>
+      ? ConfigOf<Inner>
+      : never;
+};
+
+interface FieldOptions<T> {
+  doc: string;
+  default: T | ((partial: Record<string, unknown>) => T);
+  defaultText?: string;
+}
+
+function field<T>(
+  expected: string,
+  parse: (value: unknown) => T | undefined,
+  options: FieldOptions<T>,
+): Field<T> {
+  const fallback = options.default;
+  return {
+    kind: "field",
+    expected,
+    doc: options.doc,
+    defaultText: options.defaultText ?? JSON.stringify(fallback),
+    fallback:
+      typeof fallback === "function"
+        ? (fallback as (p: Record<string, unknown>) => T)
+        : () => fallback,
+    parse,
+  };
+}
+
+export function section<S extends Schema>(doc: string, fields: S): Section<S> {
+  return { kind: "section", doc, fields };
+}
+
+export const string = (options: FieldOptions<string>): Field<string> =>
+  field("a string", (v) => (typeof v === "string" ? v : undefined), options);
+
+export const optionalString = (
+  options: FieldOptions<string | undefined>,
+): Field<string | undefined> =>
+  field("a string", (v) => (typeof v === "string" ? v : undefined), {
+    defaultText: "unset",
+    ...options,
+  });
+
+export const absolutePath = (options: FieldOptions<string>): Field<string> =>
+  field(
+    "an absolute path",
+    (v) => (typeof v === "string" && v.startsWith("/") ? v.replace(/(.)\/+$/, "$1") : undefined),
+    options,
+  );
+
+export const boolean = (options: FieldOptions<boolean>): Field<boolean> =>
+  field("true or false", (v) => (typeof v === "boolean" ? v : undefined), options);
+
+export const integer = (min: number, max: number, options: FieldOptions<number>): Field<number> =>
+  field(
+    `an integer from ${min} to ${max}`,
+    (v) => {
+      // smol-toml gives integers as numbers, or as bigints beyond 2^53.
+      const n = typeof v === "bigint" ? Number(v) : v;
+      return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+    },
+    options,
+  );
+
+export const stringList = (options: FieldOptions<readonly string[]>): Field<readonly string[]> =>
+  field(
+    "a list of strings",
+    (v) =>
+      Array.isArray(v) && v.every((item) => typeof item === "string")
+        ? Object.freeze([...v])
+        : undefined,
+    options,
+  );
+
+/** Checks `input` (parsed TOML) against `schema`: unknown keys and wrong types name the key. */
+export function applySchema<S extends Schema>(
+  schema: S,
+  input: Record<string, unknown>,
+  where: string,
+  prefix = "",
+): ConfigOf<S> {
+  for (const key of Object.keys(input)) {
+    if (!(key in schema)) {
+      throw new ConfigError(`${where}: unknown key "${prefix}${key}"; see the README for the keys`);
+    }
+  }
+  const result: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(schema)) {
+    const value = input[key];
+    if (spec.kind === "section") {
+      if (
+        value !== undefined &&
+        (typeof value !== "object" || value === null || Array.isArray(value))
+      ) {
+        throw new ConfigError(`${where}: "${prefix}${key}" must be a table ([${prefix}${key}])`);
+      }
+      result[key] = applySchema(
+        spec.fields,
+        (value ?? {}) as Record<string, unknown>,
+        where,
+        `${prefix}${key}.`,
+      );
+      continue;
+    }
+    if (value === undefined) {
+      result[key] = spec.fallback(result);
+      continue;
+    }
+    const parsed = spec.parse(value);
+    if (parsed === undefined) {
+      throw new ConfigError(`${where}: "${prefix}${key}" must be ${spec.expected}`);
+    }
+    result[key] = parsed;
+  }
+  return Object.freeze(result) as ConfigOf<S>;
+}

@@ -1,0 +1,143 @@
+// storefront's configuration: a TOML file with harmonia's key names where harmonia has the
+// setting, so that a harmonia config works unchanged, plus environment variables that harmonia
+// and nix-serve users already set.
+
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { parseListenAddress, type ListenAddress } from "./core/listen-address.ts";
+import {
+  ConfigError,
+  absolutePath,
+  applySchema,
+  boolean,
+  integer,
+  optionalString,
+  string,
+  stringList,
+  type ConfigOf,
+} from "./config-schema.ts";
+
+export { ConfigError };
+
+export const configSchema = {
+  bind: string({
+    doc: "Where to listen: `host:port`, `[::]:port` or `unix:/path`.",
+    default: "[::]:5000",
+  }),
+  workers: integer(1, 1024, {
+    doc: "Processes serving requests.",
+    default: () => availableParallelism(),
+    defaultText: "number of cores",
+  }),
+  max_connection_rate: integer(1, 1_000_000, {
+    doc: "Accepted for harmonia compatibility; storefront does not limit the connection rate.",
+    default: 256,
+  }),
+  priority: integer(0, 1_000_000, {
+    doc: "Priority in /nix-cache-info; lower wins (cache.nixos.org has 40).",
+    default: 30,
+  }),
+  virtual_nix_store: absolutePath({
+    doc: "The store directory as clients see it (in store paths and narinfos).",
+    default: "/nix/store",
+  }),
+  real_nix_store: absolutePath({
+    doc: "Where the store's files are, e.g. /tmp/x/nix/store for a store made with --store /tmp/x.",
+    default: (partial) => partial["virtual_nix_store"] as string,
+    defaultText: "virtual_nix_store",
+  }),
+  nix_db_path: absolutePath({
+    doc: "Nix's SQLite database.",
+    default: (partial) =>
+      resolve(dirname(partial["real_nix_store"] as string), "var/nix/db/db.sqlite"),
+    defaultText: "<real_nix_store>/../var/nix/db/db.sqlite",
+  }),
+  sign_key_path: optionalString({
+    doc: "One secret key file (deprecated in harmonia; added to sign_key_paths).",
+    default: undefined,
+  }),
+  sign_key_paths: stringList({
+    doc: "Secret key files in Nix's format; each narinfo gets one signature per key.",
+    default: [],
+  }),
+  tls_cert_path: optionalString({
+    doc: "PEM certificate chain; with tls_key_path, serve HTTPS.",
+    default: undefined,
+  }),
+  tls_key_path: optionalString({ doc: "PEM private key for tls_cert_path.", default: undefined }),
+  enable_compression: boolean({
+    doc: "Compress responses when the client accepts it.",
+    default: false,
+  }),
+  daemon_socket: string({
+    doc: "Accepted for harmonia compatibility; storefront reads the database and needs no daemon.",
+    default: "/nix/var/nix/daemon-socket/socket",
+  }),
+} as const;
+
+type FileConfig = ConfigOf<typeof configSchema>;
+
+export interface Config extends Omit<FileConfig, "sign_key_path"> {
+  /** `bind`, parsed. */
+  readonly listen: ListenAddress;
+  /** Where each setting came from, for messages: the config file's path or "defaults". */
+  readonly source: string;
+}
+
+/** Environment variables that add key files, as harmonia and nix-serve read them. */
+function keyPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
+  const paths: string[] = [];
+  for (const name of ["SIGN_KEY_PATHS", "SIGN_KEY_PATH", "NIX_SECRET_KEY_FILE"]) {
+    const value = env[name];
+    if (value !== undefined) paths.push(...value.split(/\s+/).filter((p) => p !== ""));
+  }
+  return paths;
+}
+
+function readToml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "unreadable";
+    throw new ConfigError(`${file}: cannot read the config file (${code})`);
+  }
+  try {
+    return parseToml(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new ConfigError(`${file}: not valid TOML: ${message ?? ""}`);
+  }
+}
+
+/**
+ * Loads the config from `file` (or `$CONFIG_FILE`, or the defaults), adds key files from the
+ * environment, and checks everything that can be checked without opening files.
+ */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  const path = file ?? env["CONFIG_FILE"];
+  const source = path ?? "defaults";
+  const raw = path === undefined ? {} : readToml(path);
+  const { sign_key_path, ...parsed } = applySchema(configSchema, raw, source);
+
+  const listen = parseListenAddress(parsed.bind);
+  if (typeof listen === "string") throw new ConfigError(`${source}: "bind": ${listen}`);
+  if ((parsed.tls_cert_path === undefined) !== (parsed.tls_key_path === undefined)) {
+    throw new ConfigError(`${source}: set both "tls_cert_path" and "tls_key_path", or neither`);
+  }
+  const storeDir = env["NIX_STORE_DIR"];
+
+  return Object.freeze({
+    ...parsed,
+    virtual_nix_store: storeDir ?? parsed.virtual_nix_store,
+    sign_key_paths: Object.freeze([
+      ...parsed.sign_key_paths,
+      ...(sign_key_path === undefined ? [] : [sign_key_path]),
+      ...keyPathsFromEnv(env),
+    ]),
+    listen,
+    source,
+  });
+}

@@ -1,0 +1,30 @@
+// One error type for everything a request can run into. The code decides the HTTP status (in
+// http/errors.ts, and nowhere else); the detail is for the log only and never reaches a client.
+
+export type ErrorCode =
+  /** The request is malformed: a bad hash, a bad query. */
+  | "bad_request"
+  /** Nothing is there: an unknown route, a path not in the store, files gone from disk. */
+  | "not_found"
+  /** The route exists but not for this method. */
+  | "method_not_allowed"
+  /** The files on disk no longer match what the database promised, mid-response. */
+  | "store_changed"
+  /** Our own fault: a bug, or the database failing. */
+  | "internal";
+
+export class StorefrontError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, detail: string, options?: ErrorOptions) {
+    super(detail, options);
+    this.name = "StorefrontError";
+    this.code = code;
+  }
+}
+
+/** True for the errno codes that mean a file or directory is not there (any more). */
+export function isMissingFileError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}

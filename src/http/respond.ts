@@ -1,0 +1,46 @@
+// Writing responses: fixed texts and streams, with Content-Length and Cache-Control always set.
+
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+
+/** For content that never changes: NARs are named by hash. */
+export const IMMUTABLE = "public, max-age=31536000, immutable";
+/** For answers that may change: a narinfo's signatures, or a path collected by the GC. */
+export const SHORT_LIVED = "public, max-age=60";
+export const NO_STORE = "no-store";
+
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: OutgoingHttpHeaders & { "content-type": string; "cache-control": string },
+): void {
+  res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });
+  res.end(res.req.method === "HEAD" ? undefined : body);
+}
+
+/**
+ * Writes `chunks` to `res` with backpressure. Stops pulling (so the producer stops reading the
+ * disk and closes its files) as soon as the client goes away. Errors propagate to the caller.
+ */
+export async function sendChunks(
+  res: ServerResponse,
+  chunks: AsyncIterable<Buffer>,
+): Promise<void> {
+  for await (const chunk of chunks) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await drainedOrClosed(res);
+  }
+  if (!res.destroyed) res.end();
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}

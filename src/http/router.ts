@@ -1,0 +1,44 @@
+// The route table's machinery: a route is a name (the pattern, used in logs and metrics), a
+// regular expression over the raw URL path, and the methods it answers. URL paths are matched
+// undecoded against strict patterns, so `%2e%2e` and friends match nothing and are 404s.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Services } from "./services.ts";
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The capture groups of the route's pattern. */
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  readonly services: Services;
+}
+
+export interface Route {
+  /** The route pattern as a person writes it, e.g. `/<hash>.narinfo`. */
+  readonly name: string;
+  readonly pattern: RegExp;
+  /** GET routes answer HEAD too, with the same headers and no body. */
+  readonly methods: readonly ("GET" | "PUT" | "DELETE" | "POST")[];
+  readonly handle: (context: RequestContext) => void | Promise<void>;
+}
+
+export type RouteLookup =
+  | { readonly kind: "found"; readonly route: Route; readonly params: readonly string[] }
+  | { readonly kind: "not_found" }
+  | { readonly kind: "method_not_allowed"; readonly allow: string };
+
+export function findRoute(routes: readonly Route[], method: string, path: string): RouteLookup {
+  let allowed: string[] | undefined;
+  for (const route of routes) {
+    const match = route.pattern.exec(path);
+    if (match === null) continue;
+    const methods: string[] = [...route.methods];
+    if (methods.includes("GET")) methods.push("HEAD");
+    if (methods.includes(method)) return { kind: "found", route, params: match.slice(1) };
+    allowed = [...(allowed ?? []), ...methods];
+  }
+  return allowed === undefined
+    ? { kind: "not_found" }
+    : { kind: "method_not_allowed", allow: allowed.join(", ") };
+}

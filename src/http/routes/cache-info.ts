@@ -1,0 +1,16 @@
+import { renderCacheInfo } from "../../core/narinfo.ts";
+import { sendText } from "../respond.ts";
+import type { Route } from "../router.ts";
+
+export const cacheInfoRoute: Route = {
+  name: "/nix-cache-info",
+  pattern: /^\/nix-cache-info$/,
+  methods: ["GET"],
+  handle: ({ res, services: { config } }) => {
+    sendText(res, 200, renderCacheInfo(config.virtual_nix_store, config.priority), {
+      "content-type": "text/x-nix-cache-info",
+      // Nix itself keeps this for days; a proxy may keep it for an hour.
+      "cache-control": "public, max-age=3600",
+    });
+  },
+};

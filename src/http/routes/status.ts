@@ -1,0 +1,46 @@
+// Small routes for people and for load balancers.
+
+import { NO_STORE, sendText } from "../respond.ts";
+import type { Route } from "../router.ts";
+
+export const healthRoute: Route = {
+  name: "/health",
+  pattern: /^\/health$/,
+  methods: ["GET"],
+  handle: ({ res }) => {
+    sendText(res, 200, "OK\n", {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": NO_STORE,
+    });
+  },
+};
+
+export const versionRoute: Route = {
+  name: "/version",
+  pattern: /^\/version$/,
+  methods: ["GET"],
+  handle: ({ res, services }) => {
+    sendText(res, 200, `storefront ${services.version}\n`, {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": NO_STORE,
+    });
+  },
+};
+
+export const landingRoute: Route = {
+  name: "/",
+  pattern: /^\/$/,
+  methods: ["GET"],
+  handle: ({ res, services: { config, keys, version } }) => {
+    const lines = [
+      `storefront ${version}: a Nix binary cache`,
+      `store: ${config.virtual_nix_store}`,
+      `priority: ${config.priority}`,
+      ...keys.map((key) => `public key: ${key.publicKey}`),
+    ];
+    sendText(res, 200, lines.join("\n") + "\n", {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": NO_STORE,
+    });
+  },
+};

@@ -1,0 +1,19 @@
+// What routes are given, rather than importing global state.
+
+import type { Config } from "../config.ts";
+import type { PathInfo } from "../core/path-info.ts";
+import type { SigningKey } from "../core/signing-key.ts";
+import type { StoreHash } from "../core/store-path.ts";
+import type { Logger } from "../log.ts";
+
+export interface PathInfoSource {
+  pathInfo(hash: StoreHash): PathInfo | undefined;
+}
+
+export interface Services {
+  readonly config: Config;
+  readonly store: PathInfoSource;
+  readonly keys: readonly SigningKey[];
+  readonly log: Logger;
+  readonly version: string;
+}

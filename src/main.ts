@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// storefront's entry: pick the command, run it, and set the exit code in this one place.
+
+import { keyCommand, keyHelp } from "./cli/key.ts";
+import { serveCommand, serveHelp } from "./cli/serve.ts";
+import { UsageError } from "./cli/usage.ts";
+import { ConfigError } from "./config-schema.ts";
+import { StorefrontError } from "./errors.ts";
+import { createLogger } from "./log.ts";
+import { VERSION } from "./version.ts";
+
+const help = `Usage: storefront COMMAND [OPTIONS]
+
+Serve a machine's Nix store as a signed binary cache.
+
+Commands:
+  serve          serve the store over HTTP
+  key generate   write a new signing key pair
+
+Run \`storefront COMMAND --help\` for a command's options.`;
+
+const helps: Readonly<Record<string, string>> = { serve: serveHelp, key: keyHelp };
+
+async function run(argv: string[]): Promise<number> {
+  const log = createLogger();
+  const [command, ...args] = argv;
+  switch (command) {
+    case "serve":
+      return serveCommand(args, log);
+    case "key":
+      return keyCommand(args);
+    case "help":
+      process.stdout.write((helps[args[0] ?? ""] ?? help) + "\n");
+      return 0;
+    case "--version":
+    case "version":
+      process.stdout.write(`storefront ${VERSION}\n`);
+      return 0;
+    case undefined:
+    case "-h":
+    case "--help":
+      process.stdout.write(help + "\n");
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${help}`);
+  }
+}
+
+try {
+  process.exitCode = await run(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`storefront: ${error.message}\n`);
+    process.exitCode = 2;
+  } else if (error instanceof ConfigError || error instanceof StorefrontError) {
+    process.stderr.write(`storefront: ${error.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw error;
+  }
+}

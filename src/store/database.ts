@@ -1,0 +1,88 @@
+// Nix's SQLite database, read directly. Opened read-only so that we can never damage it, but
+// not immutable: Nix keeps writing (in WAL mode) while we read, and we must see new paths.
+
+import { existsSync } from "node:fs";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { StorefrontError } from "../errors.ts";
+import { narHashToNix32, type PathInfo } from "../core/path-info.ts";
+import type { StoreHash } from "../core/store-path.ts";
+
+/** How long a query waits for a writer's lock (a checkpoint, say) before giving up. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+interface ValidPathRow {
+  id: number;
+  path: string;
+  hash: string;
+  deriver: string | null;
+  narSize: number | null;
+  sigs: string | null;
+  ca: string | null;
+}
+
+export class StoreDatabase {
+  readonly #database: DatabaseSync;
+  readonly #storeDir: string;
+  readonly #pathByHashPart: StatementSync;
+  readonly #references: StatementSync;
+
+  /** Opens the database at `path`; throws a StorefrontError naming the file when it cannot. */
+  constructor(path: string, storeDir: string) {
+    if (!existsSync(path)) {
+      throw new StorefrontError("internal", `Nix database not found at ${path}`);
+    }
+    try {
+      this.#database = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+      // `path` is unique, so this walks its index to the first path at or after the prefix.
+      this.#pathByHashPart = this.#database.prepare(
+        "SELECT id, path, hash, deriver, narSize, sigs, ca FROM ValidPaths WHERE path >= ? ORDER BY path LIMIT 1",
+      );
+      this.#references = this.#database.prepare(
+        "SELECT v.path AS path FROM Refs r JOIN ValidPaths v ON r.reference = v.id WHERE r.referrer = ?",
+      );
+    } catch (error) {
+      throw new StorefrontError("internal", `cannot open Nix database ${path}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+    this.#storeDir = storeDir;
+  }
+
+  /** The valid path whose hash part is `hash`, or undefined. */
+  pathInfo(hash: StoreHash): PathInfo | undefined {
+    const prefix = `${this.#storeDir}/${hash}-`;
+    const row = this.#query(hash, () => this.#pathByHashPart.get(prefix.slice(0, -1))) as
+      ValidPathRow | undefined;
+    if (row?.path.startsWith(prefix) !== true) return undefined;
+    const narHash = narHashToNix32(row.hash);
+    // Very old databases may lack a NarSize; such a path cannot be served with a known length.
+    if (narHash === undefined || row.narSize === null || row.narSize <= 0) return undefined;
+    const references = (
+      this.#query(hash, () => this.#references.all(row.id)) as { path: string }[]
+    ).map((reference) => reference.path);
+    references.sort();
+    return {
+      storePath: row.path,
+      narHash,
+      narSize: row.narSize,
+      references,
+      deriver: row.deriver === null || row.deriver === "" ? undefined : row.deriver,
+      signatures: row.sigs === null ? [] : row.sigs.split(" ").filter((sig) => sig !== ""),
+      ca: row.ca === null || row.ca === "" ? undefined : row.ca,
+    };
+  }
+
+  close(): void {
+    this.#database.close();
+  }
+
+  #query<T>(hash: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw new StorefrontError("internal", `database query for ${hash} failed: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,85 @@
+// Collects a NAR into chunks of a fixed size, and holds the NAR to the size the database
+// promised: a NAR that comes out longer or shorter fails before its last byte is released, so
+// a client never receives a complete response with the wrong bytes.
+
+import { StorefrontError } from "../errors.ts";
+
+/**
+ * Large enough that a big file costs few reads and few socket writes, small enough that a
+ * hundred concurrent downloads stay far below the memory goal.
+ */
+export const NAR_CHUNK_BYTES = 512 * 1024;
+
+export class NarChunks {
+  readonly #total: number;
+  /** Bytes in all buffers allocated so far, full or not. */
+  #allocated = 0;
+  #buffer: Buffer;
+  #position = 0;
+  #ready: Buffer[] = [];
+  #last: Buffer | undefined;
+
+  constructor(total: number) {
+    this.#total = total;
+    this.#buffer = this.#allocate();
+  }
+
+  /** Appends bytes (framing, names, small contents). */
+  put(bytes: Buffer): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const count = Math.min(this.#space(), bytes.length - offset);
+      bytes.copy(this.#buffer, this.#position, offset, offset + count);
+      offset += count;
+      this.commit(count);
+    }
+  }
+
+  /** The free part of the current chunk, for reading file contents straight into it. */
+  reserve(): { buffer: Buffer; offset: number; length: number } {
+    return { buffer: this.#buffer, offset: this.#position, length: this.#space() };
+  }
+
+  /** Marks `count` bytes of the reserved space as written. */
+  commit(count: number): void {
+    this.#position += count;
+    if (this.#position < this.#buffer.length) return;
+    if (this.#allocated === this.#total) {
+      this.#last = this.#buffer;
+    } else {
+      this.#ready.push(this.#buffer);
+      this.#buffer = this.#allocate();
+    }
+    this.#position = 0;
+  }
+
+  /** Chunks that are complete and may be sent. */
+  *drain(): Generator<Buffer> {
+    const ready = this.#ready;
+    this.#ready = [];
+    yield* ready;
+  }
+
+  /** The last chunk, once the NAR is known to have exactly the promised size. */
+  finish(): Buffer {
+    if (this.#last === undefined) {
+      throw new StorefrontError("store_changed", "NAR is shorter than its NarSize");
+    }
+    return this.#last;
+  }
+
+  #space(): number {
+    if (this.#last !== undefined) {
+      throw new StorefrontError("store_changed", "NAR is longer than its NarSize");
+    }
+    return this.#buffer.length - this.#position;
+  }
+
+  #allocate(): Buffer {
+    const size = Math.min(NAR_CHUNK_BYTES, this.#total - this.#allocated);
+    if (size <= 0) throw new StorefrontError("store_changed", "NAR is longer than its NarSize");
+    this.#allocated += size;
+    // Every byte is written before the chunk is sent, so there is nothing to zero.
+    return Buffer.allocUnsafe(size);
+  }
+}
