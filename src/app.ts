@@ -1,25 +1,57 @@
 // Everything a running storefront needs, opened and checked at start so that a bad key file or
 // a missing database fails now, with a clear message, rather than on the first request.
 
+import { loadAdminTokens } from "./admin-tokens.ts";
+import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Services } from "./http/services.ts";
 import type { Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { loadSigningKeys } from "./signing-keys.ts";
 import { StoreDatabase } from "./store/database.ts";
+import { GcRoots } from "./store/gc-roots.ts";
+import { NarInfoCache } from "./store/narinfo-cache.ts";
+import { PinService } from "./store/pins.ts";
+import { StoreIndex } from "./store/store-index.ts";
 import { VERSION } from "./version.ts";
 
 export interface App {
   readonly services: Services;
+  /** The store's roots and whole-store queries, for the store monitor. */
+  readonly roots: GcRoots;
+  readonly index: StoreIndex;
   close(): void;
 }
 
-export function openApp(config: Config, log: Logger): App {
+export function openApp(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  metrics: Metrics = createMetrics(),
+): App {
   const keys = loadSigningKeys(config.sign_key_paths, log);
+  const adminTokens = loadAdminTokens(config.admin_token_paths, log);
   const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
+  const index = new StoreIndex(config.nix_db_path);
+  const roots = new GcRoots(config.gcroots.dir, clock);
+  const pins = new PinService(roots, index, config.virtual_nix_store, config.real_nix_store);
   return {
-    services: { config, store, keys, log, version: VERSION },
+    services: {
+      config,
+      store,
+      keys,
+      log,
+      version: VERSION,
+      metrics,
+      narInfoCache: new NarInfoCache(),
+      pins,
+      adminTokens,
+    },
+    roots,
+    index,
     close: () => {
       store.close();
+      index.close();
     },
   };
 }

@@ -6,6 +6,12 @@ export type ErrorCode =
   | "bad_request"
   /** Nothing is there: an unknown route, a path not in the store, files gone from disk. */
   | "not_found"
+  /** The admin API without a valid bearer token. */
+  | "unauthorized"
+  /** A request body larger than the endpoint takes. */
+  | "payload_too_large"
+  /** A store path that is not valid in the served store (pinning one). */
+  | "path_not_valid"
   /** The route exists but not for this method. */
   | "method_not_allowed"
   /** The files on disk no longer match what the database promised, mid-response. */

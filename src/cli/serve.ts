@@ -1,10 +1,14 @@
+import type { Server } from "node:http";
+import { clockFromEnv } from "../clock.ts";
 import { loadConfig } from "../config.ts";
 import { openApp } from "../app.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import { createRequestHandler } from "../http/handler.ts";
 import { createServer, listen } from "../http/listen.ts";
-import { routes } from "../http/routes/index.ts";
+import { metricsRoutes, routes } from "../http/routes/index.ts";
 import type { Logger } from "../log.ts";
+import { createStoreMetrics } from "../metrics/store-metrics.ts";
+import { startStoreTasks } from "../store-tasks.ts";
 import { parseCommandArgs } from "./usage.ts";
 
 export const serveHelp = `Usage: storefront serve [--config FILE]
@@ -18,6 +22,7 @@ Options:
 Environment:
   CONFIG_FILE     config file, when --config is not given
   SIGN_KEY_PATHS  secret key files, space-separated, added to sign_key_paths
+  ADMIN_TOKEN_PATHS  admin API token files, space-separated, added to admin_token_paths
   NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)`;
 
 /** How long running downloads get to finish after SIGTERM before their connections are cut. */
@@ -37,29 +42,62 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     return 0;
   }
   const config = loadConfig(values.config);
-  const app = openApp(config, log);
+  const app = openApp(config, log, clockFromEnv());
+  const { services } = app;
+  const tasks = startStoreTasks({
+    config,
+    log,
+    narInfoCache: services.narInfoCache,
+    monitor: {
+      index: app.index,
+      roots: app.roots,
+      metrics: createStoreMetrics(services.metrics.registry),
+    },
+  });
+  await tasks.ready;
   const tls =
     config.tls_cert_path !== undefined && config.tls_key_path !== undefined
       ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
       : undefined;
-  const server = createServer(createRequestHandler(routes, app.services), tls);
+  const metricsOnMain = config.metrics.enable && config.metricsListen === undefined;
+  const servers: Server[] = [
+    createServer(
+      createRequestHandler(metricsOnMain ? [...routes, ...metricsRoutes] : routes, services),
+      tls,
+    ),
+  ];
+  if (config.metrics.enable && config.metricsListen !== undefined) {
+    // Plain HTTP: scrapers usually sit on a private network or on localhost.
+    const metricsServer = createServer(createRequestHandler(metricsRoutes, services), undefined);
+    const metricsBound = await listen(metricsServer, config.metricsListen);
+    servers.push(metricsServer);
+    log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
+  }
+  const [server] = servers as [Server];
   const bound = await listen(server, config.listen);
   log.info(`listening on ${formatListenAddress(bound)}`, {
     store: config.virtual_nix_store,
-    keys: app.services.keys.map((key) => key.name).join(",") || "none",
+    keys: services.keys.map((key) => key.name).join(",") || "none",
     tls: tls !== undefined,
+    admin_api: services.adminTokens.length > 0,
   });
 
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
       log.info("shutting down", { signal });
-      server.close(() => {
-        app.close();
-        resolve(0);
-      });
-      server.closeIdleConnections();
+      let open = servers.length;
+      for (const each of servers) {
+        each.close(() => {
+          if (--open > 0) return;
+          void tasks.close().then(() => {
+            app.close();
+            resolve(0);
+          });
+        });
+        each.closeIdleConnections();
+      }
       setTimeout(() => {
-        server.closeAllConnections();
+        for (const each of servers) each.closeAllConnections();
       }, SHUTDOWN_GRACE_MS).unref();
     };
     process.once("SIGTERM", stop);

@@ -2,8 +2,10 @@
 
 import type { Route } from "../router.ts";
 import { cacheInfoRoute } from "./cache-info.ts";
+import { metricsRoute } from "./metrics.ts";
 import { narRoutes } from "./nar.ts";
 import { narInfoRoute } from "./narinfo.ts";
+import { pinsRoutes } from "./pins.ts";
 import { healthRoute, landingRoute, versionRoute } from "./status.ts";
 
 export const routes: readonly Route[] = [
@@ -13,4 +15,8 @@ export const routes: readonly Route[] = [
   ...narRoutes,
   healthRoute,
   versionRoute,
+  ...pinsRoutes,
 ];
+
+/** `/metrics`: added to `routes` on the main listener, or served alone on `[metrics] bind`. */
+export const metricsRoutes: readonly Route[] = [metricsRoute];

@@ -13,7 +13,7 @@ import { IMMUTABLE, sendChunks } from "../respond.ts";
 import type { RequestContext, Route } from "../router.ts";
 
 async function serveNar(
-  { req, res, services: { config, store } }: RequestContext,
+  { req, res, services: { config, store, metrics } }: RequestContext,
   outHashText: string,
   narHashText: string | undefined,
 ): Promise<void> {
@@ -48,7 +48,12 @@ async function serveNar(
     res.end();
     return;
   }
-  await sendChunks(res, narStream(realPath, info.narSize));
+  metrics.narStreamsInFlight.inc();
+  try {
+    await sendChunks(res, narStream(realPath, info.narSize));
+  } finally {
+    metrics.narStreamsInFlight.dec();
+  }
 }
 
 export const narRoutes: readonly Route[] = [
