@@ -210,6 +210,12 @@ export class GcRoots {
   #fsError(action: string, path: string, error: unknown): StorefrontError {
     if (error instanceof StorefrontError) return error;
     const code = (error as { code?: string }).code ?? String(error);
-    return new StorefrontError("internal", `cannot ${action} ${path} (${code})`, { cause: error });
+    const fix =
+      code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? "; run as a user who may write there, or set [gcroots] dir"
+        : "";
+    return new StorefrontError("internal", `cannot ${action} ${path} (${code})${fix}`, {
+      cause: error,
+    });
   }
 }
