@@ -106,7 +106,15 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
       "roots count",
     );
     pending.push(scan, recount);
-    watches.push(watchRoots(roots.dir, recount.trigger));
+    try {
+      watches.push(
+        watchRoots(roots.dir, recount.trigger, (error) => {
+          log.warn("watching the GC roots stopped", { detail: errorText(error) });
+        }),
+      );
+    } catch (error) {
+      log.warn("cannot watch the GC roots directory", { detail: errorText(error) });
+    }
     const prune = (): void => {
       try {
         for (const { pin, revision } of roots.prune()) {

@@ -66,13 +66,6 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
       tls,
     ),
   ];
-  if (config.metrics.enable && config.metricsListen !== undefined) {
-    // Plain HTTP: scrapers usually sit on a private network or on localhost.
-    const metricsServer = createServer(createRequestHandler(metricsRoutes, services), undefined);
-    const metricsBound = await listen(metricsServer, config.metricsListen);
-    servers.push(metricsServer);
-    log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
-  }
   const [server] = servers as [Server];
   const bound = await listen(server, config.listen);
   log.info(`listening on ${formatListenAddress(bound)}`, {
@@ -81,6 +74,13 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     tls: tls !== undefined,
     admin_api: services.adminTokens.length > 0,
   });
+  if (config.metrics.enable && config.metricsListen !== undefined) {
+    // Plain HTTP: scrapers usually sit on a private network or on localhost.
+    const metricsServer = createServer(createRequestHandler(metricsRoutes, services), undefined);
+    const metricsBound = await listen(metricsServer, config.metricsListen);
+    servers.push(metricsServer);
+    log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
+  }
 
   return new Promise((resolve) => {
     const stop = (signal: string): void => {

@@ -4,7 +4,8 @@
 // then asked of the database or read from the directory.
 
 import { watch, type FSWatcher } from "chokidar";
-import { basename, dirname } from "node:path";
+import { readdirSync, watch as watchNode, type FSWatcher as FSWatcherOfNode } from "node:fs";
+import { basename, dirname, join } from "node:path";
 
 export interface Watch {
   /** Resolves when the watch is in place: changes after this are seen. */
@@ -43,10 +44,63 @@ export function watchDatabase(dbPath: string, onChange: () => void): Watch {
   );
 }
 
-/** Calls `onChange` when anything under the roots directory appears or goes. */
-export function watchRoots(dir: string, onChange: () => void): Watch {
-  return start(
-    watch(dir, { ignoreInitial: true, depth: 2, followSymlinks: false, atomic: false }),
-    onChange,
-  );
+/**
+ * Calls `onChange` when anything under the roots directory (`<dir>/<pin>/<link>`) appears or
+ * goes. Not chokidar here: it stats every entry and never reports a dangling symlink, and the
+ * roots of a chroot store (links to /nix/store/... that exist only under the store's root) all
+ * dangle. Nor node:fs's recursive watch, which on Linux misses changes in a directory made
+ * just before. One plain inotify watch on the directory and one on each pin's directory, kept
+ * in step with the directory's entries, see everything.
+ */
+export function watchRoots(
+  dir: string,
+  onChange: () => void,
+  onError: (error: Error) => void,
+): Watch {
+  const pinWatchers = new Map<string, FSWatcherOfNode>();
+  const watchPin = (name: string): void => {
+    try {
+      const watcher = watchNode(join(dir, name), { persistent: false }, onChange);
+      watcher.on("error", () => {
+        watcher.close();
+        pinWatchers.delete(name);
+      });
+      pinWatchers.set(name, watcher);
+    } catch {
+      // Gone already, or not a directory: nothing to watch.
+    }
+  };
+  const sync = (): void => {
+    let names: Set<string>;
+    try {
+      names = new Set(
+        readdirSync(dir, { withFileTypes: true })
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => entry.name),
+      );
+    } catch {
+      names = new Set();
+    }
+    for (const [name, watcher] of pinWatchers) {
+      if (names.has(name)) continue;
+      watcher.close();
+      pinWatchers.delete(name);
+    }
+    for (const name of names) if (!pinWatchers.has(name)) watchPin(name);
+  };
+  const top = watchNode(dir, { persistent: false }, () => {
+    sync();
+    onChange();
+  });
+  top.on("error", onError);
+  sync();
+  return {
+    ready: Promise.resolve(),
+    close: () => {
+      top.close();
+      for (const watcher of pinWatchers.values()) watcher.close();
+      pinWatchers.clear();
+      return Promise.resolve();
+    },
+  };
 }
