@@ -9,7 +9,6 @@ import { storePathBaseName } from "../core/store-path.ts";
 import type { Logger } from "../log.ts";
 import type { StoreMetrics } from "../metrics/store-metrics.ts";
 import type { GcRoots } from "./gc-roots.ts";
-import { AUTO_PIN_PREFIX } from "../core/pin-name.ts";
 import type { NewPath, StoreIndex } from "./store-index.ts";
 
 export interface StoreMonitorOptions {
@@ -31,6 +30,7 @@ export class StoreMonitor {
   constructor(options: StoreMonitorOptions) {
     this.#options = options;
     this.#countAll();
+    this.#publishTotals();
     this.rootsChanged();
   }
 
@@ -49,8 +49,7 @@ export class StoreMonitor {
       }
       return rows;
     });
-    metrics.validPaths.set(this.#count);
-    metrics.narBytes.set(this.#bytes);
+    this.#publishTotals();
     metrics.newPathsLastScan.set(fresh.length);
     if (fresh.length > 0) {
       this.#options.log.debug("new paths registered", { count: fresh.length });
@@ -69,6 +68,11 @@ export class StoreMonitor {
     metrics.pins.set(pins.length);
     metrics.pinnedPaths.set(kept.count);
     metrics.pinnedBytes.set(kept.bytes);
+  }
+
+  #publishTotals(): void {
+    this.#options.metrics.validPaths.set(this.#count);
+    this.#options.metrics.narBytes.set(this.#bytes);
   }
 
   #countAll(): void {
@@ -95,7 +99,7 @@ export class StoreMonitor {
     for (const reference of index.referencesOf(topLevel)) {
       const baseName = storePathBaseName(storeDir, reference);
       if (baseName === undefined) continue;
-      const name = AUTO_PIN_PREFIX + baseName;
+      const name = autoPinName(baseName);
       const pin = roots.get(name);
       if (pin?.revisions.length === 1 && pin.retention.kind === "days") roots.unpin(name);
     }
