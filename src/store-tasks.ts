@@ -15,9 +15,15 @@ import { watchDatabase, watchRoots, type Watch } from "./store/watch.ts";
 
 /**
  * Events come in bursts (a `nix copy` commits once per path): wait this long after the first
- * before scanning, so that a burst costs one scan.
+ * before scanning, so that a burst costs few scans.
  */
 const SCAN_DELAY_MS = 100;
+/**
+ * chokidar drops a file's events that follow another within 5 ms, so the event for the end of
+ * a transaction may never come. Everything that an event triggers runs again this long after
+ * the last event seen, by when any write that followed it has long landed.
+ */
+const SETTLE_MS = 250;
 
 export interface StoreTasks {
   readonly ready: Promise<void>;
@@ -39,22 +45,32 @@ interface Debounced {
   readonly cancel: () => void;
 }
 
-/** Runs `task` once, `delay` ms after it is first asked for; errors are logged. */
+/**
+ * Runs `task` `delay` ms after the first of a burst of triggers, and again `SETTLE_MS` after
+ * the last: soon, and surely after the burst. Errors are logged.
+ */
 function debounced(task: () => void, delay: number, log: Logger, what: string): Debounced {
-  let timer: NodeJS.Timeout | undefined;
+  let first: NodeJS.Timeout | undefined;
+  let last: NodeJS.Timeout | undefined;
+  const run = (): void => {
+    try {
+      task();
+    } catch (error) {
+      log.error(`${what} failed`, { detail: errorText(error) });
+    }
+  };
   return {
     trigger: () => {
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        try {
-          task();
-        } catch (error) {
-          log.error(`${what} failed`, { detail: errorText(error) });
-        }
+      first ??= setTimeout(() => {
+        first = undefined;
+        run();
       }, delay);
+      clearTimeout(last);
+      last = setTimeout(run, SETTLE_MS);
     },
     cancel: () => {
-      clearTimeout(timer);
+      clearTimeout(first);
+      clearTimeout(last);
     },
   };
 }
@@ -68,7 +84,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
   const watches: Watch[] = [];
   const pending: Debounced[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
-  let scan: Debounced | undefined;
+  let monitor: StoreMonitor | undefined;
 
   if (options.monitor !== undefined) {
     const { index, roots, metrics } = options.monitor;
@@ -79,7 +95,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
       if (config.gcroots.pin_new_paths) throw error;
       log.warn("pins are unavailable", { detail: errorText(error) });
     }
-    const monitor = new StoreMonitor({
+    monitor = new StoreMonitor({
       index,
       roots,
       metrics,
@@ -89,23 +105,16 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
         ? config.gcroots.new_path_keep_days
         : undefined,
     });
-    scan = debounced(
-      () => {
-        monitor.scan();
-      },
-      SCAN_DELAY_MS,
-      log,
-      "store scan",
-    );
+    const counted = monitor;
     const recount = debounced(
       () => {
-        monitor.rootsChanged();
+        counted.rootsChanged();
       },
       SCAN_DELAY_MS,
       log,
       "roots count",
     );
-    pending.push(scan, recount);
+    pending.push(recount);
     try {
       watches.push(
         watchRoots(roots.dir, recount.trigger, (error) => {
@@ -133,11 +142,23 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
     pruneTimer.unref();
   }
 
-  if (narInfoCache !== undefined || scan !== undefined) {
+  if (narInfoCache !== undefined || monitor !== undefined) {
+    const scanned = monitor;
+    const settle = debounced(
+      () => {
+        narInfoCache?.invalidate();
+        scanned?.scan();
+      },
+      SCAN_DELAY_MS,
+      log,
+      "store scan",
+    );
+    pending.push(settle);
     watches.push(
       watchDatabase(config.nix_db_path, () => {
+        // At once, so that a change is seen by the next request; and again after the burst.
         narInfoCache?.invalidate();
-        scan?.trigger();
+        settle.trigger();
       }),
     );
   }
