@@ -59,7 +59,7 @@ let
       bind:
       let
         v6 = builtins.match "\\[([0-9a-fA-F:.]+)]:([0-9]{1,5})" bind;
-        other = builtins.match "([^][:]+):([0-9]{1,5})" bind;
+        other = builtins.match "([^:]+):([0-9]{1,5})" bind;
         parts = if v6 != null then v6 else other;
       in
       if parts == null then
