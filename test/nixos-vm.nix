@@ -5,7 +5,7 @@
 { pkgs, module }:
 let
   # A committed key pair made for this test only (`storefront key generate storefront-vm-test-1`).
-  publicKey = pkgs.lib.fileContents ./fixtures/vm-test-key.pub;
+  publicKey = pkgs.lib.fileContents ./fixtures/keys/vm-test-1.public;
   # Some other cache's key: a client trusting only this must refuse storefront's narinfos.
   otherPublicKey = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=";
   closure = pkgs.hello;
@@ -19,7 +19,7 @@ pkgs.testers.runNixOSTest {
       enable = true;
       openFirewall = true;
       # A store path, so the test needs no secret on the host; never do this with a real key.
-      signKeyPaths = [ "${./fixtures/vm-test-key.sec}" ];
+      signKeyPaths = [ "${./fixtures/keys/vm-test-1.secret}" ];
     };
     # In the server's store and database, not in the client's.
     system.extraDependencies = [ closure ];
