@@ -83,6 +83,9 @@
           # from files outside node_modules, and storefront's sources are TypeScript.
           installPhase = ''
             runHook preInstall
+            # npm's own record of the install names the dependency tarballs in the store; Node
+            # never reads it, and keeping it would keep the tarballs in the closure.
+            rm -f node_modules/.package-lock.json
             mkdir -p $out/lib/storefront $out/bin
             cp -r package.json README.md src node_modules $out/lib/storefront/
             makeWrapper ${nodejs_24}/bin/node $out/bin/storefront \
