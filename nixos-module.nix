@@ -161,12 +161,12 @@ let
       socketConfig.ListenStream = listenStream cfg.settings.bind;
     };
 
-    # The .service unit. `sqlite` is nixpkgs' sqlite package (its sqlite3 command).
+    # The .service unit. `sqlite3` is the path of SQLite's command-line shell.
     serviceUnit =
       {
         cfg,
         configFile,
-        sqlite,
+        sqlite3,
       }:
       let
         settings = cfg.settings;
@@ -195,7 +195,7 @@ let
           # them when its last connection closes. This runs as root ("+"), opens the database
           # once and keeps those files on close (persist_wal); storefront's own open connections
           # then keep Nix from deleting them while it runs.
-          ExecStartPre = "+${sqlite}/bin/sqlite3 ${databasePath settings} '.filectrl persist_wal 1' '.output /dev/null' 'SELECT 1 FROM ValidPaths LIMIT 1'";
+          ExecStartPre = "+${sqlite3} ${databasePath settings} '.output /dev/null' '.filectrl persist_wal 1' 'SELECT 1 FROM ValidPaths LIMIT 1'";
           ExecStart = "${cfg.package}/bin/storefront serve --config ${configFile}";
 
           Type = "notify";
@@ -453,7 +453,7 @@ let
         systemd.sockets.storefront = pure.socketUnit cfg;
         systemd.services.storefront = pure.serviceUnit {
           inherit cfg configFile;
-          inherit (pkgs) sqlite;
+          sqlite3 = "${lib.getBin pkgs.sqlite}/bin/sqlite3";
         };
 
         networking.firewall.allowedTCPPorts = pure.firewallPorts cfg;

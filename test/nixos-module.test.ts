@@ -4,8 +4,8 @@
 // TOML an enabled module writes by default is accepted by `storefront serve --check-config`.
 // The NixOS VM test (test/nixos-vm.nix) needs nixpkgs and KVM: `nix flake check` runs it.
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify as toToml } from "smol-toml";
@@ -19,6 +19,13 @@ const FLAKE = join(ROOT, "flake.nix");
 const STORE_NIX = new URL("fixtures/store.nix", import.meta.url).pathname;
 const PACKAGE = "/nix/store/00000000000000000000000000000000-storefront-0.1.0";
 const CONFIG_FILE = "/nix/store/11111111111111111111111111111111-storefront.toml";
+const MAIN = join(ROOT, "src/main.ts");
+
+/** Whether this process can run a command as another user (runuser) and has SQLite's shell. */
+const canActAsService =
+  process.getuid?.() === 0 &&
+  spawnSync("runuser", ["--help"], { stdio: "ignore" }).status === 0 &&
+  spawnSync("sqlite3", ["--version"], { stdio: "ignore" }).status === 0;
 
 /** Evaluates a Nix expression with builtins only (no nixpkgs) and returns its JSON value. */
 function evalNix(expression: string): unknown {
@@ -76,7 +83,7 @@ interface ServiceUnit {
 
 function serviceUnit(options: ModuleOptions = {}): ServiceUnit {
   return evalModule(
-    `m.serviceUnit { inherit cfg; configFile = "${CONFIG_FILE}"; sqlite = "/nix/store/sqlite"; }`,
+    `m.serviceUnit { inherit cfg; configFile = "${CONFIG_FILE}"; sqlite3 = "/nix/store/sqlite/bin/sqlite3"; }`,
     options,
   ) as ServiceUnit;
 }
@@ -311,5 +318,52 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
       );
       expect(module.integrity).toMatch(/^sha512-/);
     }
+  });
+});
+
+// The module runs storefront as an unprivileged user. Nix's database is in WAL mode, which such a
+// reader can open only while the -wal and -shm files exist, and Nix deletes them when it closes
+// the database (as nix-build has done here). The service's ExecStartPre, run as root, fixes that.
+describe.skipIf(!hasNix || !canActAsService)("the service's access to Nix's database", () => {
+  let store: TestStore;
+  let dir: string;
+
+  beforeAll(() => {
+    store = makeTestStore();
+    nixBuild(store, STORE_NIX, ["topFile"]);
+    dir = mkdtempSync(join(tmpdir(), "storefront-service-"));
+    // mkdtemp makes 0700 directories; the service user must be able to reach the store.
+    chmodSync(store.root, 0o755);
+    chmodSync(dir, 0o755);
+  });
+
+  afterAll(() => {
+    store.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("after the unit's ExecStartPre, an unprivileged storefront opens the database", () => {
+    const sqlite3 = execFileSync("sh", ["-c", "command -v sqlite3"], { encoding: "utf8" }).trim();
+    const settings = JSON.stringify({ real_nix_store: store.realStoreDir });
+    const unit = evalNix(`let m = import ${MODULE}; in (m.serviceUnit {
+      cfg = ${cfgExpression({})} // { settings = m.defaultSettings // builtins.fromJSON ''${settings}''; };
+      configFile = "${CONFIG_FILE}";
+      sqlite3 = "${sqlite3}";
+    }).serviceConfig`) as { ExecStartPre: string; User: string };
+    // "+": systemd runs it as root. Its arguments are quoted as a shell would quote them.
+    expect(unit.ExecStartPre.startsWith(`+${sqlite3} ${store.dbPath} `)).toBe(true);
+    execFileSync("sh", ["-c", unit.ExecStartPre.slice(1)], { stdio: "ignore" });
+
+    const config = join(dir, "storefront.toml");
+    writeFileSync(config, toToml({ real_nix_store: store.realStoreDir }));
+    chmodSync(config, 0o644);
+    const result = spawnSync(
+      "runuser",
+      ["-u", "nobody", "--", process.execPath, MAIN, "serve", "--check-config", "--config", config],
+      { encoding: "utf8" },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`${store.dbPath} (opened)`);
   });
 });
