@@ -294,14 +294,15 @@ let
         mkOption
         types
         ;
-      # Unset by default: storefront's own default applies (shown in defaultText).
+      # Unset by default, so that storefront's own default applies; `daemonDefault` (Markdown)
+      # says what that is.
       nullable =
         type: daemonDefault: attrs:
         mkOption (
           {
             type = types.nullOr type;
             default = null;
-            defaultText = literalMD "`null`: storefront's default, `${daemonDefault}`";
+            defaultText = literalMD "`null`: storefront's default, ${daemonDefault}";
           }
           // attrs
         );
@@ -361,7 +362,7 @@ let
                 example = 41;
                 description = "Priority in `/nix-cache-info`; lower wins (cache.nixos.org has 40).";
               };
-              workers = nullable types.int "number of CPU cores" {
+              workers = nullable types.int "one per CPU core" {
                 example = 4;
                 description = "Processes serving requests (at least 1).";
               };
@@ -371,14 +372,14 @@ let
                 example = false;
                 description = "Compress responses (zstd, br, gzip) when the client accepts it.";
               };
-              nar_cache.max_size = nullable (types.either types.str types.ints.positive) "\"10G\"" {
+              nar_cache.max_size = nullable (types.either types.str types.ints.positive) "`\"10G\"`" {
                 example = "50G";
                 description = ''
                   Size limit of the on-disk cache of zstd-compressed NARs (under
                   /var/cache/storefront): bytes, or a number with K, M, G or T.
                 '';
               };
-              gcroots.pin_new_paths = nullable types.bool "false" {
+              gcroots.pin_new_paths = nullable types.bool "`false`" {
                 example = true;
                 description = ''
                   Pin the top-level paths of closures newly registered in the store (pushed with
@@ -386,7 +387,7 @@ let
                   `gcroots.new_path_keep_days` days.
                 '';
               };
-              gcroots.new_path_keep_days = nullable types.ints.positive "30" {
+              gcroots.new_path_keep_days = nullable types.ints.positive "`30`" {
                 example = 90;
                 description = "Days a pin made by `gcroots.pin_new_paths` is kept.";
               };
