@@ -49,13 +49,18 @@ export function makeTestStore(prefix = "storefront-store-"): TestStore {
   };
 }
 
-/** Builds `file` (an attribute set of derivations) into `store`; returns attribute → out path. */
+/**
+ * Builds `file` (an attribute set of derivations) into `store`; returns attribute → out path.
+ * `extraArgs` go to nix-build as they are, e.g. `--extra-experimental-features ca-derivations`.
+ */
 export function nixBuild(
   store: TestStore,
   file: string,
   attributes: readonly string[],
+  extraArgs: readonly string[] = [],
 ): Map<string, string> {
   const args = [
+    ...extraArgs,
     "--store",
     store.root,
     "--option",

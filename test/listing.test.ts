@@ -1,0 +1,129 @@
+// /<hash>.ls against what a real Nix prints for the same store paths.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderListing, type ListingNode } from "../src/core/nar-listing.ts";
+import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
+import { rawRequest } from "./support/http.ts";
+import { serveTestStore, type StoreServer } from "./support/store-server.ts";
+
+const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
+const ATTRIBUTES = ["tree", "topFile", "topExe", "topSymlink", "lib", "app"];
+
+describe("renderListing", () => {
+  it("prints nodes as Nix does: executable only when set, entries in byte order", () => {
+    const root: ListingNode = {
+      type: "directory",
+      entries: [
+        { name: Buffer.from("b"), node: { type: "regular", size: 3, executable: false } },
+        { name: Buffer.from("B"), node: { type: "regular", size: 0, executable: true } },
+        { name: Buffer.from("10"), node: { type: "symlink", target: Buffer.from('a"b\n') } },
+        { name: Buffer.from("2"), node: { type: "directory", entries: [] } },
+      ],
+    };
+    expect(renderListing(root)).toBe(
+      '{"version":1,"root":{"type":"directory","entries":{' +
+        '"10":{"type":"symlink","target":"a\\"b\\n"},' +
+        '"2":{"type":"directory","entries":{}},' +
+        '"B":{"type":"regular","size":0,"executable":true},' +
+        '"b":{"type":"regular","size":3}}}}',
+    );
+  });
+
+  it("shows bytes that are not UTF-8 as U+FFFD, keeping the JSON valid", () => {
+    const root: ListingNode = {
+      type: "directory",
+      entries: [
+        { name: Buffer.from([0x63, 0x61, 0x66, 0xe9]), node: { type: "directory", entries: [] } },
+      ],
+    };
+    const text = renderListing(root);
+    expect(Buffer.from(text).toString("utf8")).toBe(text);
+    expect(JSON.parse(text)).toEqual({
+      version: 1,
+      root: { type: "directory", entries: { "caf\uFFFD": { type: "directory", entries: {} } } },
+    });
+  });
+});
+
+describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
+  let store: TestStore;
+  let paths: Map<string, string>;
+  let serving: StoreServer;
+  let cacheHome: string;
+
+  beforeAll(async () => {
+    store = makeTestStore();
+    cacheHome = mkdtempSync(join(tmpdir(), "storefront-nix-cache-"));
+    paths = nixBuild(store, FIXTURE, ATTRIBUTES);
+    serving = await serveTestStore(store);
+  });
+
+  afterAll(async () => {
+    // beforeAll may have failed half way.
+    await (serving as StoreServer | undefined)?.stop();
+    (store as TestStore | undefined)?.remove();
+    rmSync(cacheHome, { recursive: true, force: true });
+  });
+
+  function hashOf(attribute: string): string {
+    return (paths.get(attribute) ?? "").slice("/nix/store/".length, "/nix/store/".length + 32);
+  }
+
+  it.each(ATTRIBUTES)("equals nix store ls --json --recursive for %s", async (attribute) => {
+    const storePath = paths.get(attribute) ?? "";
+    const nix = nixCommand(
+      ["store", "ls", "--json", "--recursive", "--store", store.root, storePath],
+      cacheHome,
+    );
+    expect(nix.status, nix.output).toBe(0);
+    const response = await rawRequest(serving.port, `/${hashOf(attribute)}.ls`);
+    expect(response.status).toBe(200);
+    expect(response.headers["content-type"]).toBe("application/json");
+    expect(response.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    // Nix prints the root node (and non-UTF-8 names as raw bytes, which a UTF-8 decoder shows
+    // as U+FFFD, as we do); the .ls document wraps it.
+    const listing = JSON.parse(response.text()) as { version: number; root: unknown };
+    expect(listing.version).toBe(1);
+    expect(listing.root).toEqual(JSON.parse(nix.output));
+  });
+
+  it("prints the same bytes as Nix for a tree with UTF-8 names", async () => {
+    const storePath = paths.get("app") ?? "";
+    const nix = nixCommand(
+      ["store", "ls", "--json", "--recursive", "--store", store.root, storePath],
+      cacheHome,
+    );
+    const response = await rawRequest(serving.port, `/${hashOf("app")}.ls`);
+    expect(response.text()).toBe(`{"version":1,"root":${nix.output.trim()}}`);
+  });
+
+  it("answers HEAD with the headers and no body", async () => {
+    const get = await rawRequest(serving.port, `/${hashOf("tree")}.ls`);
+    const head = await rawRequest(serving.port, `/${hashOf("tree")}.ls`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers["content-length"]).toBe(String(get.body.length));
+    expect(head.body.length).toBe(0);
+  });
+
+  it.each([
+    ["a malformed hash", "/not-a-hash.ls", 400],
+    ["a hash with a letter nix-base32 lacks", `/${"e".repeat(32)}.ls`, 400],
+    ["an encoded traversal", "/%2e%2e%2fetc%2fpasswd.ls", 400],
+    ["an overlong hash", `/${"0".repeat(5000)}.ls`, 400],
+    ["an unknown path", `/${"0".repeat(32)}.ls`, 404],
+  ])("refuses %s with a short fixed body", async (_what, path, status) => {
+    const response = await rawRequest(serving.port, path);
+    expect(response.status).toBe(status);
+    expect(response.text()).toMatch(/^(bad request|not found)\n$/);
+    expect(response.headers["cache-control"]).toBe("no-store");
+  });
+
+  it("refuses other methods", async () => {
+    const response = await rawRequest(serving.port, `/${hashOf("tree")}.ls`, { method: "PUT" });
+    expect(response.status).toBe(405);
+    expect(response.text()).toBe("method not allowed\n");
+  });
+});
