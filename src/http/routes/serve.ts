@@ -2,12 +2,12 @@
 // type, directories as an HTML listing (or their index.html), symlinks followed while they
 // stay inside the store. For a built website or documentation, straight from the store.
 
+import { open } from "node:fs/promises";
 import { contentTypeFor } from "../../core/content-type.ts";
 import { renderDirectoryPage } from "../../core/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
 import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
-import { open } from "node:fs/promises";
 import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
 import { readDirectory, resolveInStore, type StoreFile } from "../../store/store-files.ts";
 import { IMMUTABLE, SHORT_LIVED, sendChunks, sendText } from "../respond.ts";
