@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLACEHOLDER_HOST, cacheUrl } from "../src/core/cache-url.ts";
 import { nixConfLines, renderLandingPage } from "../src/core/landing-page.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { rawRequest } from "./support/http.ts";
+import { get } from "./support/http.ts";
 import { runCli } from "./support/server.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
@@ -107,13 +107,13 @@ describe.skipIf(!hasNix)("GET /", () => {
   });
 
   it("shows the facts and the nix.conf lines for the host the client used", async () => {
-    const response = await rawRequest(serving.port, "/", {
+    const response = await get(serving.server.url, "/", {
       headers: { host: "cache.example.org", "x-forwarded-proto": "https" },
     });
     expect(response.status).toBe(200);
     expect(response.headers["content-type"]).toBe("text/html; charset=utf-8");
     expect(response.headers["cache-control"]).toBe("no-store");
-    const html = response.text();
+    const html = response.body.toString();
     expect(html).toContain("<pre>extra-substituters = https://cache.example.org\n");
     expect(html).toContain(`extra-trusted-public-keys = ${publicKey}\n</pre>`);
     expect(html).toContain("<td>41</td>");
@@ -122,20 +122,20 @@ describe.skipIf(!hasNix)("GET /", () => {
   });
 
   it("uses the port the client connected to", async () => {
-    const html = (await rawRequest(serving.port, "/")).text();
+    const html = (await get(serving.server.url, "/")).body.toString();
     expect(html).toContain(`extra-substituters = http://127.0.0.1:${serving.port}\n`);
   });
 
   it("never repeats a hostile Host header", async () => {
-    const response = await rawRequest(serving.port, "/", {
+    const response = await get(serving.server.url, "/", {
       headers: { host: "<script>alert(1)</script>" },
     });
     expect(response.status).toBe(200);
-    expect(response.text()).not.toContain("<script>");
-    expect(response.text()).toContain(`extra-substituters = http://${PLACEHOLDER_HOST}\n`);
+    expect(response.body.toString()).not.toContain("<script>");
+    expect(response.body.toString()).toContain(`extra-substituters = http://${PLACEHOLDER_HOST}\n`);
   });
 
   it("refuses other methods", async () => {
-    expect((await rawRequest(serving.port, "/", { method: "POST" })).status).toBe(405);
+    expect((await get(serving.server.url, "/", { method: "POST" })).status).toBe(405);
   });
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderListing, type ListingNode } from "../src/core/nar-listing.ts";
 import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
-import { rawRequest } from "./support/http.ts";
+import { get } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
@@ -79,13 +79,13 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
       cacheHome,
     );
     expect(nix.status, nix.output).toBe(0);
-    const response = await rawRequest(serving.port, `/${hashOf(attribute)}.ls`);
+    const response = await get(serving.server.url, `/${hashOf(attribute)}.ls`);
     expect(response.status).toBe(200);
     expect(response.headers["content-type"]).toBe("application/json");
     expect(response.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
     // Nix prints the root node (and non-UTF-8 names as raw bytes, which a UTF-8 decoder shows
     // as U+FFFD, as we do); the .ls document wraps it.
-    const listing = JSON.parse(response.text()) as { version: number; root: unknown };
+    const listing = JSON.parse(response.body.toString()) as { version: number; root: unknown };
     expect(listing.version).toBe(1);
     expect(listing.root).toEqual(JSON.parse(nix.output));
   });
@@ -96,15 +96,15 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
       ["store", "ls", "--json", "--recursive", "--store", store.root, storePath],
       cacheHome,
     );
-    const response = await rawRequest(serving.port, `/${hashOf("app")}.ls`);
-    expect(response.text()).toBe(`{"version":1,"root":${nix.output.trim()}}`);
+    const response = await get(serving.server.url, `/${hashOf("app")}.ls`);
+    expect(response.body.toString()).toBe(`{"version":1,"root":${nix.output.trim()}}`);
   });
 
   it("answers HEAD with the headers and no body", async () => {
-    const get = await rawRequest(serving.port, `/${hashOf("tree")}.ls`);
-    const head = await rawRequest(serving.port, `/${hashOf("tree")}.ls`, { method: "HEAD" });
+    const full = await get(serving.server.url, `/${hashOf("tree")}.ls`);
+    const head = await get(serving.server.url, `/${hashOf("tree")}.ls`, { method: "HEAD" });
     expect(head.status).toBe(200);
-    expect(head.headers["content-length"]).toBe(String(get.body.length));
+    expect(head.headers["content-length"]).toBe(String(full.body.length));
     expect(head.body.length).toBe(0);
   });
 
@@ -115,15 +115,15 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
     ["an overlong hash", `/${"0".repeat(5000)}.ls`, 400],
     ["an unknown path", `/${"0".repeat(32)}.ls`, 404],
   ])("refuses %s with a short fixed body", async (_what, path, status) => {
-    const response = await rawRequest(serving.port, path);
+    const response = await get(serving.server.url, path);
     expect(response.status).toBe(status);
-    expect(response.text()).toMatch(/^(bad request|not found)\n$/);
+    expect(response.body.toString()).toMatch(/^(bad request|not found)\n$/);
     expect(response.headers["cache-control"]).toBe("no-store");
   });
 
   it("refuses other methods", async () => {
-    const response = await rawRequest(serving.port, `/${hashOf("tree")}.ls`, { method: "PUT" });
+    const response = await get(serving.server.url, `/${hashOf("tree")}.ls`, { method: "PUT" });
     expect(response.status).toBe(405);
-    expect(response.text()).toBe("method not allowed\n");
+    expect(response.body.toString()).toBe("method not allowed\n");
   });
 });

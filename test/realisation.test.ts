@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDrvOutput, renderRealisation } from "../src/core/realisation.ts";
 import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
-import { rawRequest } from "./support/http.ts";
+import { get } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 const CA_FIXTURE = new URL("fixtures/ca.nix", import.meta.url).pathname;
@@ -92,13 +92,13 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
       expect.arrayContaining([ca.get("base"), ca.get("top")]),
     );
     for (const row of rows) {
-      const response = await rawRequest(
-        caServing.port,
+      const response = await get(
+        caServing.server.url,
         `/realisations/${row.drvPath}!${row.outputName}.doi`,
       );
       expect(response.status).toBe(200);
       expect(response.headers["content-type"]).toBe("application/json");
-      expect(JSON.parse(response.text())).toEqual({
+      expect(JSON.parse(response.body.toString())).toEqual({
         id: `${row.drvPath}!${row.outputName}`,
         outPath: row.path.slice("/nix/store/".length),
         signatures: [],
@@ -146,8 +146,8 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
 
   it("answers HEAD without a body", async () => {
     const row = rows[0];
-    const response = await rawRequest(
-      caServing.port,
+    const response = await get(
+      caServing.server.url,
       `/realisations/${row?.drvPath ?? ""}!out.doi`,
       { method: "HEAD" },
     );
@@ -157,10 +157,10 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
 
   it("is a 404 for an unknown id, and in a store that never used CA derivations", async () => {
     const unknown = `/realisations/sha256:${"0".repeat(64)}!out.doi`;
-    expect((await rawRequest(caServing.port, unknown)).status).toBe(404);
-    const plain = await rawRequest(plainServing.port, `/realisations/sha256:${HASH}!out.doi`);
+    expect((await get(caServing.server.url, unknown)).status).toBe(404);
+    const plain = await get(plainServing.server.url, `/realisations/sha256:${HASH}!out.doi`);
     expect(plain.status).toBe(404);
-    expect(plain.text()).toBe("not found\n");
+    expect(plain.body.toString()).toBe("not found\n");
     expect(plainServing.server.log()).not.toContain("error");
   });
 
@@ -171,13 +171,13 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
     ["a traversal", `/realisations/..%2f..%2fetc%2fpasswd.doi`],
     ["an overlong id", `/realisations/sha256:${HASH}!${"a".repeat(5000)}.doi`],
   ])("refuses %s with 400", async (_what, path) => {
-    const response = await rawRequest(caServing.port, path);
+    const response = await get(caServing.server.url, path);
     expect(response.status).toBe(400);
-    expect(response.text()).toBe("bad request\n");
+    expect(response.body.toString()).toBe("bad request\n");
   });
 
   it("refuses other methods", async () => {
-    const response = await rawRequest(caServing.port, `/realisations/sha256:${HASH}!out.doi`, {
+    const response = await get(caServing.server.url, `/realisations/sha256:${HASH}!out.doi`, {
       method: "PUT",
     });
     expect(response.status).toBe(405);

@@ -5,7 +5,7 @@ import { contentTypeFor } from "../src/core/content-type.ts";
 import { renderDirectoryPage } from "../src/core/directory-page.ts";
 import { encodeSegment, parseServePath } from "../src/core/serve-path.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { rawRequest, type RawResponse } from "./support/http.ts";
+import { get, type RawResponse } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 const FIXTURE = new URL("fixtures/site.nix", import.meta.url).pathname;
@@ -88,21 +88,21 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
     (store as TestStore | undefined)?.remove();
   });
 
-  const get = (path: string, method = "GET"): Promise<RawResponse> =>
-    rawRequest(serving.port, path, { method });
+  const fetchPath = (path: string, method = "GET"): Promise<RawResponse> =>
+    get(serving.server.url, path, { method });
 
   it("serves a file with its content type and length", async () => {
-    const css = await get(`/serve/${site}/assets/style.css`);
+    const css = await fetchPath(`/serve/${site}/assets/style.css`);
     expect(css.status).toBe(200);
     expect(css.headers["content-type"]).toBe("text/css; charset=utf-8");
     expect(css.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
-    expect(css.text()).toBe("body{}\n");
-    const json = await get(`/serve/${site}/assets/data.json`);
+    expect(css.body.toString()).toBe("body{}\n");
+    const json = await fetchPath(`/serve/${site}/assets/data.json`);
     expect(json.headers["content-type"]).toBe("application/json");
   });
 
   it("streams a large file whole", async () => {
-    const big = await get(`/serve/${site}/assets/big.bin`);
+    const big = await fetchPath(`/serve/${site}/assets/big.bin`);
     expect(big.status).toBe(200);
     expect(big.headers["content-length"]).toBe("3000000");
     expect(big.body.length).toBe(3_000_000);
@@ -110,65 +110,69 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
   });
 
   it("answers HEAD with the length and no body", async () => {
-    const head = await get(`/serve/${site}/assets/big.bin`, "HEAD");
+    const head = await fetchPath(`/serve/${site}/assets/big.bin`, "HEAD");
     expect(head.status).toBe(200);
     expect(head.headers["content-length"]).toBe("3000000");
     expect(head.body.length).toBe(0);
   });
 
   it("serves a directory's index.html", async () => {
-    const docs = await get(`/serve/${site}/docs/`);
+    const docs = await fetchPath(`/serve/${site}/docs/`);
     expect(docs.status).toBe(200);
     expect(docs.headers["content-type"]).toBe("text/html; charset=utf-8");
-    expect(docs.text()).toBe("<h1>docs</h1>\n");
+    expect(docs.body.toString()).toBe("<h1>docs</h1>\n");
   });
 
   it("redirects a directory without its slash, relatively", async () => {
-    const docs = await get(`/serve/${site}/docs`);
+    const docs = await fetchPath(`/serve/${site}/docs`);
     expect(docs.status).toBe(301);
     expect(docs.headers["location"]).toBe("docs/");
-    const top = await get(`/serve/${site}`);
+    const top = await fetchPath(`/serve/${site}`);
     expect(top.status).toBe(301);
     expect(top.headers["location"]).toBe(`${site}/`);
   });
 
   it("lists a directory with every name escaped and linked", async () => {
-    const listing = await get(`/serve/${site}/plain-dir/`);
+    const listing = await fetchPath(`/serve/${site}/plain-dir/`);
     expect(listing.status).toBe(200);
     expect(listing.headers["content-type"]).toBe("text/html; charset=utf-8");
-    const html = listing.text();
+    const html = listing.body.toString();
     expect(html).not.toContain("<script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;%2fscript&gt;");
     expect(html).toContain('href="%3Cscript%3Ealert%281%29%3C%252fscript%3E"');
     expect(html).toContain("a&quot;b&amp;c&#39;d");
     expect(html).toContain('href="readme.txt"');
     // The link the page gives leads to the file.
-    const linked = await get(`/serve/${site}/plain-dir/%3Cscript%3Ealert%281%29%3C%252fscript%3E`);
+    const linked = await fetchPath(
+      `/serve/${site}/plain-dir/%3Cscript%3Ealert%281%29%3C%252fscript%3E`,
+    );
     expect(linked.status).toBe(200);
-    expect(linked.text()).toBe("x\n");
+    expect(linked.body.toString()).toBe("x\n");
   });
 
   it("lists the top of a store path without a link up", async () => {
-    const listing = await get(`/serve/${site}/`);
+    const listing = await fetchPath(`/serve/${site}/`);
     expect(listing.status).toBe(200);
-    expect(listing.text()).not.toContain('href="../"');
-    expect(listing.text()).toContain('href="docs/"');
+    expect(listing.body.toString()).not.toContain('href="../"');
+    expect(listing.body.toString()).toContain('href="docs/"');
   });
 
   it("follows symlinks that stay inside the path or lead to another valid path", async () => {
-    expect((await get(`/serve/${site}/docs-link/index.html`)).text()).toBe("<h1>docs</h1>\n");
-    const other = await get(`/serve/${site}/other-path`);
+    expect((await fetchPath(`/serve/${site}/docs-link/index.html`)).body.toString()).toBe(
+      "<h1>docs</h1>\n",
+    );
+    const other = await fetchPath(`/serve/${site}/other-path`);
     expect(other.status).toBe(200);
-    expect(other.text()).toBe("just a file\n");
-    const viaStoreDir = await get(`/serve/${site}/store-dir/${topFile}`);
-    expect(viaStoreDir.text()).toBe("just a file\n");
+    expect(other.body.toString()).toBe("just a file\n");
+    const viaStoreDir = await fetchPath(`/serve/${site}/store-dir/${topFile}`);
+    expect(viaStoreDir.body.toString()).toBe("just a file\n");
   });
 
   it("serves a store path that is one file", async () => {
-    const file = await get(`/serve/${topFile}`);
+    const file = await fetchPath(`/serve/${topFile}`);
     expect(file.status).toBe(200);
-    expect(file.text()).toBe("just a file\n");
-    expect((await get(`/serve/${topFile}/`)).status).toBe(404);
+    expect(file.body.toString()).toBe("just a file\n");
+    expect((await fetchPath(`/serve/${topFile}/`)).status).toBe(404);
   });
 
   it.each([
@@ -183,9 +187,9 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
     ["an unknown store path", () => `/serve/${"0".repeat(32)}-site/`],
     ["a valid hash with another name", () => `/serve/${site.slice(0, 32)}-other/`],
   ])("refuses %s with 404", async (_what, path) => {
-    const response = await get(path());
+    const response = await fetchPath(path());
     expect(response.status).toBe(404);
-    expect(response.text()).toBe("not found\n");
+    expect(response.body.toString()).toBe("not found\n");
     expect(response.headers["cache-control"]).toBe("no-store");
   });
 
@@ -198,20 +202,20 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
     ["a bad hash", () => `/serve/${"e".repeat(32)}-site/`],
     ["an overlong path", () => `/serve/${site}${"/a".repeat(3000)}`],
   ])("refuses %s with 400", async (_what, path) => {
-    const response = await get(path());
+    const response = await fetchPath(path());
     expect(response.status).toBe(400);
-    expect(response.text()).toBe("bad request\n");
+    expect(response.body.toString()).toBe("bad request\n");
   });
 
   it("never shows a file system path", async () => {
     for (const path of [`/serve/${site}/abs-out/passwd`, `/serve/${site}/%2e%2e/x`]) {
-      const text = (await get(path)).text();
+      const text = (await fetchPath(path)).body.toString();
       expect(text).not.toContain(store.root);
       expect(text).not.toContain("/etc");
     }
   });
 
   it("refuses other methods", async () => {
-    expect((await get(`/serve/${site}/docs/`, "POST")).status).toBe(405);
+    expect((await fetchPath(`/serve/${site}/docs/`, "POST")).status).toBe(405);
   });
 });
