@@ -1,6 +1,6 @@
 // /<hash>.ls against what a real Nix prints for the same store paths.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,8 +17,14 @@ describe("renderListing", () => {
     const root: ListingNode = {
       type: "directory",
       entries: [
-        { name: Buffer.from("b"), node: { type: "regular", size: 3, executable: false } },
-        { name: Buffer.from("B"), node: { type: "regular", size: 0, executable: true } },
+        {
+          name: Buffer.from("b"),
+          node: { type: "regular", size: 3, executable: false, narOffset: 400 },
+        },
+        {
+          name: Buffer.from("B"),
+          node: { type: "regular", size: 0, executable: true, narOffset: 200 },
+        },
         { name: Buffer.from("10"), node: { type: "symlink", target: Buffer.from('a"b\n') } },
         { name: Buffer.from("2"), node: { type: "directory", entries: [] } },
       ],
@@ -27,8 +33,8 @@ describe("renderListing", () => {
       '{"version":1,"root":{"type":"directory","entries":{' +
         '"10":{"type":"symlink","target":"a\\"b\\n"},' +
         '"2":{"type":"directory","entries":{}},' +
-        '"B":{"type":"regular","size":0,"executable":true},' +
-        '"b":{"type":"regular","size":3}}}}',
+        '"B":{"type":"regular","size":0,"executable":true,"narOffset":200},' +
+        '"b":{"type":"regular","size":3,"narOffset":400}}}}',
     );
   });
 
@@ -53,11 +59,27 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
   let paths: Map<string, string>;
   let serving: StoreServer;
   let cacheHome: string;
+  let binaryCache: string;
 
   beforeAll(async () => {
     store = makeTestStore();
     cacheHome = mkdtempSync(join(tmpdir(), "storefront-nix-cache-"));
     paths = nixBuild(store, FIXTURE, ATTRIBUTES);
+    // Nix's own .ls files, from a binary cache it fills itself.
+    binaryCache = join(cacheHome, "binary-cache");
+    const copy = nixCommand(
+      [
+        "copy",
+        "--no-check-sigs",
+        "--from",
+        store.root,
+        "--to",
+        `file://${binaryCache}?write-nar-listing=true&compression=none`,
+        ...paths.values(),
+      ],
+      cacheHome,
+    );
+    if (copy.status !== 0) throw new Error(copy.output);
     serving = await serveTestStore(store);
   });
 
@@ -72,30 +94,46 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
     return (paths.get(attribute) ?? "").slice("/nix/store/".length, "/nix/store/".length + 32);
   }
 
+  it.each(ATTRIBUTES)(
+    "is the .ls file Nix writes into a binary cache for %s",
+    async (attribute) => {
+      const response = await get(serving.server.url, `/${hashOf(attribute)}.ls`);
+      expect(response.status).toBe(200);
+      expect(response.headers["content-type"]).toBe("application/json");
+      expect(response.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+      // Nix writes names that are not UTF-8 as raw bytes; decoded, they read as ours do.
+      const written = readFileSync(join(binaryCache, `${hashOf(attribute)}.ls`)).toString("utf8");
+      expect(response.body.toString("utf8")).toBe(written);
+    },
+  );
+
   it.each(ATTRIBUTES)("equals nix store ls --json --recursive for %s", async (attribute) => {
-    const storePath = paths.get(attribute) ?? "";
     const nix = nixCommand(
-      ["store", "ls", "--json", "--recursive", "--store", store.root, storePath],
+      ["store", "ls", "--json", "--recursive", "--store", store.root, paths.get(attribute) ?? ""],
       cacheHome,
     );
     expect(nix.status, nix.output).toBe(0);
     const response = await get(serving.server.url, `/${hashOf(attribute)}.ls`);
-    expect(response.status).toBe(200);
-    expect(response.headers["content-type"]).toBe("application/json");
-    expect(response.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
-    // Nix prints the root node (and non-UTF-8 names as raw bytes, which a UTF-8 decoder shows
-    // as U+FFFD, as we do); the .ls document wraps it.
     const listing = JSON.parse(response.body.toString()) as { version: number; root: unknown };
     expect(listing.version).toBe(1);
-    expect(listing.root).toEqual(JSON.parse(nix.output));
+    // A local store has no NAR to point into, so Nix prints no narOffset for it.
+    expect(withoutNarOffsets(listing.root)).toEqual(JSON.parse(nix.output));
   });
 
-  it("prints the same bytes as Nix for a tree with UTF-8 names", async () => {
-    const storePath = paths.get("app") ?? "";
+  it("is what nix store ls prints for the path in this cache", async () => {
     const nix = nixCommand(
-      ["store", "ls", "--json", "--recursive", "--store", store.root, storePath],
+      [
+        "store",
+        "ls",
+        "--json",
+        "--recursive",
+        "--store",
+        serving.server.url,
+        paths.get("app") ?? "",
+      ],
       cacheHome,
     );
+    expect(nix.status, nix.output).toBe(0);
     const response = await get(serving.server.url, `/${hashOf("app")}.ls`);
     expect(response.body.toString()).toBe(`{"version":1,"root":${nix.output.trim()}}`);
   });
@@ -127,3 +165,12 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
     expect(response.body.toString()).toBe("method not allowed\n");
   });
 });
+
+function withoutNarOffsets(node: unknown): unknown {
+  if (typeof node !== "object" || node === null) return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => key !== "narOffset")
+      .map(([key, value]) => [key, withoutNarOffsets(value)]),
+  );
+}

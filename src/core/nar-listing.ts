@@ -1,6 +1,8 @@
-// The `.ls` listing of a store path: `{"version":1,"root":<node>}`, with nodes as Nix prints
-// them (`nix store ls --json --recursive`): a regular file has `size` and `executable: true`
-// only when set, and no `narOffset` (Nix 2.8 prints none for a store path on disk).
+// The `.ls` listing of a store path: `{"version":1,"root":<node>}`, byte for byte as Nix writes
+// it into a binary cache (`write-nar-listing`): a regular file has `size`, `executable: true`
+// only when set, and `narOffset`, where its contents start in the path's NAR (a client holding
+// the NAR reads one file from there). `nix store ls --json --recursive` prints the same nodes,
+// without `narOffset` for a local store and with it for a binary cache.
 //
 // Names and symlink targets are bytes. JSON text is Unicode, so bytes that are not UTF-8 are
 // shown as U+FFFD, which is also what any UTF-8 decoder makes of Nix's own output (Nix writes
@@ -8,7 +10,13 @@
 // as one key; a listing cannot say more without leaving JSON.
 
 export type ListingNode =
-  | { readonly type: "regular"; readonly size: number; readonly executable: boolean }
+  | {
+      readonly type: "regular";
+      readonly size: number;
+      readonly executable: boolean;
+      /** Where the contents start in the NAR. */
+      readonly narOffset: number;
+    }
   | { readonly type: "symlink"; readonly target: Buffer }
   | { readonly type: "directory"; readonly entries: readonly ListingEntry[] };
 
@@ -31,7 +39,8 @@ export function renderNode(node: ListingNode, parts: string[]): void {
     case "regular":
       parts.push(
         `{"type":"regular","size":${node.size}`,
-        node.executable ? ',"executable":true}' : "}",
+        node.executable ? ',"executable":true' : "",
+        `,"narOffset":${node.narOffset}}`,
       );
       return;
     case "symlink":
