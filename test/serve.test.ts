@@ -1,5 +1,6 @@
 // /serve/<hash>-<name>/<path>: store path files for browsers, and every way out of the store.
 
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contentTypeFor } from "../src/core/content-type.ts";
 import { renderDirectoryPage } from "../src/core/directory-page.ts";
@@ -107,6 +108,23 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
     expect(big.headers["content-length"]).toBe("3000000");
     expect(big.body.length).toBe(3_000_000);
     expect(big.body.every((byte) => byte === 0x7a)).toBe(true);
+  });
+
+  it("keeps serving after a client goes away mid-file", async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${serving.server.url}/serve/${site}/assets/big.bin`, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "ECONNRESET") reject(error);
+      });
+      req.end();
+    });
+    expect((await fetchPath("/health")).status).toBe(200);
+    expect(serving.server.log()).not.toContain("error");
   });
 
   it("answers HEAD with the length and no body", async () => {
