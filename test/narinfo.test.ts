@@ -98,6 +98,20 @@ describe("fingerprint and signatures", () => {
     expect(await ed.verifyAsync(signature, message.subarray(1), publicKey.bytes)).toBe(false);
   });
 
+  it("adds one signature per configured key", () => {
+    const keys = ["test-1.secret", "other-1.secret"].map((name) => {
+      const parsed = parseSecretKey(keyFile(name));
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return parsed.key;
+    });
+    const signatures = narInfoSignatures(info, keys);
+    expect(signatures.map((sig) => sig.slice(0, sig.indexOf(":")))).toEqual([
+      "cache.nixos.org-1",
+      "storefront-test-1",
+      "other-key-1",
+    ]);
+  });
+
   it("replaces a stored signature by one of our own key names instead of repeating it", () => {
     const parsed = parseSecretKey(keyFile("test-1.secret"));
     if (!parsed.ok) throw new Error(parsed.reason);
