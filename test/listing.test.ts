@@ -10,7 +10,7 @@ import { get } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
-const ATTRIBUTES = ["tree", "topFile", "topExe", "topSymlink", "lib", "app"];
+const ATTRIBUTES = ["tree", "big", "topFile", "topExe", "topSymlink", "lib", "app"];
 
 describe("renderListing", () => {
   it("prints nodes as Nix does: executable only when set, entries in byte order", () => {
