@@ -4,13 +4,29 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawRequest } from "./support/http.ts";
+import { get } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 
 const FIXTURE = new URL("./fixtures/store.nix", import.meta.url).pathname;
 const TOKEN = "test-token-from-config-0123456789";
 const ENV_TOKEN = "test-token-from-the-environment-0123";
+
+/** A request sent as written, with the body as text. */
+async function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const response = await get(`http://127.0.0.1:${port}`, path, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+  return { ...response, body: response.body.toString("utf8") };
+}
 
 describe.skipIf(!hasNix)("admin API", () => {
   let store: TestStore;

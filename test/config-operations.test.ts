@@ -1,17 +1,14 @@
 // The config keys for metrics, pins and the admin API: defaults, environment, and errors that
 // name the key.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { clockFromEnv, systemClock } from "../src/clock.ts";
 import { loadConfig } from "../src/config.ts";
+import { tempDir } from "./support/temp.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "storefront-config-"));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDir("storefront-config-");
 
 function configFrom(toml: string, env: NodeJS.ProcessEnv = {}) {
   const file = join(dir, "storefront.toml");

@@ -1,7 +1,7 @@
-import type { Server } from "node:http";
 import { clockFromEnv } from "../clock.ts";
 import { loadConfig } from "../config.ts";
 import { openApp } from "../app.ts";
+import { checkConfig } from "./check-config.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import { createRequestHandler } from "../http/handler.ts";
 import { createServer, listen } from "../http/listen.ts";
@@ -11,12 +11,14 @@ import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { startStoreTasks } from "../store-tasks.ts";
 import { parseCommandArgs } from "./usage.ts";
 
-export const serveHelp = `Usage: storefront serve [--config FILE]
+export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
 
 Serve the Nix store as a binary cache.
 
 Options:
   --config FILE   TOML config file (default: $CONFIG_FILE, else built-in defaults)
+  --check-config  check the config, open the database, load the keys, print a summary and
+                  exit (0 when all is well, 1 with a message naming the key or file if not)
   -h, --help      show this help
 
 Environment:
@@ -32,7 +34,11 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
   const { values } = parseCommandArgs(
     {
       args,
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string" },
+        "check-config": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     },
     serveHelp,
@@ -42,6 +48,7 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     return 0;
   }
   const config = loadConfig(values.config);
+  if (values["check-config"] === true) return checkConfig(config, log);
   const app = openApp(config, log, clockFromEnv());
   const { services } = app;
   const tasks = startStoreTasks({
@@ -60,33 +67,24 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
       ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
       : undefined;
   const metricsOnMain = config.metrics.enable && config.metricsListen === undefined;
-  const servers: Server[] = [
-    createServer(
-      createRequestHandler(metricsOnMain ? [...routes, ...metricsRoutes] : routes, services),
-      tls,
-    ),
-  ];
-  const [server] = servers as [Server];
-  const bound = await listen(server, config.listen);
-  log.info(`listening on ${formatListenAddress(bound)}`, {
-    store: config.virtual_nix_store,
-    keys: services.keys.map((key) => key.name).join(",") || "none",
-    tls: tls !== undefined,
-    admin_api: services.adminTokens.length > 0,
-  });
-  if (config.metrics.enable && config.metricsListen !== undefined) {
-    // Plain HTTP: scrapers usually sit on a private network or on localhost.
-    const metricsServer = createServer(createRequestHandler(metricsRoutes, services), undefined);
-    const metricsBound = await listen(metricsServer, config.metricsListen);
-    servers.push(metricsServer);
-    log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
-  }
-
-  return new Promise((resolve) => {
+  const server = createServer(
+    createRequestHandler(metricsOnMain ? [...routes, ...metricsRoutes] : routes, services),
+    tls,
+  );
+  const metricsListen = config.metrics.enable ? config.metricsListen : undefined;
+  // Plain HTTP: scrapers usually sit on a private network or on localhost.
+  const metricsServer =
+    metricsListen === undefined
+      ? undefined
+      : createServer(createRequestHandler(metricsRoutes, services), undefined);
+  const servers = metricsServer === undefined ? [server] : [server, metricsServer];
+  // Handlers go in before "listening" is announced: whoever reads that line may signal at once.
+  const stopped = new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       log.info("shutting down", { signal });
       let open = servers.length;
       for (const each of servers) {
+        // A server not listening yet calls back at once (with an error that changes nothing).
         each.close(() => {
           if (--open > 0) return;
           void tasks.close().then(() => {
@@ -103,4 +101,16 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+  const bound = await listen(server, config.listen);
+  log.info(`listening on ${formatListenAddress(bound)}`, {
+    store: config.virtual_nix_store,
+    keys: services.keys.map((key) => key.name).join(",") || "none",
+    tls: tls !== undefined,
+    admin_api: services.adminTokens.length > 0,
+  });
+  if (metricsServer !== undefined && metricsListen !== undefined) {
+    const metricsBound = await listen(metricsServer, metricsListen);
+    log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
+  }
+  return stopped;
 }
