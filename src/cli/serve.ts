@@ -101,16 +101,24 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
-  const bound = await listen(server, config.listen);
-  log.info(`listening on ${formatListenAddress(bound)}`, {
-    store: config.virtual_nix_store,
-    keys: services.keys.map((key) => key.name).join(",") || "none",
-    tls: tls !== undefined,
-    admin_api: services.adminTokens.length > 0,
-  });
-  if (metricsServer !== undefined && metricsListen !== undefined) {
-    const metricsBound = await listen(metricsServer, metricsListen);
-    log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
+  try {
+    const bound = await listen(server, config.listen);
+    log.info(`listening on ${formatListenAddress(bound)}`, {
+      store: config.virtual_nix_store,
+      keys: services.keys.map((key) => key.name).join(",") || "none",
+      tls: tls !== undefined,
+      admin_api: services.adminTokens.length > 0,
+    });
+    if (metricsServer !== undefined && metricsListen !== undefined) {
+      const metricsBound = await listen(metricsServer, metricsListen);
+      log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
+    }
+  } catch (error) {
+    // Nothing is served: stop watching, so that the process ends with the error.
+    await tasks.close();
+    for (const each of servers) each.close();
+    app.close();
+    throw error;
   }
   return stopped;
 }
