@@ -61,10 +61,13 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     notifier.ready();
   };
 
+  const stopping = (): void => {
+    notifier.stopping();
+  };
   const code =
     config.workers === 1
-      ? await serveInThisProcess(config, targets, log, announce, notifier.stopping)
-      : await serveWithWorkers(config, targets, log, announce, notifier.stopping);
+      ? await serveInThisProcess(config, targets, log, announce, stopping)
+      : await serveWithWorkers(config, targets, log, announce, stopping);
   await notifier.flushed();
   return code;
 }

@@ -158,7 +158,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       if (!wasListening) {
         fail(
           fatalMessages.get(worker) ??
-            `a worker failed to start (exit code ${String(code)}, signal ${String(signal)})`,
+            `a worker failed to start (exit code ${String(code)}, signal ${signal})`,
         );
         return;
       }
@@ -205,15 +205,23 @@ export function runWorker(log: Logger): Promise<number> {
       if (stopRequested) return;
       stopRequested = true;
       // Before the servers are up, `start` stops them as soon as they are.
-      if (serving !== undefined) void serving.stop().then(() => finish(0));
+      if (serving !== undefined)
+        void serving.stop().then(() => {
+          finish(0);
+        });
     };
 
     const start = (config: Config, targets: readonly ListenTarget[]): void => {
       startServing(config, targets, log).then(
         (started) => {
           serving = started;
-          if (stopRequested) void started.stop().then(() => finish(0));
-          else send({ type: "storefront:listening", addresses: started.addresses });
+          if (stopRequested) {
+            void started.stop().then(() => {
+              finish(0);
+            });
+          } else {
+            send({ type: "storefront:listening", addresses: started.addresses });
+          }
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -228,7 +236,7 @@ export function runWorker(log: Logger): Promise<number> {
       if (!isWorkerMessage(message)) return;
       const order = message as ToWorker;
       if (order.type === "storefront:start") start(order.config, order.targets);
-      else if (order.type === "storefront:shutdown") stop();
+      else stop();
     });
     onShutdownSignal(stop);
     send({ type: "storefront:hello" });

@@ -58,7 +58,9 @@ export function createSystemdNotifier(
 ): SystemdNotifier {
   const socket = env["NOTIFY_SOCKET"];
   const watchdogMs = watchdogIntervalMs(env, process.pid);
-  for (const name of ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]) delete env[name];
+  delete env["NOTIFY_SOCKET"];
+  delete env["WATCHDOG_USEC"];
+  delete env["WATCHDOG_PID"];
   if (socket === undefined || socket === "") {
     return { ready: () => undefined, stopping: () => undefined, flushed: () => Promise.resolve() };
   }
