@@ -97,7 +97,11 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
     const socket = connect(port, "127.0.0.1");
     socket.write("GET /nix-cache-info HTTP/1.1\r\nHost: localhost\r\n\r\n");
     let response = "";
-    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const closed = new Promise<void>((resolve) =>
+      socket.once("close", () => {
+        resolve();
+      }),
+    );
     socket.on("data", (data: Buffer) => (response += data.toString()));
     await waitUntil(() => response.includes("Priority:"), "the response arrived");
     expect(response).toMatch(/^HTTP\/1\.1 200 .*\r\nConnection: keep-alive\r\n/is);

@@ -17,7 +17,11 @@ async function sendAndWaitForClose(port: number, text: string): Promise<string> 
   let received = "";
   socket.on("data", (data: Buffer) => (received += data.toString()));
   socket.write(text);
-  await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise<void>((resolve) =>
+    socket.once("close", () => {
+      resolve();
+    }),
+  );
   return received;
 }
 

@@ -23,7 +23,7 @@ export interface ServeProcess {
 export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Descriptors from 3 on, e.g. a listening socket for socket activation. */
-  readonly extraFds?: StdioOptions & unknown[];
+  readonly extraFds?: readonly number[];
   /** Set LISTEN_PID to the server's own PID (as systemd does), through a `sh -c` that execs it. */
   readonly listenPidIsChild?: boolean;
 }
