@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
-import { buildLargePath, type LargePath } from "./support/large-path.ts";
+import { buildSlowDownloadPath, type SlowDownloadPath } from "./support/slow-download-path.ts";
 import { hasNix } from "./support/nix.ts";
 import {
   listeningPort,
@@ -21,19 +21,19 @@ import { slowDownload } from "./support/slow-client.ts";
 const SLOW = 3 * 1024 * 1024;
 
 describe.skipIf(!hasNix)("graceful shutdown", () => {
-  let large: LargePath;
+  let nar: SlowDownloadPath;
   let dir: string;
   const running: ServeProcess[] = [];
 
   beforeAll(() => {
-    large = buildLargePath();
+    nar = buildSlowDownloadPath();
     dir = mkdtempSync(join(tmpdir(), "storefront-shutdown-"));
   });
   afterEach(() => {
     for (const server of running.splice(0)) server.kill();
   });
   afterAll(() => {
-    large.store.remove();
+    nar.store.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -42,7 +42,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
   ): Promise<{ server: ServeProcess; port: number; url: string }> => {
     const server = spawnServe(
       dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${large.store.realStoreDir}"\n${settings}`,
+      `bind = "127.0.0.1:0"\nreal_nix_store = "${nar.store.realStoreDir}"\n${settings}`,
     );
     running.push(server);
     const port = await listeningPort(server);
@@ -57,7 +57,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
     "on %s lets a slow download finish, refuses new connections, exits 0 (workers = %i)",
     async (signal, workers) => {
       const { server, port, url } = await serve(`workers = ${workers}\n`);
-      const download = slowDownload(url + large.narUrlPath, SLOW);
+      const download = slowDownload(url + nar.narUrlPath, SLOW);
       await download.received(1024 * 1024);
 
       server.child.kill(signal);
@@ -66,8 +66,8 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
         "new connections are refused",
       );
       const result = await download.done;
-      expect(result).toMatchObject({ status: 200, complete: true, bytes: large.narSize });
-      expect(result.sha256).toBe(large.narSha256);
+      expect(result).toMatchObject({ status: 200, complete: true, bytes: nar.narSize });
+      expect(result.sha256).toBe(nar.narSha256);
       expect(await server.exited).toBe(0);
     },
   );
@@ -76,7 +76,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
     "cuts a download still running after shutdown_timeout, and exits 0 (workers = %i)",
     async (workers) => {
       const { server, url } = await serve(`workers = ${workers}\nshutdown_timeout = 1\n`);
-      const download = slowDownload(url + large.narUrlPath, SLOW);
+      const download = slowDownload(url + nar.narUrlPath, SLOW);
       await download.received(1024 * 1024);
       download.stall();
 
@@ -85,7 +85,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
       download.resume();
       const result = await download.done;
       expect(result.complete).toBe(false);
-      expect(result.bytes).toBeLessThan(large.narSize);
+      expect(result.bytes).toBeLessThan(nar.narSize);
     },
   );
 

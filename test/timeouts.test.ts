@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildLargePath, type LargePath } from "./support/large-path.ts";
+import { buildSlowDownloadPath, type SlowDownloadPath } from "./support/slow-download-path.ts";
 import { hasNix } from "./support/nix.ts";
 import { listeningPort, spawnServe, stopWith, type ServeProcess } from "./support/serve-process.ts";
 import { slowDownload } from "./support/slow-client.ts";
@@ -26,26 +26,26 @@ async function sendAndWaitForClose(port: number, text: string): Promise<string> 
 }
 
 describe.skipIf(!hasNix)("timeouts", () => {
-  let large: LargePath;
+  let nar: SlowDownloadPath;
   let dir: string;
   const running: ServeProcess[] = [];
 
   beforeAll(() => {
-    large = buildLargePath();
+    nar = buildSlowDownloadPath();
     dir = mkdtempSync(join(tmpdir(), "storefront-timeouts-"));
   });
   afterEach(() => {
     for (const server of running.splice(0)) server.kill();
   });
   afterAll(() => {
-    large.store.remove();
+    nar.store.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const serve = async (settings: string): Promise<{ server: ServeProcess; port: number }> => {
     const server = spawnServe(
       dir,
-      `bind = "127.0.0.1:0"\nworkers = 1\nreal_nix_store = "${large.store.realStoreDir}"\n${settings}`,
+      `bind = "127.0.0.1:0"\nworkers = 1\nreal_nix_store = "${nar.store.realStoreDir}"\n${settings}`,
     );
     running.push(server);
     return { server, port: await listeningPort(server) };
@@ -72,10 +72,10 @@ describe.skipIf(!hasNix)("timeouts", () => {
   it("lets a slow but steady download run far longer than idle_timeout", async () => {
     const { server, port } = await serve("idle_timeout = 2\n");
     // 3 MB/s: about 8 s for the 24 MB NAR, four times the idle timeout.
-    const download = slowDownload(`http://127.0.0.1:${port}${large.narUrlPath}`, 3 * 1024 * 1024);
+    const download = slowDownload(`http://127.0.0.1:${port}${nar.narUrlPath}`, 3 * 1024 * 1024);
     const result = await download.done;
-    expect(result).toMatchObject({ status: 200, complete: true, bytes: large.narSize });
-    expect(result.sha256).toBe(large.narSha256);
+    expect(result).toMatchObject({ status: 200, complete: true, bytes: nar.narSize });
+    expect(result.sha256).toBe(nar.narSha256);
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
 });

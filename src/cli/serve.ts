@@ -79,15 +79,17 @@ async function serveInThisProcess(
   announce: (addresses: readonly string[]) => void,
   onStopping: () => void,
 ): Promise<number> {
+  // The handler goes in before "listening" is announced: whoever reads that line may signal at
+  // once. A signal that comes while starting stops the server as soon as it is up.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    onShutdownSignal(resolve);
+  });
   const serving = await startServing(config, targets, log);
   announce(serving.addresses);
-  await new Promise<void>((resolve) => {
-    onShutdownSignal((signal) => {
-      log.info("shutting down", { signal });
-      onStopping();
-      void serving.stop().then(resolve);
-    });
-  });
+  const signal = await signalled;
+  log.info("shutting down", { signal });
+  onStopping();
+  await serving.stop();
   return 0;
 }
 

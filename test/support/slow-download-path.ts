@@ -4,9 +4,9 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { makeTestStore, nixBuild, type TestStore } from "./nix.ts";
 
-const FIXTURE = new URL("../fixtures/large.nix", import.meta.url).pathname;
+const FIXTURE = new URL("../fixtures/slow-download.nix", import.meta.url).pathname;
 
-export interface LargePath {
+export interface SlowDownloadPath {
   readonly store: TestStore;
   /** The NAR's URL path, e.g. `/nar/<hash>.nar`. */
   readonly narUrlPath: string;
@@ -15,9 +15,9 @@ export interface LargePath {
   readonly narSha256: string;
 }
 
-export function buildLargePath(): LargePath {
+export function buildSlowDownloadPath(): SlowDownloadPath {
   const store = makeTestStore();
-  const storePath = nixBuild(store, FIXTURE, ["large"]).get("large") ?? "";
+  const storePath = nixBuild(store, FIXTURE, ["file"]).get("file") ?? "";
   const nar = execFileSync("nix-store", ["--dump", store.realPath(storePath)], {
     maxBuffer: 64 * 1024 * 1024,
   });
