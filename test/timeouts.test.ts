@@ -69,8 +69,8 @@ describe.skipIf(!hasNix)("timeouts", () => {
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
 
-  it("lets a slow but steady download run far longer than idle_timeout", async () => {
-    const { server, port } = await serve("idle_timeout = 2\n");
+  it("lets a slow but steady download run far longer than both timeouts", async () => {
+    const { server, port } = await serve("idle_timeout = 2\nrequest_header_timeout = 1\n");
     // 3 MB/s: about 8 s for the 24 MB NAR, four times the idle timeout.
     const download = slowDownload(`http://127.0.0.1:${port}${nar.narUrlPath}`, 3 * 1024 * 1024);
     const result = await download.done;
