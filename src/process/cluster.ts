@@ -85,20 +85,25 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   let shuttingDown = false;
   let cleanExits = true;
   let crashesInARow = 0;
-  let pendingRestart: NodeJS.Timeout | undefined;
+  const pendingRestarts = new Set<NodeJS.Timeout>();
+
+  // Forked and not yet exited. Not `cluster.workers`: node:cluster removes a worker from it only
+  // once both its exit and its IPC disconnect have been seen, in either order.
+  const alive = new Set<Worker>();
 
   const fork = (): void => {
-    startedAt.set(cluster.fork(), Date.now());
+    const worker = cluster.fork();
+    alive.add(worker);
+    startedAt.set(worker, Date.now());
   };
 
   return new Promise((resolve, reject) => {
-    const liveWorkers = (): Worker[] =>
-      Object.values(cluster.workers ?? {}).flatMap((w) => w ?? []);
+    const liveWorkers = (): Worker[] => [...alive];
 
     const shutdown = (): void => {
       if (shuttingDown) return;
       shuttingDown = true;
-      clearTimeout(pendingRestart);
+      for (const timer of pendingRestarts) clearTimeout(timer);
       options.onStopping();
       const workers = liveWorkers();
       if (workers.length === 0) {
@@ -119,7 +124,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
     const fail = (message: string): void => {
       shuttingDown = true;
-      clearTimeout(pendingRestart);
+      for (const timer of pendingRestarts) clearTimeout(timer);
       for (const worker of liveWorkers()) worker.process.kill("SIGTERM");
       reject(new ConfigError(message));
     };
@@ -147,6 +152,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
     cluster.on("exit", (worker, code, signal) => {
       const pid = worker.process.pid;
+      alive.delete(worker);
       const wasListening = listening.delete(worker);
       const lived = Date.now() - (startedAt.get(worker) ?? Date.now());
       startedAt.delete(worker);
@@ -174,7 +180,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           ? 0
           : Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (crashesInARow - 1));
       log.warn("worker died; starting another", { pid, code, signal, delay_ms: delay });
-      pendingRestart = setTimeout(fork, delay);
+      const timer = setTimeout(() => {
+        pendingRestarts.delete(timer);
+        fork();
+      }, delay);
+      pendingRestarts.add(timer);
     });
 
     onShutdownSignal((signal) => {
