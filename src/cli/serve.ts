@@ -7,14 +7,17 @@ import type { Logger } from "../log.ts";
 import { runPrimary, runWorker } from "../process/cluster.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
+import { checkConfig } from "./check-config.ts";
 import { parseCommandArgs } from "./usage.ts";
 
-export const serveHelp = `Usage: storefront serve [--config FILE]
+export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
 
 Serve the Nix store as a binary cache.
 
 Options:
   --config FILE   TOML config file (default: $CONFIG_FILE, else built-in defaults)
+  --check-config  check the config, open the database, load the keys, print a summary and
+                  exit (0 when all is well, 1 with a message naming the key or file if not)
   -h, --help      show this help
 
 Environment:
@@ -31,7 +34,11 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
   const { values } = parseCommandArgs(
     {
       args,
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string" },
+        "check-config": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     },
     serveHelp,
@@ -41,6 +48,7 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     return 0;
   }
   const config = loadConfig(values.config);
+  if (values["check-config"] === true) return checkConfig(config, log);
   // Sockets from systemd win over `bind`.
   const activated = takeActivatedSockets();
   const targets: readonly ListenTarget[] =
