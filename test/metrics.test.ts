@@ -35,7 +35,11 @@ describe.skipIf(!hasNix)("metrics", () => {
     ]);
     expect(made.code, made.stderr).toBe(0);
     base = [`bind = "127.0.0.1:0"`, `real_nix_store = "${store.realStoreDir}"`];
-    server = await startServer(store.root, [...base, `sign_key_paths = ["${secret}"]`].join("\n"));
+    // One process, so that its narinfo cache (one per process) sees every request.
+    server = await startServer(
+      store.root,
+      [...base, `workers = 1`, `sign_key_paths = ["${secret}"]`].join("\n"),
+    );
   });
 
   afterAll(async () => {
@@ -105,7 +109,7 @@ describe.skipIf(!hasNix)("metrics", () => {
     mkdirSync(dir);
     const separate = await startServer(
       dir,
-      [...base, `[metrics]`, `bind = "127.0.0.1:0"`].join("\n"),
+      [...base, `workers = 2`, `[metrics]`, `bind = "127.0.0.1:0"`].join("\n"),
     );
     others.push(separate);
     const port = await waitFor(
@@ -118,6 +122,34 @@ describe.skipIf(!hasNix)("metrics", () => {
     expect(await scraped.text()).toContain("storefront_http_requests_total");
     // Only /metrics is there.
     expect((await fetch(`http://127.0.0.1:${port}/nix-cache-info`)).status).toBe(404);
+  });
+
+  it("sums the workers' numbers into one scrape", async () => {
+    const dir = join(store.root, "cluster");
+    mkdirSync(dir);
+    const cluster = await startServer(dir, [...base, `workers = 2`].join("\n"));
+    others.push(cluster);
+    const hash = tree.slice("/nix/store/".length, 43);
+    // Separate connections, so that both workers take some.
+    for (let i = 0; i < 10; i++) {
+      const response = await fetch(`${cluster.url}/${hash}.narinfo`, {
+        headers: { connection: "close" },
+      });
+      expect(response.status).toBe(200);
+    }
+    const text = await (await fetch(`${cluster.url}/metrics`)).text();
+    const series = parseMetrics(text);
+    expect(
+      sumOf(series, "storefront_http_requests_total", { route: "/<hash>.narinfo", status: "200" }),
+    ).toBe(10);
+    expect(series.get("storefront_narinfo_hits_total")).toBe(10);
+    expect(series.get("storefront_store_valid_paths")).toBeGreaterThan(0);
+    // Every metric once: summed, not listed per worker.
+    const types = text.split("\n").filter((line) => line.startsWith("# TYPE "));
+    expect(new Set(types).size).toBe(types.length);
+    expect(
+      types.filter((line) => line.startsWith("# TYPE storefront_store_valid_paths ")),
+    ).toHaveLength(1);
   });
 
   it("is off with [metrics] enable = false", async () => {

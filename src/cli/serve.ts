@@ -1,13 +1,17 @@
-import { clockFromEnv } from "../clock.ts";
-import { loadConfig } from "../config.ts";
+import cluster from "node:cluster";
+import { Registry } from "prom-client";
 import { openApp } from "../app.ts";
-import { checkConfig } from "./check-config.ts";
-import { formatListenAddress } from "../core/listen-address.ts";
-import { createRequestHandler } from "../http/handler.ts";
-import { createServer, listen } from "../http/listen.ts";
-import { metricsRoutes, routes } from "../http/routes/index.ts";
+import { clockFromEnv, systemClock } from "../clock.ts";
+import { loadConfig, type Config } from "../config.ts";
+import { loadTlsCredentials, removeStaleSocket, type ListenTarget } from "../http/listen.ts";
+import { startServing, tlsFilesOf } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
+import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
+import { runPrimary, runWorker } from "../process/cluster.ts";
+import { onShutdownSignal } from "../process/shutdown.ts";
+import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
+import { checkConfig } from "./check-config.ts";
 import { startStoreTasks } from "../store-tasks.ts";
 import { parseCommandArgs } from "./usage.ts";
 
@@ -25,12 +29,14 @@ Environment:
   CONFIG_FILE     config file, when --config is not given
   SIGN_KEY_PATHS  secret key files, space-separated, added to sign_key_paths
   ADMIN_TOKEN_PATHS  admin API token files, space-separated, added to admin_token_paths
-  NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)`;
-
-/** How long running downloads get to finish after SIGTERM before their connections are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
+  NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)
+  LISTEN_FDS, LISTEN_PID  sockets passed by systemd (socket activation); they win over "bind"
+  NOTIFY_SOCKET, WATCHDOG_USEC  systemd readiness and watchdog notification (Type=notify)`;
 
 export async function serveCommand(args: string[], log: Logger): Promise<number> {
+  // A cluster worker takes its config and sockets from the primary, which checked them.
+  if (cluster.isWorker) return runWorker(log);
+
   const { values } = parseCommandArgs(
     {
       args,
@@ -49,76 +55,111 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
   }
   const config = loadConfig(values.config);
   if (values["check-config"] === true) return checkConfig(config, log);
+  // Sockets from systemd win over `bind`.
+  const activated = takeActivatedSockets();
+  const targets: readonly ListenTarget[] =
+    activated.length > 0 ? activated.map((fd) => ({ kind: "fd", fd })) : [config.listen];
+  const notifier = createSystemdNotifier(log);
+  for (const target of targets) removeStaleSocket(target);
+
+  const announce = (addresses: readonly string[]): void => {
+    for (const address of addresses) {
+      log.info(`listening on ${address}`, {
+        store: config.virtual_nix_store,
+        keys: config.sign_key_paths.length,
+        tls: config.tls_cert_path !== undefined,
+        workers: config.workers,
+        socket_activation: activated.length > 0,
+      });
+    }
+    notifier.ready();
+  };
+
+  const stopping = (): void => {
+    notifier.stopping();
+  };
+  const code =
+    config.workers === 1
+      ? await serveInThisProcess(config, targets, log, announce, stopping)
+      : await serveWithWorkers(config, targets, log, announce, stopping);
+  await notifier.flushed();
+  return code;
+}
+
+async function serveInThisProcess(
+  config: Config,
+  targets: readonly ListenTarget[],
+  log: Logger,
+  announce: (addresses: readonly string[]) => void,
+  onStopping: () => void,
+): Promise<number> {
+  // The handler goes in before "listening" is announced: whoever reads that line may signal at
+  // once. A signal that comes while starting stops the server as soon as it is up.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    onShutdownSignal(resolve);
+  });
+  const serving = await startServing(config, targets, log);
+  announce(serving.addresses);
+  if (serving.metricsAddress !== undefined) {
+    log.info(`metrics listening on ${serving.metricsAddress}`);
+  }
+  const signal = await signalled;
+  log.info("shutting down", { signal });
+  onStopping();
+  await serving.stop();
+  return 0;
+}
+
+async function serveWithWorkers(
+  config: Config,
+  targets: readonly ListenTarget[],
+  log: Logger,
+  announce: (addresses: readonly string[]) => void,
+  onStopping: () => void,
+): Promise<number> {
+  // What would make every worker fail is checked here, once, for one clear message.
+  const tlsFiles = tlsFilesOf(config);
+  if (tlsFiles !== undefined) loadTlsCredentials(tlsFiles);
+  const checked = openApp(config, log, systemClock);
+  checked.close();
+  // The primary watches the store, pins and prunes, once for all workers; its store metrics
+  // join the workers' in every scrape.
+  const ownMetrics = new Registry();
   const app = openApp(config, log, clockFromEnv());
-  const { services } = app;
   const tasks = startStoreTasks({
     config,
     log,
-    narInfoCache: services.narInfoCache,
-    monitor: {
-      index: app.index,
-      roots: app.roots,
-      metrics: createStoreMetrics(services.metrics.registry),
-    },
+    narInfoCache: undefined,
+    monitor: { index: app.index, roots: app.roots, metrics: createStoreMetrics(ownMetrics) },
   });
-  await tasks.ready;
-  const tls =
-    config.tls_cert_path !== undefined && config.tls_key_path !== undefined
-      ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
-      : undefined;
-  const metricsOnMain = config.metrics.enable && config.metricsListen === undefined;
-  const server = createServer(
-    createRequestHandler(metricsOnMain ? [...routes, ...metricsRoutes] : routes, services),
-    tls,
-  );
-  const metricsListen = config.metrics.enable ? config.metricsListen : undefined;
-  // Plain HTTP: scrapers usually sit on a private network or on localhost.
-  const metricsServer =
-    metricsListen === undefined
-      ? undefined
-      : createServer(createRequestHandler(metricsRoutes, services), undefined);
-  const servers = metricsServer === undefined ? [server] : [server, metricsServer];
-  // Handlers go in before "listening" is announced: whoever reads that line may signal at once.
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info("shutting down", { signal });
-      let open = servers.length;
-      for (const each of servers) {
-        // A server not listening yet calls back at once (with an error that changes nothing).
-        each.close(() => {
-          if (--open > 0) return;
-          void tasks.close().then(() => {
-            app.close();
-            resolve(0);
-          });
-        });
-        each.closeIdleConnections();
-      }
-      setTimeout(() => {
-        for (const each of servers) each.closeAllConnections();
-      }, SHUTDOWN_GRACE_MS).unref();
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
+  // Workers report where `[metrics] bind` listens; it is announced once, after "listening on".
+  let metricsAddress: string | undefined;
+  let ready = false;
+  let metricsAnnounced = false;
+  const announceMetrics = (): void => {
+    if (!ready || metricsAnnounced || metricsAddress === undefined) return;
+    metricsAnnounced = true;
+    log.info(`metrics listening on ${metricsAddress}`);
+  };
   try {
-    const bound = await listen(server, config.listen);
-    log.info(`listening on ${formatListenAddress(bound)}`, {
-      store: config.virtual_nix_store,
-      keys: services.keys.map((key) => key.name).join(",") || "none",
-      tls: tls !== undefined,
-      admin_api: services.adminTokens.length > 0,
+    await tasks.ready;
+    return await runPrimary({
+      config,
+      targets,
+      log,
+      onReady: (addresses) => {
+        announce(addresses);
+        ready = true;
+        announceMetrics();
+      },
+      onStopping,
+      messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
+        metricsAddress ??= address;
+        announceMetrics();
+      }),
     });
-    if (metricsServer !== undefined && metricsListen !== undefined) {
-      const metricsBound = await listen(metricsServer, metricsListen);
-      log.info(`metrics listening on ${formatListenAddress(metricsBound)}`);
-    }
-  } catch (error) {
-    // Nothing is served: stop watching, so that the process ends with the error.
+  } finally {
     await tasks.close();
-    for (const each of servers) each.close();
     app.close();
-    throw error;
   }
-  return stopped;
 }

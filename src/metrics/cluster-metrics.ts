@@ -4,15 +4,18 @@
 // by its own aggregator), adds its own registry (the store metrics, kept in the one process
 // that watches the store) and answers with the text.
 //
-//   primary: setupPrimaryMetrics(ownRegistry)       once, before forking
+//   primary: primaryMetricsHandlers(ownRegistry)    its IPC handlers, given to runPrimary
 //   worker:  setupWorkerMetrics(metrics.registry)   once, at start
 //            clusterMetricsText()                   what /metrics answers with
 
-import cluster, { type Worker } from "node:cluster";
+import type { Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
+import type { PrimaryMessageHandlers } from "../process/cluster.ts";
 
 const REQUEST = "storefront:cluster-metrics-request";
 const RESPONSE = "storefront:cluster-metrics-response";
+/** A worker tells where `[metrics] bind` listens (the port, when it was 0). */
+const METRICS_LISTENING = "storefront:metrics-listening";
 /** prom-client gives up on silent workers after 5 s; this waits a little longer for that. */
 const TIMEOUT_MS = 10_000;
 
@@ -34,23 +37,35 @@ function isMessage<T extends { type: string }>(message: unknown, type: T["type"]
   );
 }
 
-/** In the primary: answers workers' requests for the cluster's metrics. */
-export function setupPrimaryMetrics(own: Registry): void {
+/**
+ * In the primary: the IPC handlers that answer workers' requests for the cluster's metrics,
+ * and hear where the workers' metrics listener is.
+ */
+export function primaryMetricsHandlers(
+  own: Registry,
+  onMetricsAddress: (address: string) => void,
+): PrimaryMessageHandlers {
   const aggregator = new AggregatorRegistry();
-  cluster.on("message", (worker: Worker, message: unknown) => {
-    if (!isMessage<MetricsRequest>(message, REQUEST)) return;
-    const reply = (response: Omit<MetricsResponse, "type" | "id">): void => {
-      if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...response });
-    };
-    Promise.all([own.metrics(), aggregator.clusterMetrics()]).then(
-      ([ownText, workersText]) => {
-        reply({ text: ownText === "" ? workersText : `${ownText}\n${workersText}` });
-      },
-      (error: unknown) => {
-        reply({ error: error instanceof Error ? error.message : String(error) });
-      },
-    );
-  });
+  return {
+    [METRICS_LISTENING]: (message: unknown) => {
+      const address = (message as { address?: unknown }).address;
+      if (typeof address === "string") onMetricsAddress(address);
+    },
+    [REQUEST]: (message: unknown, worker: Worker) => {
+      if (!isMessage<MetricsRequest>(message, REQUEST)) return;
+      const reply = (response: Omit<MetricsResponse, "type" | "id">): void => {
+        if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...response });
+      };
+      Promise.all([own.metrics(), aggregator.clusterMetrics()]).then(
+        ([ownText, workersText]) => {
+          reply({ text: ownText === "" ? workersText : `${ownText}\n${workersText}` });
+        },
+        (error: unknown) => {
+          reply({ error: error instanceof Error ? error.message : String(error) });
+        },
+      );
+    },
+  };
 }
 
 /** In a worker: makes `registry` the one the primary collects from this process. */
@@ -58,6 +73,11 @@ export function setupWorkerMetrics(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
   // Constructing one installs prom-client's listener that answers the primary's requests.
   new AggregatorRegistry();
+}
+
+/** In a worker: tells the primary where its `[metrics] bind` listener is. */
+export function reportMetricsAddress(address: string): void {
+  process.send?.({ type: METRICS_LISTENING, address });
 }
 
 let nextId = 0;
