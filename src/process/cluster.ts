@@ -246,11 +246,14 @@ export function runWorker(log: Logger): Promise<number> {
 
     process.on("message", (message: unknown) => {
       if (!isWorkerMessage(message)) return;
-      const order = message as ToWorker;
       // Other modules talk over the same channel (metrics: prom-client's and ours), so only
       // this module's own orders count here.
-      if (order.type === "storefront:start") start(order.config, order.targets);
-      else if (order.type === "storefront:shutdown") stop();
+      if (message.type === "storefront:start") {
+        const order = message as Extract<ToWorker, { type: "storefront:start" }>;
+        start(order.config, order.targets);
+      } else if (message.type === "storefront:shutdown") {
+        stop();
+      }
     });
     onShutdownSignal(stop);
     send({ type: "storefront:hello" });
