@@ -3,15 +3,16 @@
 
 import { Counter, Gauge, type Registry } from "prom-client";
 
+/** What the cache tells: its counters since start and the bytes it holds. */
 export interface CompressionCacheStats {
   readonly hits: number;
   readonly misses: number;
-  readonly sizeBytes: number;
+  readonly size: number;
 }
 
 export function registerCompressionCacheMetrics(
   registry: Registry,
-  stats: () => CompressionCacheStats,
+  cache: CompressionCacheStats,
 ): void {
   const registers = [registry];
   new Counter({
@@ -20,7 +21,7 @@ export function registerCompressionCacheMetrics(
     registers,
     collect() {
       this.reset();
-      this.inc(stats().hits);
+      this.inc(cache.hits);
     },
   });
   new Counter({
@@ -29,15 +30,17 @@ export function registerCompressionCacheMetrics(
     registers,
     collect() {
       this.reset();
-      this.inc(stats().misses);
+      this.inc(cache.misses);
     },
   });
   new Gauge({
     name: "storefront_compression_cache_size_bytes",
     help: "Bytes the compressed-NAR disk cache holds.",
     registers,
+    // Every worker sees the one cache directory: its size is not summed across them.
+    aggregator: "max",
     collect() {
-      this.set(stats().sizeBytes);
+      this.set(cache.size);
     },
   });
 }
