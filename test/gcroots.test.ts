@@ -118,6 +118,7 @@ describe.skipIf(!hasNix)("GC roots", () => {
     });
     expect(afterPush.get("storefront_store_valid_paths")).toBe(validPaths());
     expect(afterPush.get("storefront_pins")).toBe(1);
+    expect(afterPush.get("storefront_store_new_paths_total")).toBe(4);
 
     // The garbage collector keeps the closure, and takes the unpinned path.
     collectGarbage();

@@ -2,7 +2,7 @@
 // store monitor), never computed per scrape. In a cluster they live in the one process that
 // watches the store, so they are never summed across workers.
 
-import { Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface StoreMetrics {
   readonly validPaths: Gauge;
@@ -11,6 +11,7 @@ export interface StoreMetrics {
   readonly pinnedPaths: Gauge;
   readonly pinnedBytes: Gauge;
   readonly newPathsLastScan: Gauge;
+  readonly newPaths: Counter;
 }
 
 export function createStoreMetrics(registry: Registry): StoreMetrics {
@@ -50,7 +51,13 @@ export function createStoreMetrics(registry: Registry): StoreMetrics {
     }),
     newPathsLastScan: new Gauge({
       name: "storefront_store_new_paths_last_scan",
-      help: "Paths registered in the store since the scan before the last one.",
+      help: "Paths registered in the store, as found by the last scan that found any.",
+      registers,
+      aggregator,
+    }),
+    newPaths: new Counter({
+      name: "storefront_store_new_paths_total",
+      help: "Paths registered in the store since storefront started.",
       registers,
       aggregator,
     }),

@@ -50,8 +50,11 @@ export class StoreMonitor {
       return rows;
     });
     this.#publishTotals();
-    metrics.newPathsLastScan.set(fresh.length);
     if (fresh.length > 0) {
+      // A burst of changes is scanned twice (see store-tasks.ts); the second finds nothing new
+      // and must not hide what the first found.
+      metrics.newPathsLastScan.set(fresh.length);
+      metrics.newPaths.inc(fresh.length);
       this.#options.log.debug("new paths registered", { count: fresh.length });
       if (this.#options.pinNewPathsForDays !== undefined) {
         this.#pinNew(fresh, this.#options.pinNewPathsForDays);
