@@ -5,6 +5,7 @@ import type { Config } from "./config.ts";
 import type { Services } from "./http/services.ts";
 import type { Logger } from "./log.ts";
 import { loadSigningKeys } from "./signing-keys.ts";
+import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
 import { StoreDatabase } from "./store/database.ts";
 import { VERSION } from "./version.ts";
 
@@ -16,8 +17,9 @@ export interface App {
 export function openApp(config: Config, log: Logger): App {
   const keys = loadSigningKeys(config.sign_key_paths, log);
   const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
+  const narCache = CompressedNarCache.open(config.nar_cache, config.zstd.level, log);
   return {
-    services: { config, store, keys, log, version: VERSION },
+    services: { config, store, keys, log, version: VERSION, narCache },
     close: () => {
       store.close();
     },

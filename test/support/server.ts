@@ -30,7 +30,11 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-/** Writes `toml` to `dir/storefront.toml` and starts `storefront serve` with it. */
+/**
+ * Writes `toml` to `dir/storefront.toml` and starts `storefront serve` with it. The compressed
+ * NAR cache goes to `dir/nars` (through `$CACHE_DIRECTORY`, as under systemd) unless the toml
+ * or `env` says otherwise, so that tests never write to /var/cache.
+ */
 export async function startServer(
   dir: string,
   toml: string,
@@ -39,7 +43,7 @@ export async function startServer(
   const configPath = join(dir, "storefront.toml");
   writeFileSync(configPath, toml);
   const child = spawn(process.execPath, [MAIN, "serve", "--config", configPath], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, CACHE_DIRECTORY: dir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
