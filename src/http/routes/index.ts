@@ -4,6 +4,7 @@ import type { Route } from "../router.ts";
 import { cacheInfoRoute } from "./cache-info.ts";
 import { narRoutes } from "./nar.ts";
 import { narInfoRoute } from "./narinfo.ts";
+import { tarRoute } from "./tar.ts";
 import { healthRoute, landingRoute, versionRoute } from "./status.ts";
 
 export const routes: readonly Route[] = [
@@ -11,6 +12,7 @@ export const routes: readonly Route[] = [
   cacheInfoRoute,
   narInfoRoute,
   ...narRoutes,
+  tarRoute,
   healthRoute,
   versionRoute,
 ];
