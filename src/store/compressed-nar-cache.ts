@@ -175,7 +175,10 @@ export class CompressedNarCache {
     this.#bytesWritten += length;
     this.#touch(name, HEADER_BYTES + length);
     this.#log.debug("compressed NAR cached", { name, bytes: length });
-    this.#evict();
+    // Another process may have removed a file already; a reader holding it open reads on.
+    await Promise.all(
+      this.#evict().map((victim) => unlink(join(this.#dir, victim)).catch(() => undefined)),
+    );
   }
 
   /** Marks `name` as the most recently used. */
@@ -192,15 +195,17 @@ export class CompressedNarCache {
     this.#size -= size;
   }
 
-  #evict(): void {
+  /** Drops the least recently used entries from the index until under max_size; their names. */
+  #evict(): string[] {
+    const victims: string[] = [];
     for (const [name, size] of this.#entries) {
-      if (this.#size <= this.#maxSize) return;
+      if (this.#size <= this.#maxSize) break;
       this.#entries.delete(name);
       this.#size -= size;
-      // Another process may have removed it already; a reader holding it open keeps reading.
-      unlink(join(this.#dir, name)).catch(() => undefined);
+      victims.push(name);
       this.#log.debug("compressed NAR evicted", { name, bytes: size });
     }
+    return victims;
   }
 
   /** Rebuilds the index from the directory, oldest access first; removes stale temp files. */
@@ -220,7 +225,13 @@ export class CompressedNarCache {
     }
     found.sort((a, b) => a.used - b.used);
     for (const { name, size } of found) this.#touch(name, size);
-    this.#evict();
+    for (const victim of this.#evict()) {
+      try {
+        unlinkSync(join(this.#dir, victim));
+      } catch {
+        // Gone already.
+      }
+    }
   }
 }
 
