@@ -22,7 +22,11 @@ async function put(cache: CompressedNarCache, narHash: string, bytes: Buffer): P
 }
 
 function sink(): Writable {
-  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  return new Writable({
+    write: (_chunk, _encoding, callback) => {
+      callback();
+    },
+  });
 }
 
 async function read(cache: CompressedNarCache, narHash: string): Promise<Buffer | undefined> {
