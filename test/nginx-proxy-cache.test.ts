@@ -107,10 +107,9 @@ describe.skipIf(!hasNix || !hasNginx)("nginx proxy_cache in front of storefront"
       },
     );
     nginxUrl = `http://127.0.0.1:${port}`;
-    let exited = false;
-    nginx.once("exit", () => (exited = true));
-    await waitFor(() => exited || existsSync(join(nginxDir, "nginx.pid")), "nginx to start");
-    if (exited) throw new Error("nginx did not start; see its error.log");
+    const running = (): boolean => nginx.exitCode === null && nginx.signalCode === null;
+    await waitFor(() => !running() || existsSync(join(nginxDir, "nginx.pid")), "nginx to start");
+    if (!running()) throw new Error("nginx did not start; see its error.log");
     for (let i = 0; i < 400 && !(await accepting(port)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
