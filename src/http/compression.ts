@@ -74,12 +74,17 @@ export function chooseEncoding(
   return negotiateEncoding(req.headers["accept-encoding"]);
 }
 
-/** Adds `Accept-Encoding` to Vary: what a cache in front must key a compressible body by. */
-export function varyOnEncoding(res: ServerResponse): void {
+/**
+ * Adds `Accept-Encoding` to Vary on a response whose body could be compressed (whether or not
+ * this one is): what a cache in front must key it by. Nothing when compression is off.
+ */
+export function varyOnEncoding(res: ServerResponse, settings: CompressionSettings): void {
+  if (!settings.enable_compression) return;
   const vary = res.getHeader("vary");
   if (vary === undefined) res.setHeader("vary", "Accept-Encoding");
-  else if (!/accept-encoding/i.test(String(vary)))
+  else if (!/accept-encoding/i.test(String(vary))) {
     res.setHeader("vary", `${String(vary)}, Accept-Encoding`);
+  }
 }
 
 export function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {

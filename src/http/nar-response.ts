@@ -6,7 +6,7 @@ import type { PathInfo } from "../core/path-info.ts";
 import { narHashDigest } from "../core/path-info.ts";
 import { StorefrontError } from "../errors.ts";
 import { narStream } from "../store/nar-stream.ts";
-import { chooseEncoding, pipeToResponse, sendEncoded } from "./compression.ts";
+import { chooseEncoding, pipeToResponse, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
 import { IMMUTABLE, sendChunks } from "./respond.ts";
@@ -38,7 +38,7 @@ export async function sendNar(
   res.setHeader("etag", etag);
   // Nix resumes a download only from a server that says it takes ranges.
   res.setHeader("accept-ranges", "bytes");
-  if (config.enable_compression) res.setHeader("vary", "Accept-Encoding");
+  varyOnEncoding(res, config);
 
   if (ifNoneMatchMatches(req.headers["if-none-match"], etag)) {
     res.removeHeader("content-type");

@@ -6,7 +6,7 @@ import { narHashDigest } from "../../core/path-info.ts";
 import { parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { storePathTar } from "../../store/store-path-tar.ts";
-import { chooseEncoding, sendEncoded } from "../compression.ts";
+import { chooseEncoding, sendEncoded, varyOnEncoding } from "../compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "../etag.ts";
 import { IMMUTABLE, sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
@@ -27,7 +27,7 @@ export const tarRoute: Route = {
 
     res.setHeader("cache-control", IMMUTABLE);
     res.setHeader("etag", etag);
-    if (config.enable_compression) res.setHeader("vary", "Accept-Encoding");
+    varyOnEncoding(res, config);
     if (ifNoneMatchMatches(req.headers["if-none-match"], etag)) {
       res.writeHead(304);
       res.end();
