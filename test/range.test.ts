@@ -135,7 +135,11 @@ describe.skipIf(!hasNix)("NAR ranges", () => {
     const size = treeNar.length;
     const windows: [number, number][] = [[0, size]];
     // Densely where the framing is (the ends), sparsely through the large random file.
-    for (let start = 0; start < size; start += start > 20_000 && start < size - 20_000 ? 99_991 : 997)
+    for (
+      let start = 0;
+      start < size;
+      start += start > 20_000 && start < size - 20_000 ? 99_991 : 997
+    )
       windows.push([start, Math.min(size, start + 1500)]);
     for (let end = 1; end < 700; end += 13) windows.push([0, end]);
     for (let start = size - 700; start < size; start += 11) windows.push([start, size]);

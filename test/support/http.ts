@@ -17,7 +17,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export function get(base: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+export function get(
+  base: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<RawResponse> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request(
