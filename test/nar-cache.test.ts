@@ -40,6 +40,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
   let treeNar: Buffer;
   let treeHash: string;
   let bigHash: string;
+  let bigBaseName: string;
   const cacheDir = (): string => join(dir, "nars");
   const entries = (): string[] => readdirSync(cacheDir()).filter((name) => name.endsWith(".zst"));
 
@@ -49,7 +50,8 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     const tree = nixBuild(store, join(FIXTURES, "store.nix"), ["tree"]).get("tree") ?? "";
     const big = nixBuild(store, join(FIXTURES, "big.nix"), ["big"]).get("big") ?? "";
     treeHash = tree.slice("/nix/store/".length).slice(0, 32);
-    bigHash = big.slice("/nix/store/".length).slice(0, 32);
+    bigBaseName = big.slice("/nix/store/".length);
+    bigHash = bigBaseName.slice(0, 32);
     treeNar = execFileSync("nix-store", ["--dump", store.realPath(tree)]);
     // The cache's default place: $CACHE_DIRECTORY/nars, which startServer points into `dir`.
     server = await startServer(
@@ -121,6 +123,27 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     const whole = await httpRequest(url, { headers: ZSTD });
     expect(whole.status).toBe(200);
     await waitFor(() => entries().some((name) => name.startsWith(bigHashOfNar)), "the big entry");
+  });
+
+  it("keeps nothing of a NAR whose files changed mid-download", async () => {
+    const url = await narUrl(server.url, bigHash);
+    const bigHashOfNar = url.split("/nar/")[1]?.slice(0, 52) ?? "?";
+    for (const name of entries().filter((entry) => entry.startsWith(bigHashOfNar))) {
+      rmSync(join(cacheDir(), name));
+    }
+    // `z-after` comes after the 24 MiB blob: most of the NAR is compressed and written first.
+    const big = store.realPath(`/nix/store/${bigBaseName}`);
+    execFileSync("chmod", ["-R", "u+w", big]);
+    writeFileSync(join(big, "z-after"), "");
+
+    const res = await httpRequest(url, { headers: ZSTD });
+    expect(res.status).toBe(200);
+    expect(res.complete).toBe(false);
+    await waitFor(
+      () => readdirSync(cacheDir()).every((name) => !name.startsWith(".tmp-")),
+      "the temporary file to go",
+    );
+    expect(entries().some((name) => name.startsWith(bigHashOfNar))).toBe(false);
   });
 
   it("runs without a cache when its directory cannot be made", async () => {
