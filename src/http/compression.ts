@@ -108,14 +108,18 @@ export function createEncoder(encoding: ContentEncoding, settings: CompressionSe
   }
 }
 
+/** A body: chunks as they are made (a NAR, a tar), or already in memory (`[buffer]`). */
+export type BodySource = AsyncIterable<Buffer> | Iterable<Buffer>;
+
 /**
  * Sends `source` with `encoding`, compressed as it goes out, so without a Content-Length
  * (chunked). A `tee` sees the compressed bytes on their way (the compressed-NAR cache).
- * Resolves as pipeToResponse does.
+ * Resolves as pipeToResponse does. For a large text already in memory (a `.ls` listing):
+ * `chooseEncoding(req, config, bytes.length)`, then `sendEncoded(res, [bytes], ...)`.
  */
 export async function sendEncoded(
   res: ServerResponse,
-  source: AsyncIterable<Buffer>,
+  source: BodySource,
   encoding: ContentEncoding,
   settings: CompressionSettings,
   tee?: Transform,
@@ -133,7 +137,7 @@ export async function sendEncoded(
  */
 export async function pipeToResponse(
   res: ServerResponse,
-  source: AsyncIterable<Buffer> | Readable,
+  source: BodySource | Readable,
   transforms: readonly Transform[],
 ): Promise<boolean> {
   // A byte stream with a small high-water mark: at most about one NAR chunk waits in memory.
