@@ -41,6 +41,9 @@ export class CompressedNarCache {
   readonly #log: Logger;
   /** File name → file size, least recently used first (a Map keeps insertion order). */
   readonly #entries = new Map<string, number>();
+  /** NARs this process is compressing into the cache now; a second download meanwhile only
+   * compresses, rather than writing the same entry twice. */
+  readonly #writing = new Set<string>();
   #size = 0;
   #hits = 0;
   #misses = 0;
@@ -139,16 +142,25 @@ export class CompressedNarCache {
 
   /**
    * Starts a new entry for `narHash32`: pass the compressed NAR through `tee()`, then `commit()`
-   * once the NAR went through whole, or `abort()`. Undefined when the file cannot be made.
+   * once the NAR went through whole, or `abort()`. Undefined when the file cannot be made, or
+   * when this process is writing that entry already.
    */
   async startWrite(narHash32: string, narSize: number): Promise<CacheWriter | undefined> {
+    if (this.#writing.has(narHash32)) return undefined;
+    this.#writing.add(narHash32);
     const temp = join(this.#dir, `${TEMP_PREFIX}${narHash32}-${process.pid}-${randomUUID()}`);
     try {
-      const handle = await open(temp, "wx");
-      return new CacheWriter(handle, temp, narSize, this.#level, this.#maxSize, (length) =>
-        this.#added(this.#entryName(narHash32), temp, length),
-      );
+      return new CacheWriter({
+        handle: await open(temp, "wx"),
+        temp,
+        narSize,
+        level: this.#level,
+        maxLength: this.#maxSize,
+        added: (length) => this.#added(this.#entryName(narHash32), temp, length),
+        released: () => this.#writing.delete(narHash32),
+      });
     } catch (error) {
+      this.#writing.delete(narHash32);
       this.#log.warn("cannot add to the compressed NAR cache", { detail: String(error) });
       return undefined;
     }
@@ -235,33 +247,29 @@ export class CompressedNarCache {
   }
 }
 
+interface CacheWriterOptions {
+  readonly handle: FileHandle;
+  readonly temp: string;
+  readonly narSize: number;
+  readonly level: number;
+  /** Larger than this, the entry is not kept. */
+  readonly maxLength: number;
+  /** Puts the finished temporary file in place. */
+  readonly added: (length: number) => Promise<void>;
+  /** Called once the writer is done, committed or not. */
+  readonly released: () => void;
+}
+
 /** One entry being written; see CompressedNarCache.startWrite. */
 export class CacheWriter {
-  readonly #handle: FileHandle;
-  readonly #temp: string;
-  readonly #narSize: number;
-  readonly #level: number;
-  readonly #maxLength: number;
-  readonly #added: (length: number) => Promise<void>;
+  readonly #options: CacheWriterOptions;
   #length = 0;
   /** Set when the entry cannot be kept (a write failed, too large); the download goes on. */
   #failed = false;
   #settled = false;
 
-  constructor(
-    handle: FileHandle,
-    temp: string,
-    narSize: number,
-    level: number,
-    maxLength: number,
-    added: (length: number) => Promise<void>,
-  ) {
-    this.#handle = handle;
-    this.#temp = temp;
-    this.#narSize = narSize;
-    this.#level = level;
-    this.#maxLength = maxLength;
-    this.#added = added;
+  constructor(options: CacheWriterOptions) {
+    this.#options = options;
   }
 
   /** A pass-through stream that also writes what goes through to the entry's file. */
@@ -288,20 +296,23 @@ export class CacheWriter {
       return;
     }
     this.#settled = true;
+    const { handle, temp, narSize, level, added, released } = this.#options;
     try {
       const header = Buffer.alloc(HEADER_BYTES);
       MAGIC.copy(header, 0);
-      header.writeBigUInt64LE(BigInt(this.#narSize), 8);
+      header.writeBigUInt64LE(BigInt(narSize), 8);
       header.writeBigUInt64LE(BigInt(this.#length), 16);
-      header.writeUInt32LE(this.#level, 24);
-      await this.#handle.write(header, 0, HEADER_BYTES, 0);
+      header.writeUInt32LE(level, 24);
+      await handle.write(header, 0, HEADER_BYTES, 0);
       // On disk before it has a name: after a crash, an entry is whole or absent.
-      await this.#handle.datasync();
-      await this.#handle.close();
-      await this.#added(this.#length);
+      await handle.datasync();
+      await handle.close();
+      await added(this.#length);
     } catch {
-      await this.#handle.close().catch(() => undefined);
-      await unlink(this.#temp).catch(() => undefined);
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+    } finally {
+      released();
     }
   }
 
@@ -309,18 +320,20 @@ export class CacheWriter {
   async abort(): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
-    await this.#handle.close().catch(() => undefined);
-    await unlink(this.#temp).catch(() => undefined);
+    const { handle, temp, released } = this.#options;
+    await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    released();
   }
 
   async #write(chunk: Buffer): Promise<void> {
     if (this.#failed || this.#settled) return;
-    if (this.#length + chunk.length > this.#maxLength) {
+    if (this.#length + chunk.length > this.#options.maxLength) {
       this.#failed = true;
       return;
     }
     try {
-      const { bytesWritten } = await this.#handle.write(
+      const { bytesWritten } = await this.#options.handle.write(
         chunk,
         0,
         chunk.length,
