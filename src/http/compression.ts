@@ -144,7 +144,7 @@ export async function pipeToResponse(
   const readable =
     source instanceof Readable
       ? source
-      : Readable.from(source, { objectMode: false, highWaterMark: 1 });
+      : Readable.from(stoppedByReturn(source), { objectMode: false, highWaterMark: 1 });
   try {
     await pipeline([readable, ...transforms, res]);
     return true;
@@ -152,6 +152,25 @@ export async function pipeToResponse(
     if (isPrematureClose(error) && !res.writableFinished) return false;
     throw error;
   }
+}
+
+/**
+ * `source` without its `throw`: a stream destroyed by a client that went away stops its
+ * iterator with `throw(error)` when there is one, which a generator delegating to an array
+ * (`yield* chunks`) turns into a TypeError, hiding the premature close. `return()` stops a
+ * generator just as well: its `finally` blocks close its files.
+ */
+function stoppedByReturn(source: BodySource): BodySource {
+  if (!(Symbol.asyncIterator in source)) return source;
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: () => iterator.next(),
+        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+      };
+    },
+  };
 }
 
 function isPrematureClose(error: unknown): boolean {
