@@ -116,6 +116,30 @@ describe.skipIf(!hasNix)("transport compression", () => {
     expect(other.status).toBe(200);
   });
 
+  it("compresses a large .ls listing, with its own ETag and 304", async () => {
+    const url = `${server.url}/${treeHash}.ls`;
+    const plainListing = await httpRequest(url);
+    expect(plainListing.body.length).toBeGreaterThan(1024);
+    expect(plainListing.headers["etag"]).toMatch(/^"[0-9a-z]{52}-ls"$/);
+    expect(plainListing.headers["vary"]).toBe("Accept-Encoding");
+    expect(plainListing.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    const zstd = await httpRequest(url, { headers: { "accept-encoding": "zstd" } });
+    expect(zstd.headers["content-encoding"]).toBe("zstd");
+    expect(zstd.headers["content-type"]).toBe("application/json");
+    expect(zstdDecompressSync(zstd.body).equals(plainListing.body)).toBe(true);
+    const etag = zstd.headers["etag"] as string;
+    expect(etag).toBe((plainListing.headers["etag"] as string).replace(/"$/, '-zst"'));
+    const notModified = await httpRequest(url, {
+      headers: { "accept-encoding": "zstd", "if-none-match": etag },
+    });
+    expect(notModified.status).toBe(304);
+    // A small listing goes out as it is.
+    const small = await httpRequest(`${server.url}/${fileHash}.ls`, {
+      headers: { "accept-encoding": "zstd" },
+    });
+    expect(small.headers["content-encoding"]).toBeUndefined();
+  });
+
   it("keeps saying Compression: none in the narinfo", async () => {
     const res = await httpRequest(`${server.url}/${treeHash}.narinfo`, {
       headers: { "accept-encoding": "zstd" },

@@ -1,5 +1,6 @@
 import { loadConfig } from "../config.ts";
 import { openApp } from "../app.ts";
+import { checkConfig } from "./check-config.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import { createRequestHandler } from "../http/handler.ts";
 import { createServer, listen } from "../http/listen.ts";
@@ -7,12 +8,14 @@ import { routes } from "../http/routes/index.ts";
 import type { Logger } from "../log.ts";
 import { parseCommandArgs } from "./usage.ts";
 
-export const serveHelp = `Usage: storefront serve [--config FILE]
+export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
 
 Serve the Nix store as a binary cache.
 
 Options:
   --config FILE   TOML config file (default: $CONFIG_FILE, else built-in defaults)
+  --check-config  check the config, open the database, load the keys, print a summary and
+                  exit (0 when all is well, 1 with a message naming the key or file if not)
   -h, --help      show this help
 
 Environment:
@@ -27,7 +30,11 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
   const { values } = parseCommandArgs(
     {
       args,
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string" },
+        "check-config": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     },
     serveHelp,
@@ -37,6 +44,7 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     return 0;
   }
   const config = loadConfig(values.config);
+  if (values["check-config"] === true) return checkConfig(config, log);
   const app = openApp(config, log);
   const tls =
     config.tls_cert_path !== undefined && config.tls_key_path !== undefined

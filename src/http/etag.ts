@@ -1,6 +1,6 @@
-// Strong ETags for bodies named by a hash, and If-None-Match. A NAR (or a tarball) never
-// changes for a given NarHash, so its ETag is that hash, with the content coding and the form
-// (NAR or tar) appended: each representation has its own.
+// Strong ETags for bodies named by a hash, and If-None-Match. A NAR (or a tarball, or a
+// listing) never changes for a given NarHash, so its ETag is that hash, with the form (NAR,
+// tar, ls) and the content coding appended: each representation has its own.
 
 import type { ContentEncoding } from "./compression.ts";
 
@@ -14,7 +14,7 @@ const ENCODING_SUFFIX: Readonly<Record<ContentEncoding, string>> = {
 export function hashEtag(
   hash: string,
   encoding: ContentEncoding | undefined,
-  form: "" | "tar" = "",
+  form: "" | "tar" | "ls" = "",
 ): string {
   const formSuffix = form === "" ? "" : `-${form}`;
   const encodingSuffix = encoding === undefined ? "" : ENCODING_SUFFIX[encoding];

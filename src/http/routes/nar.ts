@@ -7,8 +7,8 @@
 import { narHashDigest } from "../../core/path-info.ts";
 import { parseNarHash32, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
+import { validPathOnDisk } from "../../store/valid-path.ts";
 import { sendNar } from "../nar-response.ts";
-import { findServedPath } from "../served-path.ts";
 import type { RequestContext, Route } from "../router.ts";
 
 async function serveNar(
@@ -21,7 +21,9 @@ async function serveNar(
   if (outHash === undefined || (narHashText !== undefined && narHash === undefined)) {
     throw new StorefrontError("bad_request", "malformed hash in NAR URL");
   }
-  const { info, realPath } = await findServedPath(context.services, outHash);
+  const { config, store } = context.services;
+  const dirs = { virtual: config.virtual_nix_store, real: config.real_nix_store };
+  const { info, realPath } = await validPathOnDisk(store, dirs, outHash);
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }

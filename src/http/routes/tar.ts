@@ -6,11 +6,11 @@ import { narHashDigest } from "../../core/path-info.ts";
 import { parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { storePathTar } from "../../store/store-path-tar.ts";
+import { validPathOnDisk } from "../../store/valid-path.ts";
 import { chooseEncoding, sendEncoded, varyOnEncoding } from "../compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "../etag.ts";
 import { IMMUTABLE, sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
-import { findServedPath } from "../served-path.ts";
 
 export const tarRoute: Route = {
   name: "/<hash>.tar",
@@ -19,8 +19,9 @@ export const tarRoute: Route = {
   handle: async ({ req, res, params, services }) => {
     const hash = parseStoreHash(params[0] ?? "");
     if (hash === undefined) throw new StorefrontError("bad_request", "malformed store hash");
-    const { info, baseName, realPath, stats } = await findServedPath(services, hash);
-    const { config } = services;
+    const { config, store } = services;
+    const dirs = { virtual: config.virtual_nix_store, real: config.real_nix_store };
+    const { info, baseName, realPath, stats } = await validPathOnDisk(store, dirs, hash);
     // A tar is at least 1 KiB (its end marker), so its size need not be known to compress it.
     const encoding = chooseEncoding(req, config);
     const etag = hashEtag(narHashDigest(info.narHash), encoding, "tar");

@@ -1,35 +1,39 @@
-// From a validated hash to a store path that can be served: known to the database and still
-// on disk. Shared by the routes that read a path's files (NARs, tarballs).
+// From a hash in a URL to a valid store path whose files are on disk, for the routes that read
+// a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
 
 import { lstat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import type { PathInfo } from "../core/path-info.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
-import type { Services } from "./services.ts";
 
-export interface ServedPath {
+export interface StoreDirs {
+  /** The store directory in store paths, e.g. /nix/store. */
+  readonly virtual: string;
+  /** Where its files are on disk. */
+  readonly real: string;
+}
+
+export interface ValidPathOnDisk {
   readonly info: PathInfo;
   /** `<hash>-<name>`. */
   readonly baseName: string;
-  /** Where its files are. */
   readonly realPath: string;
-  /** lstat of `realPath`. */
   readonly stats: Stats;
 }
 
-/** The valid path with this hash; `not_found` when the database or the disk lacks it. */
-export async function findServedPath(
-  { config, store }: Services,
+export async function validPathOnDisk(
+  store: { pathInfo(hash: StoreHash): PathInfo | undefined },
+  dirs: StoreDirs,
   hash: StoreHash,
-): Promise<ServedPath> {
+): Promise<ValidPathOnDisk> {
   const info = store.pathInfo(hash);
   if (info === undefined) throw new StorefrontError("not_found", `no valid path ${hash}`);
-  const baseName = storePathBaseName(config.virtual_nix_store, info.storePath);
+  const baseName = storePathBaseName(dirs.virtual, info.storePath);
   if (baseName === undefined) {
     throw new StorefrontError("internal", `odd store path ${info.storePath}`);
   }
-  const realPath = `${config.real_nix_store}/${baseName}`;
+  const realPath = `${dirs.real}/${baseName}`;
   try {
     return { info, baseName, realPath, stats: await lstat(realPath) };
   } catch (error) {
