@@ -61,9 +61,10 @@ describe.skipIf(!hasNix)("a client that leaves a compressed download or a tarbal
     // 24 MiB of random bytes: they do not compress, so backpressure reaches the disk reads.
     const storePath = nixBuild(store, join(FIXTURES, "big.nix"), ["big"]).get("big") ?? "";
     hash = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
+    // One process, so that its reads are the server's reads (with workers, a worker reads).
     server = await startServer(
       dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
+      `bind = "127.0.0.1:0"\nworkers = 1\nreal_nix_store = "${store.realStoreDir}"\n`,
     );
   });
   afterAll(async () => {

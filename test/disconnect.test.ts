@@ -25,9 +25,10 @@ describe.skipIf(!hasNix)("a client that disconnects", () => {
     store = makeTestStore();
     const storePath = nixBuild(store, FIXTURE, ["big"]).get("big") ?? "";
     const dir = tempDir("storefront-disconnect-");
+    // One process, so that its reads are the server's reads (with workers, a worker reads).
     server = await startServer(
       dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
+      `bind = "127.0.0.1:0"\nworkers = 1\nreal_nix_store = "${store.realStoreDir}"\n`,
     );
     const hash = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
     const narinfo = (await get(server.url, `/${hash}.narinfo`)).body.toString();
