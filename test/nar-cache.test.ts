@@ -79,6 +79,8 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     expect(second.headers["content-encoding"]).toBe("zstd");
     expect(second.headers["content-length"]).toBe(String(second.body.length));
     expect(second.headers["etag"]).toBe(first.headers["etag"]);
+    // Byte for byte the same representation, as one strong ETag promises.
+    expect(second.body.equals(first.body)).toBe(true);
     expect(zstdDecompressSync(second.body).equals(treeNar)).toBe(true);
     expect(server.log()).toContain("NAR from the compressed cache");
 
