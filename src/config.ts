@@ -12,6 +12,7 @@ import {
   absolutePath,
   applySchema,
   boolean,
+  byteSize,
   integer,
   optionalString,
   section,
@@ -69,8 +70,9 @@ export const configSchema = {
   }),
   tls_key_path: optionalString({ doc: "PEM private key for tls_cert_path.", default: undefined }),
   enable_compression: boolean({
-    doc: "Compress responses when the client accepts it.",
-    default: false,
+    doc: "Compress large responses (NARs, tarballs) with zstd, br or gzip when the client accepts it.",
+    // On by default, unlike harmonia: repeat downloads and the compressed-NAR cache rely on it.
+    default: true,
   }),
   shutdown_timeout: integer(0, 86_400, {
     doc: "Seconds that running downloads get to finish after SIGTERM or SIGINT before they are cut.",
@@ -118,11 +120,40 @@ export const configSchema = {
       default: 3600,
     }),
   }),
+
+  // Transport compression and the cache of compressed NARs.
+  zstd: section("zstd transport compression.", {
+    level: integer(1, 22, {
+      doc: "zstd level for compressed responses and cached NARs (higher: smaller, slower).",
+      default: 3,
+    }),
+  }),
+  nar_cache: section("The on-disk cache of zstd-compressed NARs, for repeat downloads.", {
+    enable: boolean({ doc: "Keep zstd-compressed NARs for repeat downloads.", default: true }),
+    path: optionalString({
+      doc: "Directory of the cache; created when missing.",
+      default: undefined,
+      defaultText: "$CACHE_DIRECTORY/nars, else /var/cache/storefront/nars",
+    }),
+    max_size: byteSize({
+      doc: 'Size limit of the cache; least recently used NARs are evicted. Bytes or "10G", "512M".',
+      default: 10 * 1024 ** 3,
+      defaultText: '"10G"',
+    }),
+  }),
 } as const;
 
 type FileConfig = ConfigOf<typeof configSchema>;
 
-export interface Config extends Omit<FileConfig, "sign_key_path" | "gcroots"> {
+export interface NarCacheConfig {
+  readonly enable: boolean;
+  /** The directory, with its default resolved. */
+  readonly path: string;
+  readonly max_size: number;
+}
+
+export interface Config extends Omit<FileConfig, "sign_key_path" | "nar_cache" | "gcroots"> {
+  readonly nar_cache: NarCacheConfig;
   /** `bind`, parsed. */
   readonly listen: ListenAddress;
   /** `[metrics] bind`, parsed; undefined: /metrics is on `listen` (when enabled). */
@@ -145,6 +176,17 @@ function keyPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
 /** Token files from ADMIN_TOKEN_PATHS (space-separated), added to admin_token_paths. */
 function tokenPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
   return (env["ADMIN_TOKEN_PATHS"] ?? "").split(/\s+/).filter((p) => p !== "");
+}
+
+/**
+ * Where compressed NARs go by default: under systemd's `CacheDirectory=` (which sets
+ * `$CACHE_DIRECTORY`, colon-separated when several are configured), else /var/cache.
+ */
+function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
+  const cacheDirectory = env["CACHE_DIRECTORY"]?.split(":")[0];
+  return cacheDirectory === undefined || cacheDirectory === ""
+    ? "/var/cache/storefront/nars"
+    : `${cacheDirectory}/nars`;
 }
 
 function readToml(file: string): Record<string, unknown> {
@@ -198,6 +240,10 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (!rootsDir.startsWith("/")) {
     throw new ConfigError(`${source}: "gcroots.dir" must be an absolute path`);
   }
+  const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
+  if (!narCachePath.startsWith("/")) {
+    throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);
+  }
 
   return Object.freeze({
     ...parsed,
@@ -209,6 +255,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     ]),
     admin_token_paths: Object.freeze([...parsed.admin_token_paths, ...tokenPathsFromEnv(env)]),
     gcroots: Object.freeze({ ...parsed.gcroots, dir: rootsDir.replace(/(.)\/+$/, "$1") }),
+    nar_cache: Object.freeze({ ...parsed.nar_cache, path: narCachePath }),
     listen,
     metricsListen,
     source,

@@ -12,6 +12,8 @@ export type ErrorCode =
   | "payload_too_large"
   /** A store path that is not valid in the served store (pinning one). */
   | "path_not_valid"
+  /** A Range that starts at or past the end of the body; the 416 carries the body's size. */
+  | "range_not_satisfiable"
   /** The route exists but not for this method. */
   | "method_not_allowed"
   /** The files on disk no longer match what the database promised, mid-response. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
 import { parseMetrics } from "./support/metrics.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
-import { waitFor } from "./support/wait.ts";
+import { waitForValue } from "./support/wait.ts";
 
 const FIXTURE = new URL("./fixtures/store.nix", import.meta.url).pathname;
 const START = "2026-01-01T00:00:00Z";
@@ -100,7 +100,7 @@ describe.skipIf(!hasNix)("GC roots", () => {
     expect(copy.status, copy.output).toBe(0);
 
     // Pinned by the daemon: the top-level path only, for 30 days.
-    const pinned = await waitFor("the auto pin", async () => {
+    const pinned = await waitForValue("the auto pin", async () => {
       const list = await pins();
       return list.pins.length > 0 ? list : undefined;
     });
@@ -112,7 +112,7 @@ describe.skipIf(!hasNix)("GC roots", () => {
     expect(await narInfoStatus(app)).toBe(200);
 
     // Metrics count the pushed paths and what the pin keeps.
-    const afterPush = await waitFor("store metrics after the push", async () => {
+    const afterPush = await waitForValue("store metrics after the push", async () => {
       const m = await metrics();
       return m.get("storefront_pinned_paths") === 4 ? m : undefined;
     });
@@ -124,10 +124,10 @@ describe.skipIf(!hasNix)("GC roots", () => {
     collectGarbage();
     for (const path of closure) expect(onDisk(path), path).toBe(true);
     expect(onDisk(topExe)).toBe(false);
-    await waitFor("the collected path's narinfo to go", async () =>
+    await waitForValue("the collected path's narinfo to go", async () =>
       (await narInfoStatus(topExe)) === 404 ? true : undefined,
     );
-    await waitFor("the store metrics after the GC", async () =>
+    await waitForValue("the store metrics after the GC", async () =>
       (await metrics()).get("storefront_store_valid_paths") === validPaths() ? true : undefined,
     );
 
@@ -141,10 +141,10 @@ describe.skipIf(!hasNix)("GC roots", () => {
     expect((await pins(at(31))).pins).toEqual([]);
     collectGarbage();
     for (const path of closure) expect(onDisk(path), path).toBe(false);
-    await waitFor("the collected closure's narinfo to go", async () =>
+    await waitForValue("the collected closure's narinfo to go", async () =>
       (await narInfoStatus(app)) === 404 ? true : undefined,
     );
-    await waitFor("the pin metrics to drop", async () =>
+    await waitForValue("the pin metrics to drop", async () =>
       (await metrics()).get("storefront_pinned_paths") === 0 ? true : undefined,
     );
   });
@@ -199,7 +199,7 @@ describe.skipIf(!hasNix)("GC roots", () => {
     const path = nixBuild(served, FIXTURE, ["topFile"]).get("topFile") ?? "";
     expect((await cli(["pin", "by-hand", path])).code).toBe(0);
     const before = (await pins()).pins.length;
-    await waitFor("the pin counted in the metrics", async () =>
+    await waitForValue("the pin counted in the metrics", async () =>
       (await metrics()).get("storefront_pins") === before ? true : undefined,
     );
 
@@ -210,7 +210,7 @@ describe.skipIf(!hasNix)("GC roots", () => {
     const after = (await pins()).pins;
     expect(after.find((pin) => pin.name === "by-hand")).toBeUndefined();
     expect(after).toHaveLength(before - 1);
-    await waitFor("the metrics to see the root gone", async () =>
+    await waitForValue("the metrics to see the root gone", async () =>
       (await metrics()).get("storefront_pins") === before - 1 ? true : undefined,
     );
     // A stray regular file in the roots directory is not mistaken for a pin.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMetrics, sumOf } from "./support/metrics.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
-import { waitFor } from "./support/wait.ts";
+import { waitForValue } from "./support/wait.ts";
 
 const FIXTURE = new URL("./fixtures/store.nix", import.meta.url).pathname;
 
@@ -112,7 +112,7 @@ describe.skipIf(!hasNix)("metrics", () => {
       [...base, `workers = 2`, `[metrics]`, `bind = "127.0.0.1:0"`].join("\n"),
     );
     others.push(separate);
-    const port = await waitFor(
+    const port = await waitForValue(
       "the metrics listener",
       () => /metrics listening on \S*:(\d+)/.exec(separate.log())?.[1],
     );

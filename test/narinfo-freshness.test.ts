@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
-import { waitFor } from "./support/wait.ts";
+import { waitForValue } from "./support/wait.ts";
 
 const FIXTURE = new URL("./fixtures/store.nix", import.meta.url).pathname;
 
@@ -82,7 +82,7 @@ describe.skipIf(!hasNix)("narinfo freshness", () => {
       join(served.root, "cache-home"),
     );
     expect(signed.status, signed.output).toBe(0);
-    const resigned = await waitFor("the new signature", async () => {
+    const resigned = await waitForValue("the new signature", async () => {
       const info = await narInfo(pushed);
       return info.text.includes("Sig: other-1:") ? info : undefined;
     });
@@ -92,7 +92,7 @@ describe.skipIf(!hasNix)("narinfo freshness", () => {
       encoding: "utf8",
     });
     expect(collected.status, collected.stderr).toBe(0);
-    await waitFor("the collected path to be gone", async () =>
+    await waitForValue("the collected path to be gone", async () =>
       (await narInfo(pushed)).status === 404 ? true : undefined,
     );
   });

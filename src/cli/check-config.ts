@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { openApp } from "../app.ts";
-import { systemClock } from "../clock.ts";
 import { ConfigError, type Config } from "../config.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import type { Logger } from "../log.ts";
@@ -38,7 +37,7 @@ export function checkConfig(config: Config, log: Logger): number {
   if (config.tls_cert_path !== undefined && config.tls_key_path !== undefined) {
     checkTls(config.tls_cert_path, config.tls_key_path);
   }
-  const app = openApp(config, log, systemClock);
+  const app = openApp(config, log, { narCache: false });
   app.close();
   const keys = app.services.keys.map((key) => key.name);
   const summary = [
@@ -49,6 +48,7 @@ export function checkConfig(config: Config, log: Logger): number {
     `  keys      ${keys.length === 0 ? "none: narinfos carry only the signatures in the database" : keys.join(", ")}`,
     `  workers   ${config.workers}`,
     `  priority  ${config.priority}`,
+    `  nar cache ${config.nar_cache.enable ? `${config.nar_cache.path} (up to ${config.nar_cache.max_size} bytes)` : "off"}`,
     `  metrics   ${!config.metrics.enable ? "off" : config.metricsListen === undefined ? "/metrics on bind" : `/metrics on ${formatListenAddress(config.metricsListen)}`}`,
     `  admin API ${app.services.adminTokens.length === 0 ? "off (no admin_token_paths)" : `${app.services.adminTokens.length} token(s)`}`,
     `  gcroots   ${config.gcroots.dir}${config.gcroots.pin_new_paths ? `; new paths pinned for ${config.gcroots.new_path_keep_days} days` : ""}`,

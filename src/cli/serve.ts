@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { Registry } from "prom-client";
 import { openApp } from "../app.ts";
-import { clockFromEnv, systemClock } from "../clock.ts";
+import { clockFromEnv } from "../clock.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { loadTlsCredentials, removeStaleSocket, type ListenTarget } from "../http/listen.ts";
 import { startServing, tlsFilesOf } from "../http/serving.ts";
@@ -120,12 +120,11 @@ async function serveWithWorkers(
   // What would make every worker fail is checked here, once, for one clear message.
   const tlsFiles = tlsFilesOf(config);
   if (tlsFiles !== undefined) loadTlsCredentials(tlsFiles);
-  const checked = openApp(config, log, systemClock);
-  checked.close();
-  // The primary watches the store, pins and prunes, once for all workers; its store metrics
-  // join the workers' in every scrape.
+  // The workers open the compressed-NAR cache each; the primary serves nothing from it. It
+  // watches the store, pins and prunes, once for all workers; its store metrics join the
+  // workers' in every scrape.
   const ownMetrics = new Registry();
-  const app = openApp(config, log, clockFromEnv());
+  const app = openApp(config, log, { narCache: false, clock: clockFromEnv() });
   const tasks = startStoreTasks({
     config,
     log,

@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { NarInfoCache } from "../store/narinfo-cache.ts";
 import type { PinService } from "../store/pins.ts";
+import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
@@ -30,4 +31,6 @@ export interface Services {
   readonly pins: PinService;
   /** SHA-256 digests of the admin API's bearer tokens; none: the API is off. */
   readonly adminTokens: readonly Buffer[];
+  /** zstd-compressed NARs for repeat downloads; undefined when disabled or unusable. */
+  readonly narCache: CompressedNarCache | undefined;
 }

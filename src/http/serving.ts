@@ -58,7 +58,7 @@ export async function startServing(
   const tlsFiles = tlsFilesOf(config);
   const tls = tlsFiles === undefined ? undefined : loadTlsCredentials(tlsFiles);
   const metrics = metricsFor(role);
-  const app = openApp(config, log, clockFromEnv(), metrics);
+  const app = openApp(config, log, { clock: clockFromEnv(), metrics });
   const tasks = startStoreTasks({
     config,
     log,

@@ -18,7 +18,7 @@ import {
   lengthPrefix,
   padding,
 } from "../core/nar-framing.ts";
-import { NarChunks } from "./nar-chunks.ts";
+import { NarChunks, type NarWindow } from "./nar-chunks.ts";
 
 const SLASH = Buffer.from("/");
 const S_IXUSR = 0o100;
@@ -27,9 +27,17 @@ const S_IXUSR = 0o100;
  * Yields the NAR of `path` (a real file system path) in chunks. `narSize` is the size the
  * database promised; a tree that serialises to anything else fails with `store_changed` before
  * the last chunk. Stopping the iteration (the client went away) closes any open file at once.
+ *
+ * With a `window`, yields only those bytes: the tree is walked (framing depends on names and
+ * sizes), but files whose contents lie outside the window are not opened, and the walk stops
+ * once the window is full.
  */
-export async function* narStream(path: string, narSize: number): AsyncGenerator<Buffer> {
-  const chunks = new NarChunks(narSize);
+export async function* narStream(
+  path: string,
+  narSize: number,
+  window?: NarWindow,
+): AsyncGenerator<Buffer> {
+  const chunks = new NarChunks(narSize, window);
   chunks.put(NAR_MAGIC);
   yield* serialise(Buffer.from(path), await lstat(path), chunks);
   yield chunks.finish();
@@ -49,6 +57,7 @@ async function* serialise(path: Buffer, stats: Stats, chunks: NarChunks): AsyncG
     const names = await readdir(path, { encoding: "buffer" });
     names.sort((a, b) => Buffer.compare(a, b));
     for (const name of names) {
+      if (chunks.done) return;
       const child = Buffer.concat([path, SLASH, name]);
       chunks.put(ENTRY_OPEN);
       chunks.put(framedBytes(name));
@@ -72,16 +81,28 @@ async function* copyContents(
   size: number,
   chunks: NarChunks,
 ): AsyncGenerator<Buffer> {
-  if (size === 0) return;
+  const { from, to } = chunks.window(size);
+  chunks.skip(from);
+  if (from < to) yield* copyRange(path, from, to, chunks);
+  chunks.skip(size - to);
+}
+
+/** Copies bytes `from` up to `to` of the file at `path` into `chunks`. */
+async function* copyRange(
+  path: Buffer,
+  from: number,
+  to: number,
+  chunks: NarChunks,
+): AsyncGenerator<Buffer> {
   const file = await open(path, "r");
   try {
-    let position = 0;
-    while (position < size) {
+    let position = from;
+    while (position < to) {
       const { buffer, offset, length } = chunks.reserve();
       const { bytesRead } = await file.read(
         buffer,
         offset,
-        Math.min(length, size - position),
+        Math.min(length, to - position),
         position,
       );
       if (bytesRead === 0) {

@@ -1,10 +1,22 @@
-// Waiting for a condition that the daemon reaches on its own (a file watch firing, a scan
-// finishing): poll until it holds, with a generous bound for a busy machine, never a fixed sleep.
+// Waiting for a condition rather than for a fixed time: robust on a busy machine.
 
-const POLL_MS = 50;
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
-/** Calls `probe` until it returns something other than undefined; fails after `timeoutMs`. */
-export async function waitFor<T>(
+/**
+ * Calls `probe` until it returns something other than undefined, and gives that back: for
+ * conditions that the daemon reaches on its own (a file watch firing, a scan finishing).
+ */
+export async function waitForValue<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 30_000,
@@ -14,6 +26,6 @@ export async function waitFor<T>(
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

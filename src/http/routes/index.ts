@@ -12,6 +12,7 @@ import { pinsRoutes } from "./pins.ts";
 import { realisationRoute } from "./realisation.ts";
 import { serveRoute } from "./serve.ts";
 import { healthRoute, versionRoute } from "./status.ts";
+import { tarRoute } from "./tar.ts";
 
 export const routes: readonly Route[] = [
   landingRoute,
@@ -19,6 +20,7 @@ export const routes: readonly Route[] = [
   narInfoRoute,
   ...narRoutes,
   listingRoute,
+  tarRoute,
   buildLogRoute,
   serveRoute,
   realisationRoute,
