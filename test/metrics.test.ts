@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get } from "./support/http.ts";
 import { parseMetrics, sumOf } from "./support/metrics.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
@@ -59,18 +60,30 @@ describe.skipIf(!hasNix)("metrics", () => {
     const narInfo = await (await fetch(`${url}/${hash}.narinfo`)).text();
     const narUrl = /^URL: (.*)$/m.exec(narInfo)?.[1] ?? "";
     const narSize = Number(/^NarSize: (\d+)$/m.exec(narInfo)?.[1]);
-    const nar = await fetch(`${url}/${narUrl}`);
+    // Uncompressed, so that the bytes sent are known to exceed the NAR's size.
+    const nar = await fetch(`${url}/${narUrl}`, { headers: { "accept-encoding": "identity" } });
     expect((await nar.arrayBuffer()).byteLength).toBe(narSize);
+
+    // zstd twice: each is a hit or a miss of the compressed-NAR cache (the first a miss; the
+    // second a hit once the first's entry is committed, which may come after its response).
+    for (let i = 0; i < 2; i++) {
+      const zstd = await get(url, `/${narUrl}`, { headers: { "accept-encoding": "zstd" } });
+      expect(zstd.headers["content-encoding"]).toBe("zstd");
+    }
 
     const text = await (await fetch(`${url}/metrics`)).text();
     const series = parseMetrics(text);
+    const misses = series.get("storefront_compression_cache_misses_total") ?? 0;
+    expect(misses).toBeGreaterThanOrEqual(1);
+    expect(misses + (series.get("storefront_compression_cache_hits_total") ?? 0)).toBe(2);
+    expect(series.get("storefront_compression_cache_size_bytes")).toBeGreaterThanOrEqual(0);
     const requests = (labels: Record<string, string>): number =>
       sumOf(series, "storefront_http_requests_total", labels);
     expect(requests({ route: "/<hash>.narinfo", method: "GET", status: "200" })).toBe(4);
     expect(requests({ route: "/<hash>.narinfo", status: "404" })).toBe(2);
     expect(requests({ route: "/<hash>.narinfo", status: "400" })).toBe(1);
     expect(requests({ route: "unmatched", status: "404" })).toBe(1);
-    expect(requests({ route: "/nar/<narhash>.nar", status: "200" })).toBe(1);
+    expect(requests({ route: "/nar/<narhash>.nar", status: "200" })).toBe(3);
     // Labels are route names: no hash, no URL.
     expect(text).not.toContain(hash);
     expect(text).not.toContain("unknown");
