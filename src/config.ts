@@ -2,10 +2,10 @@
 // setting, so that a harmonia config works unchanged, plus environment variables that harmonia
 // and nix-serve users already set.
 
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { readConfiguredFile } from "./config-files.ts";
 import { parseListenAddress, type ListenAddress } from "./core/listen-address.ts";
 import {
   ConfigError,
@@ -190,13 +190,7 @@ function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
 }
 
 function readToml(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? "unreadable";
-    throw new ConfigError(`${file}: cannot read the config file (${code})`);
-  }
+  const text = readConfiguredFile(file, "config file").toString("utf8");
   try {
     return parseToml(text);
   } catch (error) {
