@@ -2,41 +2,15 @@
 // database, the signing keys, the TLS files), without listening, so that a deploy script or a
 // NixOS rebuild can refuse a broken config before it replaces a running daemon.
 
-import { readFileSync } from "node:fs";
-import { createSecureContext } from "node:tls";
 import { openApp } from "../app.ts";
-import { ConfigError, type Config } from "../config.ts";
+import type { Config } from "../config.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
+import { loadTlsCredentials } from "../http/listen.ts";
 import type { Logger } from "../log.ts";
-
-function readConfiguredFile(key: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? "unreadable";
-    throw new ConfigError(`"${key}": cannot read ${path} (${code})`);
-  }
-}
-
-/** Loads the certificate and key the way TLS will, so a mismatched pair fails here too. */
-function checkTls(certPath: string, keyPath: string): void {
-  const cert = readConfiguredFile("tls_cert_path", certPath);
-  const key = readConfiguredFile("tls_key_path", keyPath);
-  try {
-    createSecureContext({ cert, key });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(
-      `"tls_cert_path" ${certPath} and "tls_key_path" ${keyPath} are not a usable PEM certificate and key: ${reason}`,
-    );
-  }
-}
 
 /** Checks `config` as `serve` would at start; prints a summary and returns the exit code. */
 export function checkConfig(config: Config, log: Logger): number {
-  if (config.tls_cert_path !== undefined && config.tls_key_path !== undefined) {
-    checkTls(config.tls_cert_path, config.tls_key_path);
-  }
+  loadTlsCredentials(config);
   const app = openApp(config, log, { narCache: false });
   app.close();
   const keys = app.services.keys.map((key) => key.name);

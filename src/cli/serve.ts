@@ -4,7 +4,7 @@ import { openApp } from "../app.ts";
 import { clockFromEnv } from "../clock.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { loadTlsCredentials, removeStaleSocket, type ListenTarget } from "../http/listen.ts";
-import { startServing, tlsFilesOf } from "../http/serving.ts";
+import { startServing } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
 import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
@@ -118,8 +118,7 @@ async function serveWithWorkers(
   onStopping: () => void,
 ): Promise<number> {
   // What would make every worker fail is checked here, once, for one clear message.
-  const tlsFiles = tlsFilesOf(config);
-  if (tlsFiles !== undefined) loadTlsCredentials(tlsFiles);
+  loadTlsCredentials(config);
   // The workers open the compressed-NAR cache each; the primary serves nothing from it. It
   // watches the store, pins and prunes, once for all workers; its store metrics join the
   // workers' in every scrape.

@@ -2,23 +2,20 @@
 // with timeouts that cut off clients that stall but never a download that keeps moving.
 
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { chmodSync, lstatSync, readFileSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createSecureContext } from "node:tls";
+import { readConfiguredFile } from "../config-files.ts";
 import { ConfigError } from "../config-schema.ts";
+import type { Config } from "../config.ts";
 import type { ListenAddress } from "../core/listen-address.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import type { RequestHandler } from "./handler.ts";
 
 /** Where to listen: an address from `bind`, or a socket systemd passed (socket activation). */
 export type ListenTarget = ListenAddress | { readonly kind: "fd"; readonly fd: number };
-
-export interface TlsFiles {
-  readonly certPath: string;
-  readonly keyPath: string;
-}
 
 export interface TlsCredentials {
   readonly cert: Buffer;
@@ -32,44 +29,43 @@ export interface ServerTimeouts {
   readonly idleMs: number;
 }
 
-function readTlsFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? "unreadable";
-    throw new ConfigError(`${path}: cannot read the TLS ${what} (${code})`);
-  }
-}
-
 /** The first line of an OpenSSL error, without the `error:0480006C:PEM routines::` prefix. */
 function opensslReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return (message.split("\n")[0] ?? "").replace(/^error:[0-9A-F]+:[^:]*::?/, "");
 }
 
-/** Reads and checks the certificate and key, so that a bad file fails at start, named. */
-export function loadTlsCredentials(files: TlsFiles): TlsCredentials {
-  const cert = readTlsFile(files.certPath, "certificate");
-  const key = readTlsFile(files.keyPath, "key");
+/**
+ * Reads and checks the certificate and key of `tls_cert_path` and `tls_key_path`, if set, so
+ * that a bad file fails at start (and in `--check-config`), named with its key.
+ */
+export function loadTlsCredentials(
+  config: Pick<Config, "tls_cert_path" | "tls_key_path">,
+): TlsCredentials | undefined {
+  const certPath = config.tls_cert_path;
+  const keyPath = config.tls_key_path;
+  if (certPath === undefined || keyPath === undefined) return undefined;
+  const cert = readConfiguredFile(certPath, "TLS certificate");
+  const key = readConfiguredFile(keyPath, "TLS key");
   try {
     new X509Certificate(cert);
   } catch (error) {
     throw new ConfigError(
-      `${files.certPath}: not a PEM certificate (${opensslReason(error)}); check "tls_cert_path"`,
+      `"tls_cert_path" ${certPath}: not a PEM certificate (${opensslReason(error)})`,
     );
   }
   try {
     createPrivateKey(key);
   } catch (error) {
     throw new ConfigError(
-      `${files.keyPath}: not a PEM private key (${opensslReason(error)}); check "tls_key_path"`,
+      `"tls_key_path" ${keyPath}: not a PEM private key (${opensslReason(error)})`,
     );
   }
   try {
     createSecureContext({ cert, key });
   } catch (error) {
     throw new ConfigError(
-      `${files.keyPath}: the key does not fit the certificate ${files.certPath} (${opensslReason(error)})`,
+      `"tls_key_path" ${keyPath}: the key does not fit the certificate ${certPath} (${opensslReason(error)})`,
     );
   }
   return { cert, key };

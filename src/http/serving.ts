@@ -36,12 +36,6 @@ export interface ServingRole {
   readonly monitor: boolean;
 }
 
-export function tlsFilesOf(config: Config): { certPath: string; keyPath: string } | undefined {
-  return config.tls_cert_path !== undefined && config.tls_key_path !== undefined
-    ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
-    : undefined;
-}
-
 function metricsFor(role: ServingRole): Metrics {
   const metrics = createMetrics();
   if (!role.clusterWorker) return metrics;
@@ -55,8 +49,7 @@ export async function startServing(
   log: Logger,
   role: ServingRole = { clusterWorker: false, monitor: true },
 ): Promise<Serving> {
-  const tlsFiles = tlsFilesOf(config);
-  const tls = tlsFiles === undefined ? undefined : loadTlsCredentials(tlsFiles);
+  const tls = loadTlsCredentials(config);
   const metrics = metricsFor(role);
   const app = openApp(config, log, { clock: clockFromEnv(), metrics });
   const tasks = startStoreTasks({
