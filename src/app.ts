@@ -36,11 +36,17 @@ export interface AppOptions {
   readonly clock?: Clock;
   /** Where requests are recorded; default: a registry of this process's own. */
   readonly metrics?: Metrics;
+  /**
+   * A cluster worker: its primary opened the same key and token files before forking and
+   * warned about any that others can read, so the worker does not warn again. Default: off.
+   */
+  readonly checkedByPrimary?: boolean;
 }
 
 export function openApp(config: Config, log: Logger, options: AppOptions = {}): App {
-  const keys = loadSigningKeys(config.sign_key_paths, log);
-  const adminTokens = loadAdminTokens(config.admin_token_paths, log);
+  const warnTo = options.checkedByPrimary === true ? undefined : log;
+  const keys = loadSigningKeys(config.sign_key_paths, warnTo);
+  const adminTokens = loadAdminTokens(config.admin_token_paths, warnTo);
   const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
   const index = new StoreIndex(config.nix_db_path);
   const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);

@@ -152,16 +152,18 @@ describe.skipIf(!hasNix)("serve with a store", () => {
     expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the address is in use`);
   });
 
-  it("warns about a secret key readable by others, and serves", async () => {
+  it("warns once about a secret key readable by others, and serves with workers", async () => {
     const dir = tempDir("storefront-cli-");
     writeFileSync(join(dir, "open.key"), readFileSync(join(KEYS, "test-1.secret")));
     chmodSync(join(dir, "open.key"), 0o644);
     const server = await startServer(
       dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\nsign_key_paths = ["${join(dir, "open.key")}"]\n`,
+      `bind = "127.0.0.1:0"\nworkers = 2\nreal_nix_store = "${store.realStoreDir}"\nsign_key_paths = ["${join(dir, "open.key")}"]\n`,
     );
     const code = await server.stop();
     expect(code).toBe(0);
     expect(server.log()).toMatch(/warn secret key file is readable by group or others.*open\.key/);
+    // The primary checked the file before forking; the workers do not warn again.
+    expect(server.log().match(/readable by group or others/g)).toHaveLength(1);
   });
 });

@@ -51,7 +51,11 @@ export async function startServing(
 ): Promise<Serving> {
   const tls = loadTlsCredentials(config);
   const metrics = metricsFor(role);
-  const app = openApp(config, log, { clock: clockFromEnv(), metrics });
+  const app = openApp(config, log, {
+    clock: clockFromEnv(),
+    metrics,
+    checkedByPrimary: role.clusterWorker,
+  });
   const tasks = startStoreTasks({
     config,
     log,
