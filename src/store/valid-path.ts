@@ -14,6 +14,14 @@ export interface StoreDirs {
   readonly real: string;
 }
 
+/** The store directories a config names. */
+export function storeDirsOf(config: {
+  readonly virtual_nix_store: string;
+  readonly real_nix_store: string;
+}): StoreDirs {
+  return { virtual: config.virtual_nix_store, real: config.real_nix_store };
+}
+
 export interface ValidPathOnDisk {
   readonly info: PathInfo;
   /** `<hash>-<name>`. */

@@ -7,7 +7,7 @@
 import { narHashDigest } from "../../core/path-info.ts";
 import { parseNarHash32, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
-import { validPathOnDisk } from "../../store/valid-path.ts";
+import { storeDirsOf, validPathOnDisk } from "../../store/valid-path.ts";
 import { sendNar } from "../nar-response.ts";
 import type { RequestContext, Route } from "../router.ts";
 
@@ -22,8 +22,7 @@ async function serveNar(
     throw new StorefrontError("bad_request", "malformed hash in NAR URL");
   }
   const { config, store } = context.services;
-  const dirs = { virtual: config.virtual_nix_store, real: config.real_nix_store };
-  const { info, realPath } = await validPathOnDisk(store, dirs, outHash);
+  const { info, realPath } = await validPathOnDisk(store, storeDirsOf(config), outHash);
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }

@@ -10,6 +10,7 @@ import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
 import { readDirectory, resolveInStore, type StoreFile } from "../../store/store-files.ts";
+import { storeDirsOf } from "../../store/valid-path.ts";
 import { IMMUTABLE, SHORT_LIVED, sendChunks, sendText } from "../respond.ts";
 import type { RequestContext, Route } from "../router.ts";
 import type { PathInfoSource } from "../services.ts";
@@ -27,10 +28,7 @@ export const serveRoute: Route = {
     if (!isStoreBaseName(baseName) || path === undefined) {
       throw new StorefrontError("bad_request", "malformed /serve URL");
     }
-    const dirs = {
-      virtual: services.config.virtual_nix_store,
-      real: services.config.real_nix_store,
-    };
+    const dirs = storeDirsOf(services.config);
     const isValidPath = validPathCheck(services.store, dirs.virtual);
     if (!isValidPath(baseName)) throw new StorefrontError("not_found", `no valid path ${baseName}`);
     const names = [Buffer.from(baseName), ...path.segments];

@@ -3,37 +3,24 @@
 // Like a NAR, it never changes for a given path, so proxies may keep it.
 
 import { narHashDigest } from "../../core/path-info.ts";
-import { parseStoreHash } from "../../core/store-path.ts";
-import { StorefrontError } from "../../errors.ts";
 import { storePathTar } from "../../store/store-path-tar.ts";
-import { validPathOnDisk } from "../../store/valid-path.ts";
-import { chooseEncoding, sendEncoded, varyOnEncoding } from "../compression.ts";
-import { hashEtag, ifNoneMatchMatches } from "../etag.ts";
-import { IMMUTABLE, sendChunks } from "../respond.ts";
+import { chooseEncoding, sendEncoded } from "../compression.ts";
+import { hashEtag } from "../etag.ts";
+import { sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
+import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
 export const tarRoute: Route = {
   name: "/<hash>.tar",
   pattern: /^\/([^/]*)\.tar$/,
   methods: ["GET"],
   handle: async ({ req, res, params, services }) => {
-    const hash = parseStoreHash(params[0] ?? "");
-    if (hash === undefined) throw new StorefrontError("bad_request", "malformed store hash");
-    const { config, store } = services;
-    const dirs = { virtual: config.virtual_nix_store, real: config.real_nix_store };
-    const { info, baseName, realPath, stats } = await validPathOnDisk(store, dirs, hash);
+    const { config } = services;
+    const { info, baseName, realPath, stats } = await validPathOfHash(params[0] ?? "", services);
     // A tar is at least 1 KiB (its end marker), so its size need not be known to compress it.
     const encoding = chooseEncoding(req, config);
     const etag = hashEtag(narHashDigest(info.narHash), encoding, "tar");
-
-    res.setHeader("cache-control", IMMUTABLE);
-    res.setHeader("etag", etag);
-    varyOnEncoding(res, config);
-    if (ifNoneMatchMatches(req.headers["if-none-match"], etag)) {
-      res.writeHead(304);
-      res.end();
-      return;
-    }
+    if (answeredNotModified(req, res, config, etag)) return;
     res.setHeader("content-type", "application/x-tar");
     res.setHeader("content-disposition", `attachment; filename="${baseName}.tar"`);
     if (req.method === "HEAD") {
