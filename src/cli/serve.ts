@@ -62,37 +62,54 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
   const notifier = createSystemdNotifier(log);
   for (const target of targets) removeStaleSocket(target);
 
-  const announce = (addresses: readonly string[]): void => {
-    for (const address of addresses) {
-      log.info(`listening on ${address}`, {
-        store: config.virtual_nix_store,
-        keys: config.sign_key_paths.length,
-        tls: config.tls_cert_path !== undefined,
-        workers: config.workers,
-        socket_activation: activated.length > 0,
-      });
-    }
-    notifier.ready();
+  const run: ServeRun = {
+    config,
+    targets,
+    log,
+    announce: (addresses) => {
+      for (const address of addresses) {
+        log.info(`listening on ${address}`, {
+          store: config.virtual_nix_store,
+          keys: config.sign_key_paths.length,
+          tls: config.tls_cert_path !== undefined,
+          workers: config.workers,
+          socket_activation: activated.length > 0,
+        });
+      }
+      notifier.ready();
+    },
+    onStopping: () => {
+      notifier.stopping();
+    },
   };
-
-  const stopping = (): void => {
-    notifier.stopping();
-  };
-  const code =
-    config.workers === 1
-      ? await serveInThisProcess(config, targets, log, announce, stopping)
-      : await serveWithWorkers(config, targets, log, announce, stopping);
+  const code = config.workers === 1 ? await serveInThisProcess(run) : await serveWithWorkers(run);
   await notifier.flushed();
   return code;
 }
 
-async function serveInThisProcess(
-  config: Config,
-  targets: readonly ListenTarget[],
-  log: Logger,
-  announce: (addresses: readonly string[]) => void,
-  onStopping: () => void,
-): Promise<number> {
+/** What either way of serving (one process, or a cluster) is given. */
+interface ServeRun {
+  readonly config: Config;
+  readonly targets: readonly ListenTarget[];
+  readonly log: Logger;
+  /** Logs where it listens and tells systemd it is ready; called once. */
+  readonly announce: (addresses: readonly string[]) => void;
+  /** Called once, when shutdown begins. */
+  readonly onStopping: () => void;
+}
+
+/** Where `[metrics] bind` listens, said once, after "listening on". */
+function announceMetrics(log: Logger, address: string): void {
+  log.info(`metrics listening on ${address}`);
+}
+
+async function serveInThisProcess({
+  config,
+  targets,
+  log,
+  announce,
+  onStopping,
+}: ServeRun): Promise<number> {
   // The handler goes in before "listening" is announced: whoever reads that line may signal at
   // once. A signal that comes while starting stops the server as soon as it is up.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -100,9 +117,7 @@ async function serveInThisProcess(
   });
   const serving = await startServing(config, targets, log);
   announce(serving.addresses);
-  if (serving.metricsAddress !== undefined) {
-    log.info(`metrics listening on ${serving.metricsAddress}`);
-  }
+  if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);
   const signal = await signalled;
   log.info("shutting down", { signal });
   onStopping();
@@ -110,13 +125,13 @@ async function serveInThisProcess(
   return 0;
 }
 
-async function serveWithWorkers(
-  config: Config,
-  targets: readonly ListenTarget[],
-  log: Logger,
-  announce: (addresses: readonly string[]) => void,
-  onStopping: () => void,
-): Promise<number> {
+async function serveWithWorkers({
+  config,
+  targets,
+  log,
+  announce,
+  onStopping,
+}: ServeRun): Promise<number> {
   // What would make every worker fail is checked here, once, for one clear message.
   loadTlsCredentials(config);
   // The workers open the compressed-NAR cache each; the primary serves nothing from it. It
@@ -133,12 +148,6 @@ async function serveWithWorkers(
   // Workers report where `[metrics] bind` listens; it is announced once, after "listening on".
   let metricsAddress: string | undefined;
   let ready = false;
-  let metricsAnnounced = false;
-  const announceMetrics = (): void => {
-    if (!ready || metricsAnnounced || metricsAddress === undefined) return;
-    metricsAnnounced = true;
-    log.info(`metrics listening on ${metricsAddress}`);
-  };
   try {
     await tasks.ready;
     return await runPrimary({
@@ -148,12 +157,13 @@ async function serveWithWorkers(
       onReady: (addresses) => {
         announce(addresses);
         ready = true;
-        announceMetrics();
+        if (metricsAddress !== undefined) announceMetrics(log, metricsAddress);
       },
       onStopping,
       messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
-        metricsAddress ??= address;
-        announceMetrics();
+        if (metricsAddress !== undefined) return;
+        metricsAddress = address;
+        if (ready) announceMetrics(log, address);
       }),
     });
   } finally {
