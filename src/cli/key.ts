@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { generateKeyPair } from "../core/signing-key.ts";
-import { parseCommandArgs, UsageError } from "./usage.ts";
+import { parseCommand, UsageError } from "./usage.ts";
 
 export const keyHelp = `Usage: storefront key generate NAME --secret FILE --public FILE
 
@@ -27,23 +27,13 @@ function writeNew(path: string, text: string, mode: number): void {
 }
 
 export function keyCommand(args: string[]): number {
-  const { values, positionals } = parseCommandArgs(
-    {
-      args,
-      options: {
-        secret: { type: "string" },
-        public: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    },
+  const parsed = parseCommand(
+    args,
+    { secret: { type: "string" }, public: { type: "string" } },
     keyHelp,
   );
-  if (values.help === true) {
-    process.stdout.write(keyHelp + "\n");
-    return 0;
-  }
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   const [action, name, ...rest] = positionals;
   if (action !== "generate" || name === undefined || rest.length > 0) {
     throw new UsageError(keyHelp);

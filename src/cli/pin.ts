@@ -1,7 +1,7 @@
 import { describeRetention } from "../core/retention.ts";
 import { retentionFromOptions } from "../core/pin-json.ts";
 import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { parseCommandArgs, UsageError } from "./usage.ts";
+import { parseCommand, UsageError } from "./usage.ts";
 
 export const pinHelp = `Usage: storefront pin NAME STORE-PATH [--keep-revisions N | --keep-days D | --keep-forever]
 
@@ -27,25 +27,18 @@ function positiveInteger(text: string | undefined, option: string): number | und
 }
 
 export function pinCommand(args: string[]): number {
-  const { values, positionals } = parseCommandArgs(
+  const parsed = parseCommand(
+    args,
     {
-      args,
-      options: {
-        "keep-revisions": { type: "string" },
-        "keep-days": { type: "string" },
-        "keep-forever": { type: "boolean" },
-        config: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
+      "keep-revisions": { type: "string" },
+      "keep-days": { type: "string" },
+      "keep-forever": { type: "boolean" },
+      config: { type: "string" },
     },
     pinHelp,
   );
-  if (values.help === true) {
-    process.stdout.write(pinHelp + "\n");
-    return 0;
-  }
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   const [name, storePath, ...rest] = positionals;
   if (name === undefined || storePath === undefined || rest.length > 0) {
     throw new UsageError(`expected NAME and STORE-PATH\n\n${pinHelp}`);

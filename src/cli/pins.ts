@@ -1,7 +1,7 @@
 import { pinJson } from "../core/pin-json.ts";
 import { describeRetention } from "../core/retention.ts";
 import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { parseCommandArgs, UsageError } from "./usage.ts";
+import { expectNoPositionals, parseCommand } from "./usage.ts";
 
 export const pinsHelp = `Usage: storefront pins [--json]
 
@@ -13,25 +13,14 @@ ${CONFIG_OPTION_HELP}
   -h, --help      show this help`;
 
 export function pinsCommand(args: string[]): number {
-  const { values, positionals } = parseCommandArgs(
-    {
-      args,
-      options: {
-        json: { type: "boolean" },
-        config: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    },
+  const parsed = parseCommand(
+    args,
+    { json: { type: "boolean" }, config: { type: "string" } },
     pinsHelp,
   );
-  if (values.help === true) {
-    process.stdout.write(pinsHelp + "\n");
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new UsageError(`unexpected "${positionals[0] ?? ""}"\n\n${pinsHelp}`);
+  if (parsed === undefined) return 0;
+  expectNoPositionals(parsed.positionals, pinsHelp);
+  const { values } = parsed;
   const opened = openPins(values.config, false);
   const pins = opened.pins.list();
   opened.close();

@@ -1,5 +1,5 @@
 import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { parseCommandArgs, UsageError } from "./usage.ts";
+import { expectNoPositionals, parseCommand } from "./usage.ts";
 
 export const pruneHelp = `Usage: storefront prune
 
@@ -12,21 +12,10 @@ ${CONFIG_OPTION_HELP}
   -h, --help      show this help`;
 
 export function pruneCommand(args: string[]): number {
-  const { values, positionals } = parseCommandArgs(
-    {
-      args,
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    },
-    pruneHelp,
-  );
-  if (values.help === true) {
-    process.stdout.write(pruneHelp + "\n");
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new UsageError(`unexpected "${positionals[0] ?? ""}"\n\n${pruneHelp}`);
+  const parsed = parseCommand(args, { config: { type: "string" } }, pruneHelp);
+  if (parsed === undefined) return 0;
+  expectNoPositionals(parsed.positionals, pruneHelp);
+  const { values } = parsed;
   const opened = openPins(values.config, false);
   const pruned = opened.pins.prune();
   opened.close();

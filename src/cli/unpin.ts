@@ -1,5 +1,5 @@
 import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { parseCommandArgs, UsageError } from "./usage.ts";
+import { parseCommand, UsageError } from "./usage.ts";
 
 export const unpinHelp = `Usage: storefront unpin NAME
 
@@ -11,19 +11,9 @@ ${CONFIG_OPTION_HELP}
   -h, --help      show this help`;
 
 export function unpinCommand(args: string[]): number {
-  const { values, positionals } = parseCommandArgs(
-    {
-      args,
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    },
-    unpinHelp,
-  );
-  if (values.help === true) {
-    process.stdout.write(unpinHelp + "\n");
-    return 0;
-  }
+  const parsed = parseCommand(args, { config: { type: "string" } }, unpinHelp);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
   if (name === undefined || rest.length > 0) {
     throw new UsageError(`expected one NAME\n\n${unpinHelp}`);
