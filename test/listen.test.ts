@@ -1,42 +1,24 @@
 // `bind` in each form storefront accepts, and TLS, checked with curl over real connections.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { listeningPort, spawnServe, stopWith, type ServeProcess } from "./support/serve-process.ts";
-
-const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
+import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import {
+  listeningPort,
+  stopWith,
+  type ServeProcess,
+  serveProcesses,
+} from "./support/serve-process.ts";
 
 describe.skipIf(!hasNix)("listening", () => {
-  let store: TestStore;
-  let dir: string;
-  const running: ServeProcess[] = [];
+  const built = builtStore(STORE_NIX, ["topFile"]);
+  const processes = serveProcesses("storefront-listen-");
 
-  beforeAll(() => {
-    store = makeTestStore();
-    nixBuild(store, FIXTURE, ["topFile"]);
-    dir = mkdtempSync(join(tmpdir(), "storefront-listen-"));
-  });
-  afterEach(() => {
-    for (const server of running.splice(0)) server.kill();
-  });
-  afterAll(() => {
-    store.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const serve = (bind: string, extra = ""): ServeProcess => {
-    const server = spawnServe(
-      dir,
-      `bind = "${bind}"\nworkers = 1\nreal_nix_store = "${store.realStoreDir}"\n${extra}`,
-    );
-    running.push(server);
-    return server;
-  };
+  const serve = (bind: string, extra = ""): ServeProcess =>
+    processes.spawn(`bind = "${bind}"\nworkers = 1\n${built.store.configLine}${extra}`);
 
   it("serves on an IPv4 address", async () => {
     const server = serve("127.0.0.1:0");
@@ -63,7 +45,7 @@ describe.skipIf(!hasNix)("listening", () => {
   });
 
   it("serves on a unix socket, replacing a stale one left by a killed server", async () => {
-    const socket = join(dir, "storefront.sock");
+    const socket = join(processes.dir, "storefront.sock");
     const first = serve(`unix:${socket}`);
     await first.waitForLog(/listening on unix:\S+/);
     first.kill();
@@ -93,9 +75,9 @@ describe.skipIf(!hasNix)("listening", () => {
     let otherKey: string;
 
     beforeAll(() => {
-      cert = join(dir, "cert.pem");
-      key = join(dir, "key.pem");
-      otherKey = join(dir, "other-key.pem");
+      cert = join(processes.dir, "cert.pem");
+      key = join(processes.dir, "key.pem");
+      otherKey = join(processes.dir, "other-key.pem");
       // A self-signed certificate for localhost, made now: nothing secret is committed.
       execFileSync(
         "openssl",
@@ -139,17 +121,17 @@ describe.skipIf(!hasNix)("listening", () => {
     it.each([
       [
         "a missing key file",
-        () => tls(cert, join(dir, "nope.pem")),
+        () => tls(cert, join(processes.dir, "nope.pem")),
         "nope.pem: cannot read the TLS key (ENOENT)",
       ],
       [
         "a certificate that is not PEM",
-        () => tls(join(dir, "garbage.pem"), key),
+        () => tls(join(processes.dir, "garbage.pem"), key),
         "garbage.pem: not a PEM certificate",
       ],
       [
         "a key that is not PEM",
-        () => tls(cert, join(dir, "garbage.pem")),
+        () => tls(cert, join(processes.dir, "garbage.pem")),
         "garbage.pem: not a PEM private key",
       ],
       [
@@ -158,13 +140,11 @@ describe.skipIf(!hasNix)("listening", () => {
         "other-key.pem: the key does not fit the certificate",
       ],
     ])("stops at start on %s, naming the file", async (_, config, message) => {
-      writeFileSync(join(dir, "garbage.pem"), "not a pem file\n");
+      writeFileSync(join(processes.dir, "garbage.pem"), "not a pem file\n");
       for (const workers of [1, 2]) {
-        const server = spawnServe(
-          dir,
-          `bind = "127.0.0.1:0"\nworkers = ${workers}\nreal_nix_store = "${store.realStoreDir}"\n${config()}`,
+        const server = processes.spawn(
+          `bind = "127.0.0.1:0"\nworkers = ${workers}\n${built.store.configLine}${config()}`,
         );
-        running.push(server);
         expect(await server.exited).toBe(1);
         expect(server.stderr()).toContain(message);
         expect(server.stderr().trimEnd().split("\n")).toHaveLength(1);
@@ -172,7 +152,7 @@ describe.skipIf(!hasNix)("listening", () => {
     });
 
     it("refuses TLS on a unix socket", async () => {
-      const server = serve(`unix:${join(dir, "tls.sock")}`, tls(cert, key));
+      const server = serve(`unix:${join(processes.dir, "tls.sock")}`, tls(cert, key));
       expect(await server.exited).toBe(1);
       expect(server.stderr()).toMatch(/TLS .* cannot be used with a unix socket/);
     });

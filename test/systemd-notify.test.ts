@@ -1,62 +1,38 @@
 // Readiness, stopping and watchdog notifications, received on a notify socket that plays
 // systemd's part (sd_notify(3)).
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
 import { openNotifySocket, type NotifySocket } from "./support/fake-systemd.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
 import {
   childPids,
   listeningPort,
-  spawnServe,
   stopWith,
   type ServeProcess,
+  serveProcesses,
 } from "./support/serve-process.ts";
 
-const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
-
 describe.skipIf(!hasNix)("systemd notification", () => {
-  let store: TestStore;
-  let dir: string;
-  const cleanups: (() => void)[] = [];
+  const built = builtStore(STORE_NIX, ["topFile"]);
+  const processes = serveProcesses("storefront-notify-");
 
-  beforeAll(() => {
-    store = makeTestStore();
-    nixBuild(store, FIXTURE, ["topFile"]);
-    dir = mkdtempSync(join(tmpdir(), "storefront-notify-"));
-  });
-  afterEach(() => {
-    for (const cleanup of cleanups.splice(0)) cleanup();
-  });
-  afterAll(() => {
-    store.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const start = (workers: number, notify: NotifySocket, env: NodeJS.ProcessEnv): ServeProcess => {
-    const server = spawnServe(
-      dir,
-      `bind = "127.0.0.1:0"\nworkers = ${workers}\nreal_nix_store = "${store.realStoreDir}"\n`,
-      { env: { NOTIFY_SOCKET: notify.address, ...env } },
-    );
-    cleanups.push(() => {
-      server.kill();
+  const start = (workers: number, notify: NotifySocket, env: NodeJS.ProcessEnv): ServeProcess =>
+    processes.spawn(`bind = "127.0.0.1:0"\nworkers = ${workers}\n${built.store.configLine}`, {
+      env: { NOTIFY_SOCKET: notify.address, ...env },
     });
-    return server;
-  };
 
   it.each([
-    ["a socket path", 1, (): string => join(dir, "notify-1.sock")],
+    ["a socket path", 1, (): string => join(processes.dir, "notify-1.sock")],
     ["an abstract socket", 1, (): string => `@storefront-test-${process.pid}`],
-    ["a socket path", 2, (): string => join(dir, "notify-2.sock")],
+    ["a socket path", 2, (): string => join(processes.dir, "notify-2.sock")],
   ])(
     "sends READY=1 when listening, WATCHDOG=1 and STOPPING=1 (%s, workers = %i)",
     async (_, workers, address) => {
       const notify = await openNotifySocket(address());
-      cleanups.push(() => {
+      processes.afterTest(() => {
         notify.close();
       });
       // A watchdog of 0.4 s: a ping every 0.2 s.

@@ -1,19 +1,17 @@
 // `workers = N`: N processes sharing one socket, a primary that restarts a dead worker, and start
 // errors that end the whole process with one line and exit 1 rather than a crash loop.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
 import {
   childPids,
   listeningPort,
-  spawnServe,
   stopWith,
   waitUntil,
   type ServeProcess,
+  serveProcesses,
 } from "./support/serve-process.ts";
 
 function isRunning(pid: number): boolean {
@@ -25,33 +23,13 @@ function isRunning(pid: number): boolean {
   }
 }
 
-const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
-
 describe.skipIf(!hasNix)("workers", () => {
-  let store: TestStore;
-  let dir: string;
-  const running: ServeProcess[] = [];
+  const built = builtStore(STORE_NIX, ["topFile"]);
+  const processes = serveProcesses("storefront-workers-");
 
-  beforeAll(() => {
-    store = makeTestStore();
-    nixBuild(store, FIXTURE, ["topFile"]);
-    dir = mkdtempSync(join(tmpdir(), "storefront-workers-"));
-  });
-  afterEach(() => {
-    for (const server of running.splice(0)) server.kill();
-  });
-  afterAll(() => {
-    store.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const serve = (toml: string): ServeProcess => {
-    const server = spawnServe(dir, toml);
-    running.push(server);
-    return server;
-  };
+  const serve = (toml: string): ServeProcess => processes.spawn(toml);
   const config = (workers: number, bind = "127.0.0.1:0"): string =>
-    `bind = "${bind}"\nworkers = ${workers}\nreal_nix_store = "${store.realStoreDir}"\n`;
+    `bind = "${bind}"\nworkers = ${workers}\n${built.store.configLine}`;
 
   const answers = async (port: number): Promise<boolean> =>
     (await curl([`http://127.0.0.1:${port}/nix-cache-info`])).body.includes("StoreDir:");
@@ -93,7 +71,7 @@ describe.skipIf(!hasNix)("workers", () => {
   });
 
   it("stops with one line and exit 1 when the database is missing", async () => {
-    const server = serve(`${config(2)}nix_db_path = "${join(dir, "no-such.sqlite")}"\n`);
+    const server = serve(`${config(2)}nix_db_path = "${join(processes.dir, "no-such.sqlite")}"\n`);
     expect(await server.exited).toBe(1);
     const lines = server.stderr().trimEnd().split("\n");
     expect(lines).toHaveLength(1);

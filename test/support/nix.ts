@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 function findNix(): boolean {
   return spawnSync("nix-build", ["--version"], { stdio: "ignore" }).status === 0;
@@ -20,6 +21,10 @@ if (!hasNix) {
   process.stderr.write("note: nix-build not found; tests that need a real Nix are skipped\n");
 }
 
+/** The fixtures' directory, and store.nix: paths with every kind of entry, and a closure. */
+export const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+export const STORE_NIX = join(FIXTURES, "store.nix");
+
 /** Host paths a chroot store's sandbox needs for /bin/sh builders. */
 const SANDBOX_PATHS = "/bin /usr /lib /lib64 /dev/urandom";
 
@@ -28,6 +33,8 @@ export interface TestStore {
   readonly root: string;
   readonly realStoreDir: string;
   readonly dbPath: string;
+  /** The config line that serves this store: `real_nix_store = "..."` and a newline. */
+  readonly configLine: string;
   /** The real (on-disk) path of a logical store path. */
   realPath(storePath: string): string;
   remove(): void;
@@ -40,6 +47,7 @@ export function makeTestStore(prefix = "storefront-store-"): TestStore {
     root,
     realStoreDir,
     dbPath: join(root, "nix/var/nix/db/db.sqlite"),
+    configLine: `real_nix_store = ${JSON.stringify(realStoreDir)}\n`,
     realPath: (storePath) => join(realStoreDir, storePath.slice("/nix/store/".length)),
     remove: () => {
       // Nix makes store paths read-only; make them writable so that they can be removed.
@@ -91,4 +99,37 @@ export function nixCommand(
     env: { ...process.env, XDG_CACHE_HOME: cacheHome },
   });
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+}
+
+export interface BuiltStore {
+  readonly store: TestStore;
+  /** Attribute → out path. */
+  readonly paths: ReadonlyMap<string, string>;
+}
+
+/**
+ * For a describe block: a new store with `attributes` of `file` built before its tests and
+ * removed after them. Read the fields inside tests and hooks, once the store is built.
+ */
+export function builtStore(file: string, attributes: readonly string[]): BuiltStore {
+  let built: { store: TestStore; paths: Map<string, string> } | undefined;
+  beforeAll(() => {
+    const store = makeTestStore();
+    built = { store, paths: nixBuild(store, file, attributes) };
+  });
+  afterAll(() => {
+    built?.store.remove();
+  });
+  const get = (): { store: TestStore; paths: Map<string, string> } => {
+    if (built === undefined) throw new Error("the test store is built before the tests");
+    return built;
+  };
+  return {
+    get store() {
+      return get().store;
+    },
+    get paths() {
+      return get().paths;
+    },
+  };
 }

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { afterEach } from "vitest";
+import { tempDir } from "./temp.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -81,6 +83,44 @@ export function spawnServe(dir: string, toml: string, options: ServeOptions = {}
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
+}
+
+export interface ServeProcesses {
+  /** A directory for configs and sockets, removed after the file's tests. */
+  readonly dir: string;
+  /** `spawnServe` in `dir`; the process is killed after the test if it still runs. */
+  spawn(toml: string, options?: ServeOptions): ServeProcess;
+  /** Runs `cleanup` after the test, e.g. to close a socket it opened. */
+  afterTest(cleanup: () => void): void;
+}
+
+/**
+ * For a describe block whose tests start `storefront serve` processes: none of them outlives
+ * its test, even one that fails.
+ */
+export function serveProcesses(prefix: string): ServeProcesses {
+  let dir: string | undefined;
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+  const processes: ServeProcesses = {
+    get dir() {
+      dir ??= tempDir(prefix);
+      return dir;
+    },
+    spawn: (toml, options) => {
+      const server = spawnServe(processes.dir, toml, options);
+      cleanups.push(() => {
+        server.kill();
+      });
+      return server;
+    },
+    afterTest: (cleanup) => {
+      cleanups.push(cleanup);
+    },
+  };
+  return processes;
 }
 
 /** The port in the first "listening on" line. */
