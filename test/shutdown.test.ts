@@ -1,19 +1,16 @@
 // Graceful shutdown on SIGTERM/SIGINT: no new connections, running downloads finish (within
 // shutdown_timeout, then they are cut), idle keep-alive connections close at once, exit 0.
 
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
 import { buildSlowDownloadPath, type SlowDownloadPath } from "./support/slow-download-path.ts";
 import { hasNix } from "./support/nix.ts";
 import {
   listeningPort,
-  spawnServe,
   waitUntil,
   type ServeProcess,
+  serveProcesses,
 } from "./support/serve-process.ts";
 import { slowDownload } from "./support/slow-client.ts";
 
@@ -22,29 +19,19 @@ const SLOW = 3 * 1024 * 1024;
 
 describe.skipIf(!hasNix)("graceful shutdown", () => {
   let nar: SlowDownloadPath;
-  let dir: string;
-  const running: ServeProcess[] = [];
+  const processes = serveProcesses("storefront-shutdown-");
 
   beforeAll(() => {
     nar = buildSlowDownloadPath();
-    dir = mkdtempSync(join(tmpdir(), "storefront-shutdown-"));
-  });
-  afterEach(() => {
-    for (const server of running.splice(0)) server.kill();
   });
   afterAll(() => {
     nar.store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const serve = async (
     settings: string,
   ): Promise<{ server: ServeProcess; port: number; url: string }> => {
-    const server = spawnServe(
-      dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${nar.store.realStoreDir}"\n${settings}`,
-    );
-    running.push(server);
+    const server = processes.spawn(`bind = "127.0.0.1:0"\n${nar.store.configLine}${settings}`);
     const port = await listeningPort(server);
     return { server, port, url: `http://127.0.0.1:${port}` };
   };

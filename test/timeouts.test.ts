@@ -1,14 +1,16 @@
 // Timeouts that defeat slow clients (request_header_timeout, idle_timeout) without cutting a
 // download that is slow but keeps moving.
 
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSlowDownloadPath, type SlowDownloadPath } from "./support/slow-download-path.ts";
 import { hasNix } from "./support/nix.ts";
-import { listeningPort, spawnServe, stopWith, type ServeProcess } from "./support/serve-process.ts";
+import {
+  listeningPort,
+  stopWith,
+  type ServeProcess,
+  serveProcesses,
+} from "./support/serve-process.ts";
 import { slowDownload } from "./support/slow-client.ts";
 
 /** Sends `text` on a new connection; resolves with all the server sent once it closes. */
@@ -27,27 +29,19 @@ async function sendAndWaitForClose(port: number, text: string): Promise<string> 
 
 describe.skipIf(!hasNix)("timeouts", () => {
   let nar: SlowDownloadPath;
-  let dir: string;
-  const running: ServeProcess[] = [];
+  const processes = serveProcesses("storefront-timeouts-");
 
   beforeAll(() => {
     nar = buildSlowDownloadPath();
-    dir = mkdtempSync(join(tmpdir(), "storefront-timeouts-"));
-  });
-  afterEach(() => {
-    for (const server of running.splice(0)) server.kill();
   });
   afterAll(() => {
     nar.store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const serve = async (settings: string): Promise<{ server: ServeProcess; port: number }> => {
-    const server = spawnServe(
-      dir,
-      `bind = "127.0.0.1:0"\nworkers = 1\nreal_nix_store = "${nar.store.realStoreDir}"\n${settings}`,
+    const server = processes.spawn(
+      `bind = "127.0.0.1:0"\nworkers = 1\n${nar.store.configLine}${settings}`,
     );
-    running.push(server);
     return { server, port: await listeningPort(server) };
   };
 
