@@ -1,15 +1,21 @@
 // /log/<drv>: build logs as Nix keeps them (bzip2) and as someone may have left them (plain).
 
 import { execFileSync } from "node:child_process";
-import { request } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listsEncoding } from "../src/core/accept-encoding.ts";
 import { buildLogDir, buildLogPath, parseDrvBaseName } from "../src/core/build-log.ts";
-import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
-import { get } from "./support/http.ts";
+import {
+  hasNix,
+  makeTestStore,
+  nixBuild,
+  nixCommand,
+  type TestStore,
+  baseNameOf,
+} from "./support/nix.ts";
+import { get, takeAndHangUp } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 const FIXTURE = new URL("fixtures/logs.nix", import.meta.url).pathname;
@@ -71,7 +77,7 @@ describe.skipIf(!hasNix)("GET /log/<drv>", () => {
     const drvPath = execFileSync("nix-store", ["--store", store.root, "-q", "--deriver", outPath], {
       encoding: "utf8",
     }).trim();
-    drvName = drvPath.slice("/nix/store/".length);
+    drvName = baseNameOf(drvPath);
     const logDir = join(store.root, "nix/var/log/nix/drvs");
     compressedFile = join(logDir, drvName.slice(0, 2), drvName.slice(2) + ".bz2");
     mkdirSync(join(logDir, PLAIN_DRV.slice(0, 2)), { recursive: true });
@@ -141,21 +147,7 @@ describe.skipIf(!hasNix)("GET /log/<drv>", () => {
   });
 
   it("keeps serving after a client goes away mid-log", async () => {
-    await new Promise<void>((resolve, reject) => {
-      const req = request(
-        { host: "127.0.0.1", port: serving.port, path: `/log/${drvName}` },
-        (res) => {
-          res.once("data", () => {
-            req.destroy();
-            resolve();
-          });
-        },
-      );
-      req.on("error", (error: NodeJS.ErrnoException) => {
-        if (error.code !== "ECONNRESET") reject(error);
-      });
-      req.end();
-    });
+    await takeAndHangUp(`${serving.server.url}/log/${drvName}`);
     const health = await get(serving.server.url, "/health");
     expect(health.status).toBe(200);
     expect(serving.server.log()).not.toContain("error");

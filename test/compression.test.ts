@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest, narUrl } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 
 const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
@@ -32,8 +32,8 @@ describe.skipIf(!hasNix)("transport compression", () => {
     dir = mkdtempSync(join(tmpdir(), "storefront-compression-"));
     const built = nixBuild(store, join(FIXTURES, "store.nix"), ["tree", "topFile"]);
     const tree = built.get("tree") ?? "";
-    treeHash = tree.slice("/nix/store/".length, "/nix/store/".length + 32);
-    fileHash = (built.get("topFile") ?? "").slice("/nix/store/".length).slice(0, 32);
+    treeHash = hashOf(tree);
+    fileHash = hashOf(built.get("topFile") ?? "");
     treeNar = execFileSync("nix-store", ["--dump", store.realPath(tree)]);
     const toml = `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`;
     // No setting: compression is on by default.

@@ -3,7 +3,7 @@
 import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
@@ -20,7 +20,7 @@ describe.skipIf(!hasNix)("bad requests", () => {
   beforeAll(async () => {
     store = makeTestStore();
     const storePath = nixBuild(store, FIXTURE, ["topFile"]).get("topFile") ?? "";
-    hash = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
+    hash = hashOf(storePath);
     const dir = tempDir("storefront-errors-");
     server = await startServer(
       dir,

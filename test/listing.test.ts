@@ -5,7 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderListing, type ListingNode } from "../src/core/nar-listing.ts";
-import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
+import {
+  hasNix,
+  makeTestStore,
+  nixBuild,
+  nixCommand,
+  type TestStore,
+  hashOf,
+} from "./support/nix.ts";
 import { get } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
@@ -90,19 +97,21 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
     rmSync(cacheHome, { recursive: true, force: true });
   });
 
-  function hashOf(attribute: string): string {
-    return (paths.get(attribute) ?? "").slice("/nix/store/".length, "/nix/store/".length + 32);
+  function hashOfAttribute(attribute: string): string {
+    return hashOf(paths.get(attribute) ?? "");
   }
 
   it.each(ATTRIBUTES)(
     "is the .ls file Nix writes into a binary cache for %s",
     async (attribute) => {
-      const response = await get(serving.server.url, `/${hashOf(attribute)}.ls`);
+      const response = await get(serving.server.url, `/${hashOfAttribute(attribute)}.ls`);
       expect(response.status).toBe(200);
       expect(response.headers["content-type"]).toBe("application/json");
       expect(response.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
       // Nix writes names that are not UTF-8 as raw bytes; decoded, they read as ours do.
-      const written = readFileSync(join(binaryCache, `${hashOf(attribute)}.ls`)).toString("utf8");
+      const written = readFileSync(join(binaryCache, `${hashOfAttribute(attribute)}.ls`)).toString(
+        "utf8",
+      );
       expect(response.body.toString("utf8")).toBe(written);
     },
   );
@@ -113,7 +122,7 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
       cacheHome,
     );
     expect(nix.status, nix.output).toBe(0);
-    const response = await get(serving.server.url, `/${hashOf(attribute)}.ls`);
+    const response = await get(serving.server.url, `/${hashOfAttribute(attribute)}.ls`);
     const listing = JSON.parse(response.body.toString()) as { version: number; root: unknown };
     expect(listing.version).toBe(1);
     // A local store has no NAR to point into, so Nix prints no narOffset for it.
@@ -134,13 +143,15 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
       cacheHome,
     );
     expect(nix.status, nix.output).toBe(0);
-    const response = await get(serving.server.url, `/${hashOf("app")}.ls`);
+    const response = await get(serving.server.url, `/${hashOfAttribute("app")}.ls`);
     expect(response.body.toString()).toBe(`{"version":1,"root":${nix.output.trim()}}`);
   });
 
   it("answers HEAD with the headers and no body", async () => {
-    const full = await get(serving.server.url, `/${hashOf("tree")}.ls`);
-    const head = await get(serving.server.url, `/${hashOf("tree")}.ls`, { method: "HEAD" });
+    const full = await get(serving.server.url, `/${hashOfAttribute("tree")}.ls`);
+    const head = await get(serving.server.url, `/${hashOfAttribute("tree")}.ls`, {
+      method: "HEAD",
+    });
     expect(head.status).toBe(200);
     expect(head.headers["content-length"]).toBe(String(full.body.length));
     expect(head.body.length).toBe(0);
@@ -160,7 +171,9 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
   });
 
   it("refuses other methods", async () => {
-    const response = await get(serving.server.url, `/${hashOf("tree")}.ls`, { method: "PUT" });
+    const response = await get(serving.server.url, `/${hashOfAttribute("tree")}.ls`, {
+      method: "PUT",
+    });
     expect(response.status).toBe(405);
     expect(response.body.toString()).toBe("method not allowed\n");
   });

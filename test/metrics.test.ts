@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
 import { parseMetrics, sumOf } from "./support/metrics.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
 import { waitForValue } from "./support/wait.ts";
 
@@ -51,7 +51,7 @@ describe.skipIf(!hasNix)("metrics", () => {
 
   it("counts known traffic", async () => {
     const url = server?.url ?? "";
-    const hash = tree.slice("/nix/store/".length, 43);
+    const hash = hashOf(tree);
     for (let i = 0; i < 3; i++) expect((await fetch(`${url}/${hash}.narinfo`)).status).toBe(200);
     const missing = "0".repeat(32);
     for (let i = 0; i < 2; i++) expect((await fetch(`${url}/${missing}.narinfo`)).status).toBe(404);
@@ -142,7 +142,7 @@ describe.skipIf(!hasNix)("metrics", () => {
     mkdirSync(dir);
     const cluster = await startServer(dir, [...base, `workers = 2`].join("\n"));
     others.push(cluster);
-    const hash = tree.slice("/nix/store/".length, 43);
+    const hash = hashOf(tree);
     // Separate connections, so that both workers take some.
     for (let i = 0; i < 10; i++) {
       const response = await fetch(`${cluster.url}/${hash}.narinfo`, {

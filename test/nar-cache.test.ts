@@ -3,13 +3,19 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpRequest, narUrl } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { httpRequest, narUrl, takeAndHangUp } from "./support/http.ts";
+import {
+  hasNix,
+  makeTestStore,
+  nixBuild,
+  type TestStore,
+  hashOf,
+  baseNameOf,
+} from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -17,21 +23,6 @@ const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
 const ZSTD = { "accept-encoding": "zstd" };
 
 /** Starts a zstd download, reads its first bytes, and hangs up. */
-function cutDownload(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: ZSTD });
-    req.on("response", (res) => {
-      res.once("data", () => {
-        req.destroy();
-        resolve();
-      });
-    });
-    req.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "ECONNRESET") reject(error);
-    });
-    req.end();
-  });
-}
 
 describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
   let store: TestStore;
@@ -49,8 +40,8 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     dir = mkdtempSync(join(tmpdir(), "storefront-narcache-http-"));
     const tree = nixBuild(store, join(FIXTURES, "store.nix"), ["tree"]).get("tree") ?? "";
     const big = nixBuild(store, join(FIXTURES, "big.nix"), ["big"]).get("big") ?? "";
-    treeHash = tree.slice("/nix/store/".length).slice(0, 32);
-    bigBaseName = big.slice("/nix/store/".length);
+    treeHash = hashOf(tree);
+    bigBaseName = baseNameOf(big);
     bigHash = bigBaseName.slice(0, 32);
     treeNar = execFileSync("nix-store", ["--dump", store.realPath(tree)]);
     // The cache's default place: $CACHE_DIRECTORY/nars, which startServer points into `dir`.
@@ -113,7 +104,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
 
   it("keeps nothing of a download the client cut short", async () => {
     const url = await narUrl(server.url, bigHash);
-    await cutDownload(url);
+    await takeAndHangUp(url, { headers: ZSTD });
     const bigHashOfNar = url.split("/nar/")[1]?.slice(0, 52) ?? "?";
     // The temporary file goes once the server sees the client gone.
     await waitFor(

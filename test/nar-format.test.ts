@@ -7,7 +7,7 @@ import { encodeNixBase32 } from "../src/core/nix-base32.ts";
 import { parseStoreHash } from "../src/core/store-path.ts";
 import { StoreDatabase } from "../src/store/database.ts";
 import { narStream } from "../src/store/nar-stream.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
 const LARGE = new URL("fixtures/large.nix", import.meta.url).pathname;
@@ -20,7 +20,7 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 function hashPart(storePath: string): ReturnType<typeof parseStoreHash> & string {
-  const hash = parseStoreHash(storePath.slice("/nix/store/".length, "/nix/store/".length + 32));
+  const hash = parseStoreHash(hashOf(storePath));
   if (hash === undefined) throw new Error(`not a store path: ${storePath}`);
   return hash;
 }

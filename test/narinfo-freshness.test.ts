@@ -4,7 +4,14 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
+import {
+  hasNix,
+  makeTestStore,
+  nixBuild,
+  nixCommand,
+  type TestStore,
+  hashOf,
+} from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
 import { waitForValue } from "./support/wait.ts";
 
@@ -17,9 +24,7 @@ describe.skipIf(!hasNix)("narinfo freshness", () => {
   let pushed = "";
 
   const narInfo = async (storePath: string): Promise<{ status: number; text: string }> => {
-    const response = await fetch(
-      `${server?.url ?? ""}/${storePath.slice("/nix/store/".length, 43)}.narinfo`,
-    );
+    const response = await fetch(`${server?.url ?? ""}/${hashOf(storePath)}.narinfo`);
     return { status: response.status, text: await response.text() };
   };
 

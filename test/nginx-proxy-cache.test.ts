@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest, narUrl } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -88,7 +88,7 @@ describe.skipIf(!hasNix || !hasNginx)("nginx proxy_cache in front of storefront"
     store = makeTestStore();
     dir = mkdtempSync(join(tmpdir(), "storefront-nginx-"));
     const tree = nixBuild(store, join(FIXTURES, "store.nix"), ["tree"]).get("tree") ?? "";
-    treeHash = tree.slice("/nix/store/".length).slice(0, 32);
+    treeHash = hashOf(tree);
     treeNar = execFileSync("nix-store", ["--dump", store.realPath(tree)]);
     server = await startServer(
       dir,

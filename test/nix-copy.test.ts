@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
+import {
+  hasNix,
+  makeTestStore,
+  nixBuild,
+  nixCommand,
+  type TestStore,
+  hashOf,
+} from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
@@ -107,7 +114,7 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
   });
 
   it("answers HEAD for narinfos and NARs without a body, as Nix's existence checks use", async () => {
-    const hash = (paths.get("tree") ?? "").slice("/nix/store/".length, "/nix/store/".length + 32);
+    const hash = hashOf(paths.get("tree") ?? "");
     const head = await get(server.url, `/${hash}.narinfo`, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
@@ -120,7 +127,7 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
   });
 
   it("serves the same NAR under nix-serve's URL forms", async () => {
-    const hash = (paths.get("lib") ?? "").slice("/nix/store/".length, "/nix/store/".length + 32);
+    const hash = hashOf(paths.get("lib") ?? "");
     const narinfo = (await get(server.url, `/${hash}.narinfo`)).body.toString();
     const narHash = /^NarHash: sha256:(.*)$/m.exec(narinfo)?.[1] ?? "";
     const harmonia = await get(server.url, `/nar/${narHash}.nar?hash=${hash}`);

@@ -1,12 +1,11 @@
 // /serve/<hash>-<name>/<path>: store path files for browsers, and every way out of the store.
 
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contentTypeFor } from "../src/core/content-type.ts";
 import { renderDirectoryPage } from "../src/core/directory-page.ts";
 import { encodeSegment, parseServePath } from "../src/core/serve-path.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { get, type RawResponse } from "./support/http.ts";
+import { hasNix, makeTestStore, nixBuild, type TestStore, baseNameOf } from "./support/nix.ts";
+import { get, takeAndHangUp, type RawResponse } from "./support/http.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 const FIXTURE = new URL("fixtures/site.nix", import.meta.url).pathname;
@@ -75,8 +74,7 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
   beforeAll(async () => {
     store = makeTestStore();
     const paths = nixBuild(store, FIXTURE, ["site", "topFile", "topSymlink"]);
-    const baseName = (attribute: string): string =>
-      (paths.get(attribute) ?? "").slice("/nix/store/".length);
+    const baseName = (attribute: string): string => baseNameOf(paths.get(attribute) ?? "");
     site = baseName("site");
     topFile = baseName("topFile");
     topSymlink = baseName("topSymlink");
@@ -111,18 +109,7 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
   });
 
   it("keeps serving after a client goes away mid-file", async () => {
-    await new Promise<void>((resolve, reject) => {
-      const req = request(`${serving.server.url}/serve/${site}/assets/big.bin`, (res) => {
-        res.once("data", () => {
-          req.destroy();
-          resolve();
-        });
-      });
-      req.on("error", (error: NodeJS.ErrnoException) => {
-        if (error.code !== "ECONNRESET") reject(error);
-      });
-      req.end();
-    });
+    await takeAndHangUp(`${serving.server.url}/serve/${site}/assets/big.bin`);
     expect((await fetchPath("/health")).status).toBe(200);
     expect(serving.server.log()).not.toContain("error");
   });

@@ -6,7 +6,7 @@ import { rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { get } from "./support/http.ts";
+import { get, httpRequest, narUrlOf } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 
@@ -16,12 +16,6 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
   let store: TestStore;
   let paths: Map<string, string>;
   let server: RunningServer;
-
-  async function narUrlOf(storePath: string): Promise<string> {
-    const hash = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
-    const narinfo = (await get(server.url, `/${hash}.narinfo`)).body.toString();
-    return "/" + (/^URL: (.*)$/m.exec(narinfo)?.[1] ?? "");
-  }
 
   beforeAll(async () => {
     store = makeTestStore();
@@ -39,12 +33,12 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
 
   it("cuts a download mid-body when a file shrank", async () => {
     const tree = store.realPath(paths.get("tree") ?? "");
-    const url = await narUrlOf(paths.get("tree") ?? "");
+    const url = await narUrlOf(server, paths.get("tree") ?? "");
     execFileSync("chmod", ["-R", "u+w", tree]);
     // This file comes after a 1 MB one in NAR order, so the first chunks are out already.
     truncateSync(join(tree, "sub/with space"), 0);
 
-    const response = await get(server.url, url);
+    const response = await httpRequest(url);
     expect(response.status).toBe(200);
     expect(response.complete).toBe(false);
     expect(response.body.length).toBeLessThan(Number(response.headers["content-length"]));
@@ -52,18 +46,18 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
 
   it("cuts the connection before any response when a small path's file grew", async () => {
     const lib = store.realPath(paths.get("lib") ?? "");
-    const url = await narUrlOf(paths.get("lib") ?? "");
+    const url = await narUrlOf(server, paths.get("lib") ?? "");
     execFileSync("chmod", ["-R", "u+w", lib]);
     writeFileSync(join(lib, "lib/data"), "library, and then some more\n");
     // The whole NAR fits in one chunk, so the cut comes before the status line went out: the
     // client sees the connection close with no response, which Nix treats as a failed download.
-    await expect(get(server.url, url)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await expect(httpRequest(url)).rejects.toThrow(/socket hang up|ECONNRESET/);
   });
 
   it("answers 404 when the path's files are gone", async () => {
-    const url = await narUrlOf(paths.get("topFile") ?? "");
+    const url = await narUrlOf(server, paths.get("topFile") ?? "");
     rmSync(store.realPath(paths.get("topFile") ?? ""), { force: true });
-    const response = await get(server.url, url);
+    const response = await httpRequest(url);
     expect(response.status).toBe(404);
     expect(response.body.toString()).toBe("not found\n");
   });

@@ -14,7 +14,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import {
+  hasNix,
+  makeTestStore,
+  nixBuild,
+  type TestStore,
+  hashOf,
+  baseNameOf,
+} from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 
 const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
@@ -54,10 +61,8 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
   let dir: string;
   let server: RunningServer;
   let paths: Map<string, string>;
-  const hashOf = (attribute: string): string =>
-    (paths.get(attribute) ?? "").slice("/nix/store/".length).slice(0, 32);
-  const baseNameOf = (attribute: string): string =>
-    (paths.get(attribute) ?? "").slice("/nix/store/".length);
+  const hashOfAttribute = (attribute: string): string => hashOf(paths.get(attribute) ?? "");
+  const baseNameOfAttribute = (attribute: string): string => baseNameOf(paths.get(attribute) ?? "");
 
   beforeAll(async () => {
     store = makeTestStore();
@@ -83,13 +88,19 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
 
   function download(attribute: string, extra: string[] = []): string {
     const file = join(dir, `${attribute}-${extra.length}.tar`);
-    execFileSync("curl", ["-sSf", ...extra, "-o", file, `${server.url}/${hashOf(attribute)}.tar`]);
+    execFileSync("curl", [
+      "-sSf",
+      ...extra,
+      "-o",
+      file,
+      `${server.url}/${hashOfAttribute(attribute)}.tar`,
+    ]);
     return file;
   }
 
   it("lists the tree under a top directory named after the path, with the store's modes", () => {
     const listing = execFileSync("tar", ["-tvf", download("tree")], { encoding: "utf8" });
-    const top = baseNameOf("tree");
+    const top = baseNameOfAttribute("tree");
     expect(listing).toMatch(new RegExp(`^dr-xr-xr-x 0/0 +0 1970-01-01 00:00 ${top}/?$`, "m"));
     expect(listing).toMatch(new RegExp(`^-r--r--r-- 0/0 +6 1970-01-01 00:00 ${top}/plain$`, "m"));
     expect(listing).toMatch(new RegExp(`^-r-xr-xr-x 0/0 +18 1970-01-01 00:00 ${top}/script$`, "m"));
@@ -102,10 +113,10 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
     mkdirSync(out);
     execFileSync("tar", ["-xf", download("tree"), "-C", out]);
     const fromStore = snapshot(store.realPath(paths.get("tree") ?? ""));
-    const fromTar = snapshot(join(out, baseNameOf("tree")));
+    const fromTar = snapshot(join(out, baseNameOfAttribute("tree")));
     // tar-stream writes names as UTF-8: the fixture's one Latin-1 name (`caf\xe9`) comes out
     // as `caf\ufffd`, a known limit; everything else is the same.
-    expect(readdirSync(join(out, baseNameOf("tree"), "sub"))).toContain("caf\ufffd");
+    expect(readdirSync(join(out, baseNameOfAttribute("tree"), "sub"))).toContain("caf\ufffd");
     expect(fromTar).toEqual(fromStore);
     expect(fromStore.size).toBeGreaterThan(25);
     expect(fromStore.get("./plain")).toMatchObject({ mode: 0o444, mtime: 1 });
@@ -133,7 +144,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
       download("tree", ["--compressed", "-H", "Accept-Encoding: zstd"]),
     );
     expect(compressed.equals(plain)).toBe(true);
-    const raw = await httpRequest(`${server.url}/${hashOf("tree")}.tar`, {
+    const raw = await httpRequest(`${server.url}/${hashOfAttribute("tree")}.tar`, {
       headers: { "accept-encoding": "zstd" },
     });
     expect(raw.headers["content-encoding"]).toBe("zstd");
@@ -142,7 +153,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
   });
 
   it("answers HEAD and conditional requests like a NAR's", async () => {
-    const url = `${server.url}/${hashOf("tree")}.tar`;
+    const url = `${server.url}/${hashOfAttribute("tree")}.tar`;
     const head = await httpRequest(url, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers["content-type"]).toBe("application/x-tar");
@@ -160,7 +171,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
       ["/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.tar", 400, "bad request\n"],
       ["/%2e%2e%2fetc%2fpasswd.tar", 400, "bad request\n"],
       ["/00000000000000000000000000000000.tar", 404, "not found\n"],
-      [`/${hashOf("tree")}.tar/extra`, 404, "not found\n"],
+      [`/${hashOfAttribute("tree")}.tar/extra`, 404, "not found\n"],
     ] as const) {
       const res = await httpRequest(`${server.url}${path}`);
       expect([path, res.status, res.body.toString()]).toEqual([path, status, body]);

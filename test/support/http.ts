@@ -3,6 +3,7 @@
 // cut short is reported, not hidden.
 
 import { request } from "node:http";
+import { basename } from "node:path";
 
 export interface RawResponse {
   readonly status: number;
@@ -70,4 +71,35 @@ export async function narUrl(base: string, hash: string): Promise<string> {
   const match = /^URL: (.*)$/m.exec(narinfo);
   if (match === null) throw new Error(`no URL in narinfo of ${hash}: ${narinfo}`);
   return `${base}/${match[1] ?? ""}`;
+}
+
+/** The NAR URL that the narinfo of `storePath` names, made absolute. */
+export function narUrlOf(server: { readonly url: string }, storePath: string): Promise<string> {
+  return narUrl(server.url, basename(storePath).slice(0, 32));
+}
+
+/**
+ * GETs `url` and hangs up once `bytes` of the body have arrived (by default: the first chunk),
+ * as a client that goes away mid-download.
+ */
+export function takeAndHangUp(
+  url: string,
+  options: { readonly headers?: Record<string, string>; readonly bytes?: number } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: options.headers ?? {} }, (res) => {
+      let received = 0;
+      res.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= (options.bytes ?? 1)) {
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ECONNRESET") reject(error);
+    });
+    req.end();
+  });
 }

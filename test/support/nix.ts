@@ -28,6 +28,18 @@ export const STORE_NIX = join(FIXTURES, "store.nix");
 /** Host paths a chroot store's sandbox needs for /bin/sh builders. */
 const SANDBOX_PATHS = "/bin /usr /lib /lib64 /dev/urandom";
 
+const STORE_DIR = "/nix/store/";
+
+/** `<hash>-<name>` of a store path. */
+export function baseNameOf(storePath: string): string {
+  return storePath.slice(STORE_DIR.length);
+}
+
+/** The 32-character hash of a store path, as narinfo URLs name it. */
+export function hashOf(storePath: string): string {
+  return baseNameOf(storePath).slice(0, 32);
+}
+
 export interface TestStore {
   /** The store's root, e.g. /tmp/storefront-xyz; files are under <root>/nix/store. */
   readonly root: string;
@@ -48,7 +60,7 @@ export function makeTestStore(prefix = "storefront-store-"): TestStore {
     realStoreDir,
     dbPath: join(root, "nix/var/nix/db/db.sqlite"),
     configLine: `real_nix_store = ${JSON.stringify(realStoreDir)}\n`,
-    realPath: (storePath) => join(realStoreDir, storePath.slice("/nix/store/".length)),
+    realPath: (storePath) => join(realStoreDir, baseNameOf(storePath)),
     remove: () => {
       // Nix makes store paths read-only; make them writable so that they can be removed.
       spawnSync("chmod", ["-R", "u+w", root]);

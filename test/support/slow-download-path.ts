@@ -2,7 +2,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { makeTestStore, nixBuild, type TestStore } from "./nix.ts";
+import { makeTestStore, nixBuild, type TestStore, hashOf } from "./nix.ts";
 
 const FIXTURE = new URL("../fixtures/slow-download.nix", import.meta.url).pathname;
 
@@ -21,7 +21,7 @@ export function buildSlowDownloadPath(): SlowDownloadPath {
   const nar = execFileSync("nix-store", ["--dump", store.realPath(storePath)], {
     maxBuffer: 64 * 1024 * 1024,
   });
-  const hashPart = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
+  const hashPart = hashOf(storePath);
   return {
     store,
     narUrlPath: `/nar/${hashPart}.nar`,
