@@ -2,41 +2,22 @@
 // never listens, and names the key or file that is wrong.
 
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { runCli } from "./support/server.ts";
-
-const STORE_NIX = new URL("fixtures/store.nix", import.meta.url).pathname;
+import { beforeAll, describe, expect, it } from "vitest";
+import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import { tempDir } from "./support/temp.ts";
+import { generateKey, runCli } from "./support/server.ts";
 
 describe.skipIf(!hasNix)("storefront serve --check-config", () => {
-  let store: TestStore;
+  const built = builtStore(STORE_NIX, ["topFile"]);
   let dir: string;
   let secretKey: string;
 
   beforeAll(async () => {
-    store = makeTestStore();
-    nixBuild(store, STORE_NIX, ["topFile"]);
-    dir = mkdtempSync(join(tmpdir(), "storefront-check-"));
-    secretKey = join(dir, "secret");
-    const generated = await runCli([
-      "key",
-      "generate",
-      "check-test-1",
-      "--secret",
-      secretKey,
-      "--public",
-      join(dir, "public"),
-    ]);
-    expect(generated.code).toBe(0);
-  });
-
-  afterAll(() => {
-    store.remove();
-    rmSync(dir, { recursive: true, force: true });
+    dir = tempDir("storefront-check-");
+    secretKey = (await generateKey(dir, "check-test-1")).secret;
   });
 
   function writeConfig(name: string, toml: string): string {
@@ -45,7 +26,7 @@ describe.skipIf(!hasNix)("storefront serve --check-config", () => {
     return path;
   }
 
-  const storeLine = (): string => `real_nix_store = "${store.realStoreDir}"\n`;
+  const storeLine = (): string => `real_nix_store = "${built.store.realStoreDir}"\n`;
 
   it("accepts a good config and prints what it found", async () => {
     const config = writeConfig("good.toml", `${storeLine()}priority = 41\nworkers = 3\n`);
@@ -56,7 +37,7 @@ describe.skipIf(!hasNix)("storefront serve --check-config", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`config ok: ${config}`);
     expect(result.stdout).toMatch(/keys\s+check-test-1\n/);
-    expect(result.stdout).toContain(`${store.dbPath} (opened)`);
+    expect(result.stdout).toContain(`${built.store.dbPath} (opened)`);
     expect(result.stdout).toMatch(/workers\s+3\n/);
     expect(result.stdout).toMatch(/priority\s+41\n/);
   });

@@ -1,14 +1,13 @@
 // The landing page at `/`: the facts a person needs and nix.conf lines ready to paste.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLACEHOLDER_HOST, cacheUrl } from "../src/core/cache-url.ts";
 import { nixConfLines, renderLandingPage } from "../src/core/landing-page.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import { tempDir } from "./support/temp.ts";
 import { get } from "./support/http.ts";
-import { runCli } from "./support/server.ts";
+import { generateKey } from "./support/server.ts";
 import { serveTestStore, type StoreServer } from "./support/store-server.ts";
 
 describe("cacheUrl", () => {
@@ -72,38 +71,22 @@ describe("renderLandingPage", () => {
 });
 
 describe.skipIf(!hasNix)("GET /", () => {
-  let store: TestStore;
+  const built = builtStore(STORE_NIX, ["topFile"]);
   let serving: StoreServer;
-  let keyDir: string;
   let publicKey: string;
 
   beforeAll(async () => {
-    store = makeTestStore();
-    nixBuild(store, new URL("fixtures/store.nix", import.meta.url).pathname, ["topFile"]);
-    keyDir = mkdtempSync(join(tmpdir(), "storefront-keys-"));
-    const secret = join(keyDir, "secret");
-    const generated = await runCli([
-      "key",
-      "generate",
-      "landing-test-1",
-      "--secret",
-      secret,
-      "--public",
-      join(keyDir, "public"),
-    ]);
-    expect(generated.code, generated.stderr).toBe(0);
-    publicKey = readFileSync(join(keyDir, "public"), "utf8").trim();
+    const key = await generateKey(tempDir("storefront-keys-"), "landing-test-1");
+    publicKey = readFileSync(key.public, "utf8").trim();
     serving = await serveTestStore(
-      store,
-      `priority = 41\nsign_key_paths = [${JSON.stringify(secret)}]`,
+      built.store,
+      `priority = 41\nsign_key_paths = [${JSON.stringify(key.secret)}]`,
     );
   });
 
   afterAll(async () => {
     // beforeAll may have failed half way.
     await (serving as StoreServer | undefined)?.stop();
-    (store as TestStore | undefined)?.remove();
-    rmSync(keyDir, { recursive: true, force: true });
   });
 
   it("shows the facts and the nix.conf lines for the host the client used", async () => {

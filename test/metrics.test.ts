@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
 import { parseMetrics, sumOf } from "./support/metrics.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
-import { runCli, startServer, type RunningServer } from "./support/server.ts";
+import { generateKey, startServer, type RunningServer } from "./support/server.ts";
 import { waitForValue } from "./support/wait.ts";
 
 const FIXTURE = new URL("./fixtures/store.nix", import.meta.url).pathname;
@@ -24,17 +24,7 @@ describe.skipIf(!hasNix)("metrics", () => {
   beforeAll(async () => {
     store = makeTestStore("storefront-metrics-");
     tree = nixBuild(store, FIXTURE, ["tree"]).get("tree") ?? "";
-    const secret = join(store.root, "secret");
-    const made = await runCli([
-      "key",
-      "generate",
-      "test-1",
-      "--secret",
-      secret,
-      "--public",
-      join(store.root, "public"),
-    ]);
-    expect(made.code, made.stderr).toBe(0);
+    const { secret } = await generateKey(store.root, "test-1");
     base = [`bind = "127.0.0.1:0"`, `real_nix_store = "${store.realStoreDir}"`];
     // One process, so that its narinfo cache (one per process) sees every request.
     server = await startServer(

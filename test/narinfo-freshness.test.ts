@@ -12,7 +12,7 @@ import {
   type TestStore,
   hashOf,
 } from "./support/nix.ts";
-import { runCli, startServer, type RunningServer } from "./support/server.ts";
+import { generateKey, startServer, type RunningServer } from "./support/server.ts";
 import { waitForValue } from "./support/wait.ts";
 
 const FIXTURE = new URL("./fixtures/store.nix", import.meta.url).pathname;
@@ -33,17 +33,7 @@ describe.skipIf(!hasNix)("narinfo freshness", () => {
     served = makeTestStore("storefront-fresh-served-");
     pushed = nixBuild(source, FIXTURE, ["topFile"]).get("topFile") ?? "";
     nixBuild(served, FIXTURE, ["topExe"]);
-    const secret = join(served.root, "secret");
-    const made = await runCli([
-      "key",
-      "generate",
-      "ours-1",
-      "--secret",
-      secret,
-      "--public",
-      join(served.root, "public"),
-    ]);
-    expect(made.code, made.stderr).toBe(0);
+    const { secret } = await generateKey(served.root, "ours-1");
     server = await startServer(
       served.root,
       [

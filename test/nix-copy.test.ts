@@ -13,7 +13,7 @@ import {
   type TestStore,
   hashOf,
 } from "./support/nix.ts";
-import { runCli, startServer, type RunningServer } from "./support/server.ts";
+import { generateKey, startServer, type RunningServer } from "./support/server.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
 const OTHER_PUBLIC_KEY = readFileSync(
@@ -38,20 +38,11 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
     paths = nixBuild(store, FIXTURE, ["app", "lib", "tree", "topFile", "topExe", "topSymlink"]);
     work = tempDir("storefront-copy-");
     // A key made by our own CLI: that it works here shows Nix accepts its format.
-    const generated = await runCli([
-      "key",
-      "generate",
-      "copy-test-1",
-      "--secret",
-      join(work, "secret"),
-      "--public",
-      join(work, "public"),
-    ]);
-    expect(generated.code).toBe(0);
-    publicKey = readFileSync(join(work, "public"), "utf8").trim();
+    const key = await generateKey(work, "copy-test-1");
+    publicKey = readFileSync(key.public, "utf8").trim();
     server = await startServer(
       work,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\nsign_key_paths = ["${join(work, "secret")}"]\n`,
+      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\nsign_key_paths = ["${key.secret}"]\n`,
     );
   });
   afterAll(async () => {

@@ -5,18 +5,17 @@
 // The NixOS VM test (test/nixos-vm.nix) needs nixpkgs and KVM: `nix flake check` runs it.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify as toToml } from "smol-toml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { runCli } from "./support/server.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import { tempDir } from "./support/temp.ts";
+import { generateKey, runCli } from "./support/server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MODULE = join(ROOT, "nixos-module.nix");
 const FLAKE = join(ROOT, "flake.nix");
-const STORE_NIX = new URL("fixtures/store.nix", import.meta.url).pathname;
 const PACKAGE = "/nix/store/00000000000000000000000000000000-storefront-0.1.0";
 const CONFIG_FILE = "/nix/store/11111111111111111111111111111111-storefront.toml";
 const MAIN = join(ROOT, "src/main.ts");
@@ -98,30 +97,13 @@ function failedAssertions(options: ModuleOptions): string[] {
 }
 
 describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
-  let store: TestStore;
+  const built = builtStore(STORE_NIX, ["topFile"]);
   let dir: string;
   let secretKey: string;
 
   beforeAll(async () => {
-    store = makeTestStore();
-    nixBuild(store, STORE_NIX, ["topFile"]);
-    dir = mkdtempSync(join(tmpdir(), "storefront-module-"));
-    secretKey = join(dir, "secret");
-    const generated = await runCli([
-      "key",
-      "generate",
-      "module-test-1",
-      "--secret",
-      secretKey,
-      "--public",
-      join(dir, "public"),
-    ]);
-    expect(generated.code).toBe(0);
-  });
-
-  afterAll(() => {
-    store.remove();
-    rmSync(dir, { recursive: true, force: true });
+    dir = tempDir("storefront-module-");
+    secretKey = (await generateKey(dir, "module-test-1")).secret;
   });
 
   it("both files parse", () => {
@@ -156,7 +138,7 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     // smol-toml writes what pkgs.formats.toml writes for these plain strings, numbers, booleans.
     const settings = evalModule("m.fileSettings cfg.settings") as Record<string, unknown>;
     const config = join(dir, "module.toml");
-    writeFileSync(config, toToml({ ...settings, real_nix_store: store.realStoreDir }));
+    writeFileSync(config, toToml({ ...settings, real_nix_store: built.store.realStoreDir }));
     const result = await runCli(["serve", "--check-config", "--config", config], {
       SIGN_KEY_PATHS: secretKey,
     });
@@ -325,37 +307,30 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
 // reader can open only while the -wal and -shm files exist, and Nix deletes them when it closes
 // the database (as nix-build has done here). The service's ExecStartPre, run as root, fixes that.
 describe.skipIf(!hasNix || !canActAsService)("the service's access to Nix's database", () => {
-  let store: TestStore;
+  const built = builtStore(STORE_NIX, ["topFile"]);
   let dir: string;
 
   beforeAll(() => {
-    store = makeTestStore();
-    nixBuild(store, STORE_NIX, ["topFile"]);
-    dir = mkdtempSync(join(tmpdir(), "storefront-service-"));
+    dir = tempDir("storefront-service-");
     // mkdtemp makes 0700 directories; the service user must be able to reach the store.
-    chmodSync(store.root, 0o755);
+    chmodSync(built.store.root, 0o755);
     chmodSync(dir, 0o755);
-  });
-
-  afterAll(() => {
-    store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("after the unit's ExecStartPre, an unprivileged storefront opens the database", () => {
     const sqlite3 = execFileSync("sh", ["-c", "command -v sqlite3"], { encoding: "utf8" }).trim();
-    const settings = JSON.stringify({ real_nix_store: store.realStoreDir });
+    const settings = JSON.stringify({ real_nix_store: built.store.realStoreDir });
     const unit = evalNix(`let m = import ${MODULE}; in (m.serviceUnit {
       cfg = ${cfgExpression({})} // { settings = m.defaultSettings // builtins.fromJSON ''${settings}''; };
       configFile = "${CONFIG_FILE}";
       sqlite3 = "${sqlite3}";
     }).serviceConfig`) as { ExecStartPre: string; User: string };
     // "+": systemd runs it as root. Its arguments are quoted as a shell would quote them.
-    expect(unit.ExecStartPre.startsWith(`+${sqlite3} ${store.dbPath} `)).toBe(true);
+    expect(unit.ExecStartPre.startsWith(`+${sqlite3} ${built.store.dbPath} `)).toBe(true);
     execFileSync("sh", ["-c", unit.ExecStartPre.slice(1)], { stdio: "ignore" });
 
     const config = join(dir, "storefront.toml");
-    writeFileSync(config, toToml({ real_nix_store: store.realStoreDir }));
+    writeFileSync(config, toToml({ real_nix_store: built.store.realStoreDir }));
     chmodSync(config, 0o644);
     const result = spawnSync(
       "runuser",
@@ -364,6 +339,6 @@ describe.skipIf(!hasNix || !canActAsService)("the service's access to Nix's data
     );
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain(`${store.dbPath} (opened)`);
+    expect(result.stdout).toContain(`${built.store.dbPath} (opened)`);
   });
 });

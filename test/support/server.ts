@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -78,4 +79,25 @@ export async function startServer(
       return code;
     },
   };
+}
+
+export interface KeyFiles {
+  readonly secret: string;
+  readonly public: string;
+}
+
+/** Makes a key pair NAME with `storefront key generate`, as `dir/secret` and `dir/public`. */
+export async function generateKey(dir: string, name: string): Promise<KeyFiles> {
+  const files = { secret: join(dir, "secret"), public: join(dir, "public") };
+  const made = await runCli([
+    "key",
+    "generate",
+    name,
+    "--secret",
+    files.secret,
+    "--public",
+    files.public,
+  ]);
+  expect(made.code, made.stderr).toBe(0);
+  return files;
 }
