@@ -1,37 +1,23 @@
 // Bad requests get a 4xx with a short fixed body: never a 5xx, a path, SQL or a stack trace.
 
-import { tempDir } from "./support/temp.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
-import { startServer, type RunningServer } from "./support/server.ts";
+import { hasNix, hashOf, STORE_NIX } from "./support/nix.ts";
+import { servedStore } from "./support/store-server.ts";
 
-const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
 const FIXED_BODIES = ["bad request\n", "not found\n", "method not allowed\n"];
 const VALID_NAR_HASH = "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73";
 const ABSENT_HASH = "00000000000000000000000000000000";
 
 describe.skipIf(!hasNix)("bad requests", () => {
-  let store: TestStore;
-  let server: RunningServer;
+  const served = servedStore(STORE_NIX, ["topFile"]);
   let hash: string;
   let narHash: string;
 
   beforeAll(async () => {
-    store = makeTestStore();
-    const storePath = nixBuild(store, FIXTURE, ["topFile"]).get("topFile") ?? "";
-    hash = hashOf(storePath);
-    const dir = tempDir("storefront-errors-");
-    server = await startServer(
-      dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
-    );
-    const narinfo = (await get(server.url, `/${hash}.narinfo`)).body.toString();
+    hash = hashOf(served.paths.get("topFile") ?? "");
+    const narinfo = (await get(served.server.url, `/${hash}.narinfo`)).body.toString();
     narHash = /^NarHash: sha256:(.*)$/m.exec(narinfo)?.[1] ?? "";
-  });
-  afterAll(async () => {
-    await server.stop();
-    store.remove();
   });
 
   const cases: [string, string, number][] = [
@@ -60,7 +46,7 @@ describe.skipIf(!hasNix)("bad requests", () => {
   ];
 
   it.each(cases)("%s %s is %i with a fixed body", async (method, path, status) => {
-    const response = await get(server.url, path, { method });
+    const response = await get(served.server.url, path, { method });
     expect(response.status).toBe(status);
     expect(FIXED_BODIES).toContain(response.body.toString());
     expect(response.headers["cache-control"]).toBe("no-store");
@@ -68,12 +54,14 @@ describe.skipIf(!hasNix)("bad requests", () => {
   });
 
   it("answers a NAR URL whose NAR hash is not the path's with 404", async () => {
-    expect((await get(server.url, `/nar/${narHash}.nar?hash=${hash}`)).status).toBe(200);
-    expect((await get(server.url, `/nar/${VALID_NAR_HASH}.nar?hash=${hash}`)).status).toBe(404);
-    expect((await get(server.url, `/nar/${hash}-${VALID_NAR_HASH}.nar`)).status).toBe(404);
+    expect((await get(served.server.url, `/nar/${narHash}.nar?hash=${hash}`)).status).toBe(200);
+    expect((await get(served.server.url, `/nar/${VALID_NAR_HASH}.nar?hash=${hash}`)).status).toBe(
+      404,
+    );
+    expect((await get(served.server.url, `/nar/${hash}-${VALID_NAR_HASH}.nar`)).status).toBe(404);
   });
 
   it("logs nothing as an internal error for any of them", () => {
-    expect(server.log()).not.toContain("error request failed");
+    expect(served.server.log()).not.toContain("error request failed");
   });
 });

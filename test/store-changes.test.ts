@@ -4,36 +4,17 @@
 import { execFileSync } from "node:child_process";
 import { rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "./support/temp.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { get, httpRequest, narUrlOf } from "./support/http.ts";
-import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
-import { startServer, type RunningServer } from "./support/server.ts";
-
-const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
+import { hasNix, STORE_NIX } from "./support/nix.ts";
+import { servedStore } from "./support/store-server.ts";
 
 describe.skipIf(!hasNix)("files that no longer match the database", () => {
-  let store: TestStore;
-  let paths: Map<string, string>;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    store = makeTestStore();
-    paths = nixBuild(store, FIXTURE, ["tree", "lib", "topFile"]);
-    const dir = tempDir("storefront-changes-");
-    server = await startServer(
-      dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
-    );
-  });
-  afterAll(async () => {
-    await server.stop();
-    store.remove();
-  });
+  const served = servedStore(STORE_NIX, ["tree", "lib", "topFile"]);
 
   it("cuts a download mid-body when a file shrank", async () => {
-    const tree = store.realPath(paths.get("tree") ?? "");
-    const url = await narUrlOf(server, paths.get("tree") ?? "");
+    const tree = served.store.realPath(served.paths.get("tree") ?? "");
+    const url = await narUrlOf(served.server, served.paths.get("tree") ?? "");
     execFileSync("chmod", ["-R", "u+w", tree]);
     // This file comes after a 1 MB one in NAR order, so the first chunks are out already.
     truncateSync(join(tree, "sub/with space"), 0);
@@ -45,8 +26,8 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
   });
 
   it("cuts the connection before any response when a small path's file grew", async () => {
-    const lib = store.realPath(paths.get("lib") ?? "");
-    const url = await narUrlOf(server, paths.get("lib") ?? "");
+    const lib = served.store.realPath(served.paths.get("lib") ?? "");
+    const url = await narUrlOf(served.server, served.paths.get("lib") ?? "");
     execFileSync("chmod", ["-R", "u+w", lib]);
     writeFileSync(join(lib, "lib/data"), "library, and then some more\n");
     // The whole NAR fits in one chunk, so the cut comes before the status line went out: the
@@ -55,15 +36,15 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
   });
 
   it("answers 404 when the path's files are gone", async () => {
-    const url = await narUrlOf(server, paths.get("topFile") ?? "");
-    rmSync(store.realPath(paths.get("topFile") ?? ""), { force: true });
+    const url = await narUrlOf(served.server, served.paths.get("topFile") ?? "");
+    rmSync(served.store.realPath(served.paths.get("topFile") ?? ""), { force: true });
     const response = await httpRequest(url);
     expect(response.status).toBe(404);
     expect(response.body.toString()).toBe("not found\n");
   });
 
   it("keeps serving other requests afterwards", async () => {
-    expect((await get(server.url, "/nix-cache-info")).status).toBe(200);
-    expect(server.process.exitCode).toBeNull();
+    expect((await get(served.server.url, "/nix-cache-info")).status).toBe(200);
+    expect(served.server.process.exitCode).toBeNull();
   });
 });

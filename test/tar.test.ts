@@ -14,17 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest } from "./support/http.ts";
-import {
-  hasNix,
-  makeTestStore,
-  nixBuild,
-  type TestStore,
-  hashOf,
-  baseNameOf,
-} from "./support/nix.ts";
-import { startServer, type RunningServer } from "./support/server.ts";
-
-const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
+import { baseNameOf, hasNix, hashOf, STORE_NIX } from "./support/nix.ts";
+import { servedStore } from "./support/store-server.ts";
 
 interface Node {
   readonly kind: "file" | "symlink" | "directory";
@@ -57,31 +48,18 @@ function snapshot(root: string): Map<string, Node> {
 }
 
 describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
-  let store: TestStore;
+  const served = servedStore(STORE_NIX, ["tree", "topFile", "topExe", "topSymlink"]);
   let dir: string;
-  let server: RunningServer;
-  let paths: Map<string, string>;
-  const hashOfAttribute = (attribute: string): string => hashOf(paths.get(attribute) ?? "");
-  const baseNameOfAttribute = (attribute: string): string => baseNameOf(paths.get(attribute) ?? "");
+  const hashOfAttribute = (attribute: string): string => hashOf(served.paths.get(attribute) ?? "");
+  const baseNameOfAttribute = (attribute: string): string =>
+    baseNameOf(served.paths.get(attribute) ?? "");
 
-  beforeAll(async () => {
-    store = makeTestStore();
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "storefront-tar-"));
-    paths = nixBuild(store, join(FIXTURES, "store.nix"), [
-      "tree",
-      "topFile",
-      "topExe",
-      "topSymlink",
-    ]);
-    server = await startServer(
-      dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
-    );
   });
 
-  afterAll(async () => {
-    await server.stop();
-    store.remove();
+  afterAll(() => {
+    // Extracted store files are read-only: make them writable so that they can be removed.
     execFileSync("chmod", ["-R", "u+w", dir]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -93,7 +71,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
       ...extra,
       "-o",
       file,
-      `${server.url}/${hashOfAttribute(attribute)}.tar`,
+      `${served.server.url}/${hashOfAttribute(attribute)}.tar`,
     ]);
     return file;
   }
@@ -112,7 +90,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
     const out = join(dir, "extracted");
     mkdirSync(out);
     execFileSync("tar", ["-xf", download("tree"), "-C", out]);
-    const fromStore = snapshot(store.realPath(paths.get("tree") ?? ""));
+    const fromStore = snapshot(served.store.realPath(served.paths.get("tree") ?? ""));
     const fromTar = snapshot(join(out, baseNameOfAttribute("tree")));
     // tar-stream writes names as UTF-8: the fixture's one Latin-1 name (`caf\xe9`) comes out
     // as `caf\ufffd`, a known limit; everything else is the same.
@@ -144,7 +122,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
       download("tree", ["--compressed", "-H", "Accept-Encoding: zstd"]),
     );
     expect(compressed.equals(plain)).toBe(true);
-    const raw = await httpRequest(`${server.url}/${hashOfAttribute("tree")}.tar`, {
+    const raw = await httpRequest(`${served.server.url}/${hashOfAttribute("tree")}.tar`, {
       headers: { "accept-encoding": "zstd" },
     });
     expect(raw.headers["content-encoding"]).toBe("zstd");
@@ -153,7 +131,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
   });
 
   it("answers HEAD and conditional requests like a NAR's", async () => {
-    const url = `${server.url}/${hashOfAttribute("tree")}.tar`;
+    const url = `${served.server.url}/${hashOfAttribute("tree")}.tar`;
     const head = await httpRequest(url, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.headers["content-type"]).toBe("application/x-tar");
@@ -173,7 +151,7 @@ describe.skipIf(!hasNix)("GET /<hash>.tar", () => {
       ["/00000000000000000000000000000000.tar", 404, "not found\n"],
       [`/${hashOfAttribute("tree")}.tar/extra`, 404, "not found\n"],
     ] as const) {
-      const res = await httpRequest(`${server.url}${path}`);
+      const res = await httpRequest(`${served.server.url}${path}`);
       expect([path, res.status, res.body.toString()]).toEqual([path, status, body]);
     }
   });
