@@ -1,10 +1,10 @@
-// A store path with one 24 MB file: a download that lasts while a client reads it slowly.
+// A store path of 24 MiB of random bytes (big.nix): a download that lasts a few seconds while a
+// client reads it slowly, and is bigger than the socket buffers between server and client.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { makeTestStore, nixBuild, type TestStore, hashOf } from "./nix.ts";
-
-const FIXTURE = new URL("../fixtures/slow-download.nix", import.meta.url).pathname;
+import { join } from "node:path";
+import { FIXTURES, hashOf, makeTestStore, nixBuild, type TestStore } from "./nix.ts";
 
 export interface SlowDownloadPath {
   readonly store: TestStore;
@@ -17,14 +17,13 @@ export interface SlowDownloadPath {
 
 export function buildSlowDownloadPath(): SlowDownloadPath {
   const store = makeTestStore();
-  const storePath = nixBuild(store, FIXTURE, ["file"]).get("file") ?? "";
+  const storePath = nixBuild(store, join(FIXTURES, "big.nix"), ["big"]).get("big") ?? "";
   const nar = execFileSync("nix-store", ["--dump", store.realPath(storePath)], {
     maxBuffer: 64 * 1024 * 1024,
   });
-  const hashPart = hashOf(storePath);
   return {
     store,
-    narUrlPath: `/nar/${hashPart}.nar`,
+    narUrlPath: `/nar/${hashOf(storePath)}.nar`,
     narSize: nar.length,
     narSha256: createHash("sha256").update(nar).digest("hex"),
   };
