@@ -6,12 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
 import { buildSlowDownloadPath, type SlowDownloadPath } from "./support/slow-download-path.ts";
 import { hasNix } from "./support/nix.ts";
-import {
-  listeningPort,
-  waitUntil,
-  type ServeProcess,
-  serveProcesses,
-} from "./support/serve-process.ts";
+import { listeningPort, type ServeProcess, serveProcesses } from "./support/serve-process.ts";
+import { waitFor } from "./support/wait.ts";
 import { slowDownload } from "./support/slow-client.ts";
 
 /** 3 MB/s: the 24 MB NAR takes about 8 s, most of it after the signal. */
@@ -48,7 +44,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
       await download.received(1024 * 1024);
 
       server.child.kill(signal);
-      await waitUntil(
+      await waitFor(
         async () => (await curl([`http://127.0.0.1:${port}/nix-cache-info`])).code === 7,
         "new connections are refused",
       );
@@ -90,7 +86,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
       }),
     );
     socket.on("data", (data: Buffer) => (response += data.toString()));
-    await waitUntil(() => response.includes("Priority:"), "the response arrived");
+    await waitFor(() => response.includes("Priority:"), "the response arrived");
     expect(response).toMatch(/^HTTP\/1\.1 200 .*\r\nConnection: keep-alive\r\n/is);
 
     server.child.kill("SIGTERM");

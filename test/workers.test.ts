@@ -9,10 +9,10 @@ import {
   childPids,
   listeningPort,
   stopWith,
-  waitUntil,
   type ServeProcess,
   serveProcesses,
 } from "./support/serve-process.ts";
+import { waitFor } from "./support/wait.ts";
 
 function isRunning(pid: number): boolean {
   try {
@@ -43,7 +43,7 @@ describe.skipIf(!hasNix)("workers", () => {
     expect(server.stderr().match(/listening on/g)).toHaveLength(1);
     expect(await stopWith(server, "SIGTERM")).toBe(0);
     // The workers are gone with the primary, not left behind.
-    await waitUntil(() => workers.every((pid) => !isRunning(pid)), "the workers exited");
+    await waitFor(() => workers.every((pid) => !isRunning(pid)), "the workers exited");
   });
 
   it("runs no worker processes with workers = 1", async () => {
@@ -62,7 +62,7 @@ describe.skipIf(!hasNix)("workers", () => {
     expect(before).toHaveLength(2);
     process.kill(before[0] ?? 0, "SIGKILL");
     await server.waitForLog(/worker died; starting another .*signal=SIGKILL/);
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const now = await childPids(primary);
       return now.length === 2 && !now.includes(before[0] ?? 0);
     }, "a new worker replaced the dead one");

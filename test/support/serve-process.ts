@@ -150,16 +150,3 @@ export async function childPids(pid: number): Promise<number[]> {
     .filter((line) => line !== "")
     .map(Number);
 }
-
-/** Polls `condition` until it holds; fails after `timeoutMs`. For states with no event to await. */
-export async function waitUntil(
-  condition: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -1,12 +1,13 @@
 // Waiting for a condition rather than for a fixed time: robust on a busy machine.
 
+/** Polls `condition` until it holds; fails after `timeoutMs`. For states with no event to await. */
 export async function waitFor(
-  condition: () => boolean,
+  condition: () => Promise<boolean> | boolean,
   what: string,
   timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
