@@ -1,10 +1,10 @@
 // /log/<drv>: build logs as Nix keeps them (bzip2) and as someone may have left them (plain).
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { listsEncoding } from "../src/core/accept-encoding.ts";
 import { buildLogDir, buildLogPath, parseDrvBaseName } from "../src/core/build-log.ts";
 import {
@@ -123,7 +123,7 @@ describe.skipIf(!hasNix)("GET /log/<drv>", () => {
   });
 
   it("is what a real Nix client shows with nix log", () => {
-    const cacheHome = mkdtempSync(join(tmpdir(), "storefront-nix-cache-"));
+    const cacheHome = tempDir("storefront-nix-cache-");
     const client = makeTestStore();
     try {
       const result = nixCommand(
@@ -142,7 +142,6 @@ describe.skipIf(!hasNix)("GET /log/<drv>", () => {
       expect(result.output).toContain("line 29999 of a long log");
     } finally {
       client.remove();
-      rmSync(cacheHome, { recursive: true, force: true });
     }
   });
 

@@ -1,12 +1,12 @@
 // The cache of compressed NARs on its own: entries whole or absent, LRU eviction, a restart
 // that finds what is there, damaged files never served.
 
-import { mkdtempSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import type { NarCacheConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { CompressedNarCache, HEADER_BYTES } from "../src/store/compressed-nar-cache.ts";
@@ -47,11 +47,8 @@ describe("CompressedNarCache", () => {
   const files = (): string[] => readdirSync(dir).sort();
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "storefront-narcache-"));
+    dir = tempDir("storefront-narcache-");
     warnings = [];
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("keeps an entry once committed, and serves it with its length", async () => {

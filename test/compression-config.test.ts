@@ -1,17 +1,14 @@
 // The config keys of compression and the compressed-NAR cache: defaults, units, the systemd
 // cache directory, and errors that name the key.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 
 describe("compression and NAR cache config", () => {
-  const dir = mkdtempSync(join(tmpdir(), "storefront-compression-config-"));
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = tempDir("storefront-compression-config-");
   const load = (toml: string, env: NodeJS.ProcessEnv = {}): ReturnType<typeof loadConfig> => {
     const file = join(dir, "c.toml");
     writeFileSync(file, toml);

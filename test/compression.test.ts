@@ -1,11 +1,11 @@
 // Transport compression of NARs and tarballs, as curl and Node's zlib see it.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { httpRequest, narUrl } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
@@ -29,7 +29,7 @@ describe.skipIf(!hasNix)("transport compression", () => {
 
   beforeAll(async () => {
     store = makeTestStore();
-    dir = mkdtempSync(join(tmpdir(), "storefront-compression-"));
+    dir = tempDir("storefront-compression-");
     const built = nixBuild(store, join(FIXTURES, "store.nix"), ["tree", "topFile"]);
     const tree = built.get("tree") ?? "";
     treeHash = hashOf(tree);
@@ -47,7 +47,6 @@ describe.skipIf(!hasNix)("transport compression", () => {
     await server.stop();
     await plain.stop();
     store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("compresses a NAR with each coding a client asks for", async () => {

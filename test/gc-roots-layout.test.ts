@@ -1,10 +1,10 @@
 // The roots directory's layout, on a plain directory (no Nix needed): what Nix will find there,
 // and how storefront reads back what it or a person left.
 
-import { lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, readdirSync, readlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { GcRoots } from "../src/store/gc-roots.ts";
 
 const PATH_A = `/nix/store/${"a".repeat(32)}-a`;
@@ -17,13 +17,10 @@ describe("GC roots layout", () => {
   let roots: GcRoots;
 
   beforeEach(() => {
-    dir = join(mkdtempSync(join(tmpdir(), "storefront-roots-")), "storefront");
+    dir = join(tempDir("storefront-roots-"), "storefront");
     now = Date.parse("2026-01-01T00:00:00Z");
     roots = new GcRoots(dir, () => now);
     roots.ensureDir();
-  });
-  afterEach(() => {
-    rmSync(join(dir, ".."), { recursive: true, force: true });
   });
 
   it("writes one symlink per revision to the logical store path, and a metadata file", () => {

@@ -1,15 +1,12 @@
 // The config keys for listening and stopping: their defaults, their checks.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { loadConfig } from "../src/config.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "storefront-listen-config-"));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDir("storefront-listen-config-");
 
 function load(toml: string): ReturnType<typeof loadConfig> {
   const path = join(dir, "storefront.toml");

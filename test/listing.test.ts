@@ -1,9 +1,9 @@
 // /<hash>.ls against what a real Nix prints for the same store paths.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { renderListing, type ListingNode } from "../src/core/nar-listing.ts";
 import {
   hasNix,
@@ -70,7 +70,7 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
 
   beforeAll(async () => {
     store = makeTestStore();
-    cacheHome = mkdtempSync(join(tmpdir(), "storefront-nix-cache-"));
+    cacheHome = tempDir("storefront-nix-cache-");
     paths = nixBuild(store, FIXTURE, ATTRIBUTES);
     // Nix's own .ls files, from a binary cache it fills itself.
     binaryCache = join(cacheHome, "binary-cache");
@@ -94,7 +94,6 @@ describe.skipIf(!hasNix)("GET /<hash>.ls", () => {
     // beforeAll may have failed half way.
     await (serving as StoreServer | undefined)?.stop();
     (store as TestStore | undefined)?.remove();
-    rmSync(cacheHome, { recursive: true, force: true });
   });
 
   function hashOfAttribute(attribute: string): string {

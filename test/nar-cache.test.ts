@@ -2,11 +2,11 @@
 // with a Content-Length; a cut download or a damaged file leaves no entry to be served.
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { httpRequest, narUrl, takeAndHangUp } from "./support/http.ts";
 import {
   hasNix,
@@ -37,7 +37,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
 
   beforeAll(async () => {
     store = makeTestStore();
-    dir = mkdtempSync(join(tmpdir(), "storefront-narcache-http-"));
+    dir = tempDir("storefront-narcache-http-");
     const tree = nixBuild(store, join(FIXTURES, "store.nix"), ["tree"]).get("tree") ?? "";
     const big = nixBuild(store, join(FIXTURES, "big.nix"), ["big"]).get("big") ?? "";
     treeHash = hashOf(tree);
@@ -55,7 +55,6 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
   afterAll(async () => {
     await server.stop();
     store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("compresses the first zstd download and serves the next from the cache", async () => {

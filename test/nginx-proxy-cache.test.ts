@@ -3,12 +3,12 @@
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { httpRequest, narUrl } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
@@ -86,7 +86,7 @@ describe.skipIf(!hasNix || !hasNginx)("nginx proxy_cache in front of storefront"
 
   beforeAll(async () => {
     store = makeTestStore();
-    dir = mkdtempSync(join(tmpdir(), "storefront-nginx-"));
+    dir = tempDir("storefront-nginx-");
     const tree = nixBuild(store, join(FIXTURES, "store.nix"), ["tree"]).get("tree") ?? "";
     treeHash = hashOf(tree);
     treeNar = execFileSync("nix-store", ["--dump", store.realPath(tree)]);
@@ -122,7 +122,6 @@ describe.skipIf(!hasNix || !hasNginx)("nginx proxy_cache in front of storefront"
     }
     await server.stop();
     store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("serves the second download of a NAR from its cache, even with storefront gone", async () => {

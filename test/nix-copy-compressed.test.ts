@@ -7,13 +7,13 @@
 // through untouched: Nix 2.8 then downloads exactly what a newer Nix would.
 
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -50,7 +50,7 @@ describe.skipIf(!hasNix)("nix copy with compression on", () => {
 
   beforeAll(async () => {
     store = makeTestStore();
-    dir = mkdtempSync(join(tmpdir(), "storefront-copy-"));
+    dir = tempDir("storefront-copy-");
     app = nixBuild(store, join(FIXTURES, "store.nix"), ["app"]).get("app") ?? "";
     execFileSync("nix-store", [
       "--generate-binary-cache-key",
@@ -77,7 +77,6 @@ describe.skipIf(!hasNix)("nix copy with compression on", () => {
     await new Promise((resolve) => proxy.server.close(resolve));
     store.remove();
     for (const target of targets) target.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** `nix copy` of app's closure from `url` into a new store; the signatures are checked. */

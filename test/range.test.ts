@@ -1,10 +1,10 @@
 // Range requests on NARs, checked against `nix-store --dump` and a real `curl -C -`.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { narStream } from "../src/store/nar-stream.ts";
 import { httpRequest, narUrl } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
@@ -35,7 +35,7 @@ describe.skipIf(!hasNix)("NAR ranges", () => {
 
   beforeAll(async () => {
     store = makeTestStore();
-    dir = mkdtempSync(join(tmpdir(), "storefront-range-"));
+    dir = tempDir("storefront-range-");
     const built = nixBuild(store, join(FIXTURES, "store.nix"), ["tree"]);
     const big = nixBuild(store, join(FIXTURES, "big.nix"), ["big"]);
     treePath = store.realPath(built.get("tree") ?? "");
@@ -54,7 +54,6 @@ describe.skipIf(!hasNix)("NAR ranges", () => {
   afterAll(async () => {
     await server.stop();
     store.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("says it takes ranges, on GET and HEAD", async () => {

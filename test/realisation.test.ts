@@ -1,11 +1,9 @@
 // /realisations/<id>.doi for CA derivations built by a real Nix, and a real Nix substituting
 // through them.
 
-import { mkdtempSync, rmSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir } from "./support/temp.ts";
 import { parseDrvOutput, renderRealisation } from "../src/core/realisation.ts";
 import {
   hasNix,
@@ -116,7 +114,7 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
 
   it("lets a real Nix substitute a CA derivation's output through it", () => {
     const client = makeTestStore();
-    const cacheHome = mkdtempSync(join(tmpdir(), "storefront-nix-cache-"));
+    const cacheHome = tempDir("storefront-nix-cache-");
     try {
       const result = nixCommand(
         [
@@ -147,7 +145,6 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
       expect(realisations.length).toBeGreaterThan(0);
     } finally {
       client.remove();
-      rmSync(cacheHome, { recursive: true, force: true });
     }
   });
 
