@@ -1,6 +1,6 @@
-// The one HTTP client that drives both servers: node:http over keep-alive connections, bodies
-// counted and dropped (no buffering, no decoding) while timing; checked in full once, in the
-// warm-up, where every NAR is hashed and compared with the NarHash its narinfo gives.
+// The untimed side of the client, on node:http: reading narinfos, and the warm-up, where every
+// NAR is decoded, hashed and compared with the NarHash and NarSize its narinfo gives. The timed
+// passes use wire.ts, which only counts bytes.
 
 import { createHash } from "node:crypto";
 import { Agent, request, type IncomingMessage } from "node:http";
@@ -39,30 +39,6 @@ function get(
     req.on("error", reject);
     req.end();
   });
-}
-
-/** GETs `url` and counts the body's bytes as they arrive, keeping none of them. */
-export async function fetchCounting(
-  agent: Agent,
-  url: string,
-  headers: Readonly<Record<string, string>> = {},
-): Promise<Fetched> {
-  const res = await get(agent, url, headers);
-  let bytes = 0;
-  res.on("data", (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
-  await new Promise<void>((resolve, reject) => {
-    res.on("end", resolve);
-    res.on("error", reject);
-    res.on("aborted", () => {
-      reject(new Error(`${url}: response aborted`));
-    });
-  });
-  const status = res.statusCode ?? 0;
-  if (status !== 200) throw new Error(`${url}: HTTP ${status}`);
-  const encoding = res.headers["content-encoding"] ?? "identity";
-  return { status, bytes, encoding };
 }
 
 export async function fetchText(agent: Agent, url: string): Promise<string> {

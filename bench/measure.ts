@@ -2,15 +2,9 @@
 // narinfos name, and the headers to send; the same code measures storefront and nginx.
 
 import { performance } from "node:perf_hooks";
-import {
-  fetchCounting,
-  fetchText,
-  fetchVerified,
-  makeAgent,
-  parseNarInfo,
-  runQueue,
-} from "./client.ts";
+import { fetchText, fetchVerified, makeAgent, parseNarInfo, runQueue } from "./client.ts";
 import type { NarRef } from "./client.ts";
+import { WireConnection, type WireResponse } from "./wire.ts";
 
 export interface Target {
   readonly name: string;
@@ -38,17 +32,25 @@ export async function loadNarRefs(base: string, hashes: readonly string[]): Prom
   }
 }
 
+/** Fails on anything but a 200: a benchmark of error pages measures nothing. */
+function ok(response: WireResponse, what: string): WireResponse {
+  if (response.status !== 200) throw new Error(`${what}: HTTP ${response.status}`);
+  return response;
+}
+
 /** narinfo-all: every narinfo in sequence over one keep-alive connection. */
 export async function narInfoAll(base: string, hashes: readonly string[]): Promise<Pass> {
-  const agent = makeAgent(1);
+  const connection = new WireConnection(base);
   try {
     const start = performance.now();
     let bytes = 0;
-    for (const hash of hashes)
-      bytes += (await fetchCounting(agent, `${base}/${hash}.narinfo`)).bytes;
+    for (const hash of hashes) {
+      const path = `/${hash}.narinfo`;
+      bytes += ok(await connection.get(path), `${base}${path}`).bytes;
+    }
     return { seconds: (performance.now() - start) / 1000, bytes, encodings: {} };
   } finally {
-    agent.destroy();
+    connection.close();
   }
 }
 
@@ -60,17 +62,24 @@ function countEncodings(encodings: readonly string[]): Record<string, number> {
 
 /** Every NAR once, `connections` connections pulling from one queue; bodies counted. */
 export async function narPass(target: Target, connections: number): Promise<Pass> {
-  const agent = makeAgent(connections);
+  const pool = Array.from({ length: connections }, () => new WireConnection(target.base));
+  const idle = [...pool];
   try {
     const start = performance.now();
-    const fetched = await runQueue(target.nars, connections, (nar) =>
-      fetchCounting(agent, `${target.base}/${nar.url}`, target.headers),
-    );
+    const fetched = await runQueue(target.nars, connections, async (nar) => {
+      const connection = idle.pop();
+      if (connection === undefined) throw new Error("more workers than connections");
+      try {
+        return ok(await connection.get(`/${nar.url}`, target.headers), `${target.base}/${nar.url}`);
+      } finally {
+        idle.push(connection);
+      }
+    });
     const seconds = (performance.now() - start) / 1000;
     const bytes = fetched.reduce((sum, f) => sum + f.bytes, 0);
     return { seconds, bytes, encodings: countEncodings(fetched.map((f) => f.encoding)) };
   } finally {
-    agent.destroy();
+    for (const connection of pool) connection.close();
   }
 }
 

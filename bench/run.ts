@@ -346,4 +346,7 @@ async function main(): Promise<void> {
   }
 }
 
+// Ctrl-C: exit through process.exit, so that the servers' exit hooks stop them.
+process.once("SIGINT", () => process.exit(130));
+process.once("SIGTERM", () => process.exit(143));
 await main();

@@ -71,6 +71,12 @@ function startProcess(
   };
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
+  // If the benchmark dies (an exception, Ctrl-C), the servers must not outlive it.
+  const kill = (): void => {
+    child.kill("SIGTERM");
+  };
+  process.once("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
   return { child, output: () => output };
 }
 
