@@ -43,14 +43,8 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
       ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
       : undefined;
   const server = createServer(createRequestHandler(routes, app.services), tls);
-  const bound = await listen(server, config.listen);
-  log.info(`listening on ${formatListenAddress(bound)}`, {
-    store: config.virtual_nix_store,
-    keys: app.services.keys.map((key) => key.name).join(",") || "none",
-    tls: tls !== undefined,
-  });
-
-  return new Promise((resolve) => {
+  // Handlers go in before "listening" is announced: whoever reads that line may signal at once.
+  const stopped = new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       log.info("shutting down", { signal });
       server.close(() => {
@@ -65,4 +59,11 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+  const bound = await listen(server, config.listen);
+  log.info(`listening on ${formatListenAddress(bound)}`, {
+    store: config.virtual_nix_store,
+    keys: app.services.keys.map((key) => key.name).join(",") || "none",
+    tls: tls !== undefined,
+  });
+  return stopped;
 }

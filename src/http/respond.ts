@@ -27,10 +27,11 @@ export async function sendChunks(
   chunks: AsyncIterable<Buffer>,
 ): Promise<void> {
   for await (const chunk of chunks) {
-    if (res.destroyed) return;
     if (!res.write(chunk)) await drainedOrClosed(res);
+    // Leaving the loop ends the producer at once: it closes its file and reads no more.
+    if (res.destroyed) return;
   }
-  if (!res.destroyed) res.end();
+  res.end();
 }
 
 function drainedOrClosed(res: ServerResponse): Promise<void> {

@@ -49,7 +49,10 @@ export function makeTestStore(prefix = "storefront-store-"): TestStore {
   };
 }
 
-/** Builds `file` (an attribute set of derivations) into `store`; returns attribute → out path. */
+/**
+ * Builds `attributes` of `file` into `store`; returns attribute → out path. With no attributes,
+ * `file` is one derivation and its path is under the key "".
+ */
 export function nixBuild(
   store: TestStore,
   file: string,
@@ -65,11 +68,13 @@ export function nixBuild(
     file,
   ];
   for (const attribute of attributes) args.push("-A", attribute);
+  // Builds write their progress to stderr; keep it for the error message should one fail.
   const output = execFileSync("nix-build", args, {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
   const paths = output.trim().split("\n");
+  if (attributes.length === 0) return new Map([["", paths[0] ?? ""]]);
   return new Map(attributes.map((attribute, i) => [attribute, paths[i] ?? ""]));
 }
 
