@@ -53,6 +53,11 @@ export class NarChunks {
     this.#position = 0;
   }
 
+  /** Whether a chunk is complete and waiting to be sent. */
+  hasReady(): boolean {
+    return this.#ready.length > 0;
+  }
+
   /** Chunks that are complete and may be sent. */
   *drain(): Generator<Buffer> {
     const ready = this.#ready;
