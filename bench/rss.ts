@@ -32,26 +32,41 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
-/** Sum of VmRSS over the tree, in bytes. */
-export function treeRss(pid: number): number {
-  let total = 0;
-  for (const member of processTree(pid)) {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readOr(`/proc/${member}/status`, ""));
-    if (match !== null) total += Number(match[1]) * 1024;
-  }
-  return total;
+export interface TreeMemory {
+  /** Sum of VmRSS, in bytes: what the goal is about. Pages shared between the processes (the
+   * node binary's code, about 40 MiB) are counted once per process. */
+  readonly rss: number;
+  /** Sum of PSS (shared pages divided among the processes that map them): the real footprint. */
+  readonly pss: number;
+  readonly processes: number;
 }
 
-/** Samples the tree every `intervalMs` until stopped: peak RSS (bytes) and most processes. */
-export function sampleRss(
-  pid: number,
-  intervalMs = 50,
-): { stop(): { peak: number; processes: number } } {
-  let peak = 0;
-  let processes = 0;
+function kilobytes(text: string, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text);
+  return match === null ? 0 : Number(match[1]) * 1024;
+}
+
+export function treeMemory(pid: number): TreeMemory {
+  let rss = 0;
+  let pss = 0;
+  const tree = processTree(pid);
+  for (const member of tree) {
+    rss += kilobytes(readOr(`/proc/${member}/status`, ""), "VmRSS");
+    pss += kilobytes(readOr(`/proc/${member}/smaps_rollup`, ""), "Pss");
+  }
+  return { rss, pss, processes: tree.length };
+}
+
+/** Samples the tree every `intervalMs` until stopped; returns the peak of each figure. */
+export function sampleMemory(pid: number, intervalMs = 50): { stop(): TreeMemory } {
+  let peak: TreeMemory = { rss: 0, pss: 0, processes: 0 };
   const sample = (): void => {
-    peak = Math.max(peak, treeRss(pid));
-    processes = Math.max(processes, processTree(pid).length);
+    const now = treeMemory(pid);
+    peak = {
+      rss: Math.max(peak.rss, now.rss),
+      pss: Math.max(peak.pss, now.pss),
+      processes: Math.max(peak.processes, now.processes),
+    };
   };
   sample();
   const timer = setInterval(sample, intervalMs);
@@ -59,7 +74,7 @@ export function sampleRss(
     stop: () => {
       clearInterval(timer);
       sample();
-      return { peak, processes };
+      return peak;
     },
   };
 }

@@ -25,7 +25,7 @@ import { TIMED_METRICS, type MetricId } from "./metrics.ts";
 import { describePackages, installedPackages, pickPackages } from "./packages.ts";
 import { hotFunctions, type HotFunction } from "./profile.ts";
 import { chartRows, renderReport, type Results } from "./report.ts";
-import { sampleRss, treeRss } from "./rss.ts";
+import { sampleMemory, treeMemory, type TreeMemory } from "./rss.ts";
 import { NGINX, startNginx, startStorefront, type RunningServer } from "./servers.ts";
 
 const BENCH_DIR = dirname(new URL(import.meta.url).pathname);
@@ -208,12 +208,11 @@ async function main(): Promise<void> {
     const times = Object.fromEntries(
       TIMED_METRICS.map((m) => [m.id, { storefront: [] as number[], nginx: [] as number[] }]),
     ) as Record<MetricId, { storefront: number[]; nginx: number[] }>;
-    const rssPeaks: number[] = [];
+    const memoryPeaks: TreeMemory[] = [];
     const zstdEncodings: Record<string, number> = {};
     const zstdWire = { storefrontFirst: 0, storefrontRepeat: 0, nginx: 0 };
     let cacheBytes = 0;
-    let idleRss = 0;
-    let processes = 0;
+    let idle: TreeMemory = { rss: 0, pss: 0, processes: 0 };
 
     const check = (pass: Pass, what: string, expected: number | undefined): Pass => {
       if (expected !== undefined && pass.bytes !== expected) {
@@ -230,7 +229,7 @@ async function main(): Promise<void> {
       storefront = await startSf();
       if (sample === 0) {
         await sleep(1000); // workers may still be starting when the first answers
-        idleRss = treeRss(storefront.pid);
+        idle = treeMemory(storefront.pid);
       }
       const sf = withBase(targets.storefront, storefront.url);
       const sfZstd = withBase(targets.storefrontZstd, storefront.url);
@@ -270,13 +269,9 @@ async function main(): Promise<void> {
           } else {
             const connections = Number(metric.slice("nar-c".length));
             const rss =
-              who === "storefront" && connections === 16 ? sampleRss(storefront.pid) : undefined;
+              who === "storefront" && connections === 16 ? sampleMemory(storefront.pid) : undefined;
             pass = check(await narPass(target, connections), `${who} ${metric}`, narBytes);
-            if (rss !== undefined) {
-              const sampled = rss.stop();
-              rssPeaks.push(sampled.peak);
-              processes = Math.max(processes, sampled.processes);
-            }
+            if (rss !== undefined) memoryPeaks.push(rss.stop());
           }
           times[metric][who === "storefront" ? "storefront" : "nginx"].push(pass.seconds);
         }
@@ -320,7 +315,7 @@ async function main(): Promise<void> {
         zstdCacheBytes: warm["nginxZstd"]?.bytes ?? 0,
       },
       times,
-      rss: { idle: idleRss, peaks: rssPeaks, processes },
+      memory: { idle, peaks: memoryPeaks },
       zstd: {
         encodings: zstdEncodings,
         storefrontFirstBytes: zstdWire.storefrontFirst,

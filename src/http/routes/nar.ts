@@ -8,6 +8,7 @@ import { lstat } from "node:fs/promises";
 import { narHashDigest } from "../../core/path-info.ts";
 import { parseNarHash32, parseStoreHash, storePathBaseName } from "../../core/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../../errors.ts";
+import { releaseChunk } from "../../store/nar-chunks.ts";
 import { narStream } from "../../store/nar-stream.ts";
 import { IMMUTABLE, sendChunks } from "../respond.ts";
 import type { RequestContext, Route } from "../router.ts";
@@ -48,7 +49,7 @@ async function serveNar(
     res.end();
     return;
   }
-  await sendChunks(res, narStream(realPath, info.narSize));
+  await sendChunks(res, narStream(realPath, info.narSize), releaseChunk);
 }
 
 export const narRoutes: readonly Route[] = [
