@@ -71,6 +71,18 @@ export const configSchema = {
     doc: "Compress responses when the client accepts it.",
     default: false,
   }),
+  shutdown_timeout: integer(0, 86_400, {
+    doc: "Seconds that running downloads get to finish after SIGTERM or SIGINT before they are cut.",
+    default: 30,
+  }),
+  request_header_timeout: integer(1, 3_600, {
+    doc: "Seconds a client has to send a request's headers; a client that stalls is disconnected.",
+    default: 30,
+  }),
+  idle_timeout: integer(1, 86_400, {
+    doc: "Seconds a connection may sit with nothing moving (idle keep-alive, or a client that stopped reading) before it is closed.",
+    default: 60,
+  }),
   daemon_socket: string({
     doc: "Accepted for harmonia compatibility; storefront reads the database and needs no daemon.",
     default: "/nix/var/nix/daemon-socket/socket",
@@ -126,6 +138,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (typeof listen === "string") throw new ConfigError(`${source}: "bind": ${listen}`);
   if ((parsed.tls_cert_path === undefined) !== (parsed.tls_key_path === undefined)) {
     throw new ConfigError(`${source}: set both "tls_cert_path" and "tls_key_path", or neither`);
+  }
+  if (listen.kind === "unix" && parsed.tls_cert_path !== undefined) {
+    // As in harmonia: a unix socket is reached by a local proxy, which terminates TLS itself.
+    throw new ConfigError(
+      `${source}: TLS ("tls_cert_path") cannot be used with a unix socket "bind"; use host:port`,
+    );
   }
   const storeDir = env["NIX_STORE_DIR"];
 

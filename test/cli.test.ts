@@ -1,20 +1,16 @@
 // The command line: help for every command, and startup errors that name the file or address
 // and exit non-zero.
 
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { runCli, startServer } from "./support/server.ts";
 
 const KEYS = new URL("fixtures/keys/", import.meta.url).pathname;
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "storefront-cli-"));
-}
 
 describe("help and usage", () => {
   it.each([["--help"], ["serve", "--help"], ["key", "--help"], ["help", "serve"]])(
@@ -38,7 +34,7 @@ describe("help and usage", () => {
 
 describe("key generate", () => {
   it("writes a key pair in Nix's format, the secret with mode 0600", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     const result = await runCli([
       "key",
       "generate",
@@ -56,7 +52,7 @@ describe("key generate", () => {
   });
 
   it("never overwrites an existing file", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     writeFileSync(join(dir, "s"), "precious");
     const result = await runCli([
       "key",
@@ -73,7 +69,7 @@ describe("key generate", () => {
   });
 
   it("refuses a name with a colon", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     const result = await runCli([
       "key",
       "generate",
@@ -90,7 +86,7 @@ describe("key generate", () => {
 
 describe("serve refuses to start, saying why", () => {
   it("when the database is missing", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     writeFileSync(
       join(dir, "c.toml"),
       `real_nix_store = "${dir}/nix/store"\nbind = "127.0.0.1:0"\n`,
@@ -101,7 +97,7 @@ describe("serve refuses to start, saying why", () => {
   });
 
   it("when a key file is not a key, naming the file", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     writeFileSync(join(dir, "bad.key"), "not a key\n");
     const result = await runCli(["serve"], { SIGN_KEY_PATHS: join(dir, "bad.key") });
     expect(result.code).toBe(1);
@@ -121,7 +117,7 @@ describe("serve refuses to start, saying why", () => {
   });
 
   it("when the config has an unknown key", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     writeFileSync(join(dir, "c.toml"), `bnid = "[::]:5000"\n`);
     const result = await runCli(["serve", "--config", join(dir, "c.toml")]);
     expect(result.code).toBe(1);
@@ -145,7 +141,7 @@ describe.skipIf(!hasNix)("serve with a store", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const address = blocker.address();
     const port = typeof address === "object" && address !== null ? address.port : 0;
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     writeFileSync(
       join(dir, "c.toml"),
       `real_nix_store = "${store.realStoreDir}"\nbind = "127.0.0.1:${port}"\n`,
@@ -157,7 +153,7 @@ describe.skipIf(!hasNix)("serve with a store", () => {
   });
 
   it("warns about a secret key readable by others, and serves", async () => {
-    const dir = tempDir();
+    const dir = tempDir("storefront-cli-");
     writeFileSync(join(dir, "open.key"), readFileSync(join(KEYS, "test-1.secret")));
     chmodSync(join(dir, "open.key"), 0o644);
     const server = await startServer(

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./support/temp.ts";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { parseListenAddress } from "../src/core/listen-address.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "storefront-config-"));
+const dir = tempDir("storefront-config-");
 let count = 0;
 
 function configFile(toml: string): string {

@@ -1,9 +1,8 @@
 // A client that goes away stops the disk reads for its download at once.
 
-import { readFileSync, mkdtempSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
@@ -25,10 +24,11 @@ describe.skipIf(!hasNix)("a client that disconnects", () => {
   beforeAll(async () => {
     store = makeTestStore();
     const storePath = nixBuild(store, FIXTURE, ["big"]).get("big") ?? "";
-    const dir = mkdtempSync(join(tmpdir(), "storefront-disconnect-"));
+    const dir = tempDir("storefront-disconnect-");
+    // One process, so that its reads are the server's reads (with workers, a worker reads).
     server = await startServer(
       dir,
-      `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
+      `bind = "127.0.0.1:0"\nworkers = 1\nreal_nix_store = "${store.realStoreDir}"\n`,
     );
     const hash = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
     const narinfo = (await get(server.url, `/${hash}.narinfo`)).body.toString();

@@ -1,8 +1,6 @@
 // Bad requests get a 4xx with a short fixed body: never a 5xx, a path, SQL or a stack trace.
 
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
@@ -23,7 +21,7 @@ describe.skipIf(!hasNix)("bad requests", () => {
     store = makeTestStore();
     const storePath = nixBuild(store, FIXTURE, ["topFile"]).get("topFile") ?? "";
     hash = storePath.slice("/nix/store/".length, "/nix/store/".length + 32);
-    const dir = mkdtempSync(join(tmpdir(), "storefront-errors-"));
+    const dir = tempDir("storefront-errors-");
     server = await startServer(
       dir,
       `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,

@@ -1,8 +1,8 @@
 // The judge: a real Nix client substitutes a closure from storefront with signature checking on.
 
-import { lstatSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, nixCommand, type TestStore } from "./support/nix.ts";
@@ -29,7 +29,7 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
   beforeAll(async () => {
     store = makeTestStore();
     paths = nixBuild(store, FIXTURE, ["app", "lib", "tree", "topFile", "topExe", "topSymlink"]);
-    work = mkdtempSync(join(tmpdir(), "storefront-copy-"));
+    work = tempDir("storefront-copy-");
     // A key made by our own CLI: that it works here shows Nix accepts its format.
     const generated = await runCli([
       "key",

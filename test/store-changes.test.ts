@@ -2,9 +2,9 @@
 // wrong bytes; a path whose files are gone is a 404.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
@@ -26,7 +26,7 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
   beforeAll(async () => {
     store = makeTestStore();
     paths = nixBuild(store, FIXTURE, ["tree", "lib", "topFile"]);
-    const dir = mkdtempSync(join(tmpdir(), "storefront-changes-"));
+    const dir = tempDir("storefront-changes-");
     server = await startServer(
       dir,
       `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,

@@ -1,33 +1,44 @@
-import { loadConfig } from "../config.ts";
+import cluster from "node:cluster";
 import { openApp } from "../app.ts";
-import { formatListenAddress } from "../core/listen-address.ts";
-import { createRequestHandler } from "../http/handler.ts";
-import { createServer, listen } from "../http/listen.ts";
-import { routes } from "../http/routes/index.ts";
+import { loadConfig, type Config } from "../config.ts";
+import { loadTlsCredentials, removeStaleSocket, type ListenTarget } from "../http/listen.ts";
+import { startServing, tlsFilesOf } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
+import { runPrimary, runWorker } from "../process/cluster.ts";
+import { onShutdownSignal } from "../process/shutdown.ts";
+import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
+import { checkConfig } from "./check-config.ts";
 import { parseCommandArgs } from "./usage.ts";
 
-export const serveHelp = `Usage: storefront serve [--config FILE]
+export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
 
 Serve the Nix store as a binary cache.
 
 Options:
   --config FILE   TOML config file (default: $CONFIG_FILE, else built-in defaults)
+  --check-config  check the config, open the database, load the keys, print a summary and
+                  exit (0 when all is well, 1 with a message naming the key or file if not)
   -h, --help      show this help
 
 Environment:
   CONFIG_FILE     config file, when --config is not given
   SIGN_KEY_PATHS  secret key files, space-separated, added to sign_key_paths
-  NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)`;
-
-/** How long running downloads get to finish after SIGTERM before their connections are cut. */
-const SHUTDOWN_GRACE_MS = 10_000;
+  NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)
+  LISTEN_FDS, LISTEN_PID  sockets passed by systemd (socket activation); they win over "bind"
+  NOTIFY_SOCKET, WATCHDOG_USEC  systemd readiness and watchdog notification (Type=notify)`;
 
 export async function serveCommand(args: string[], log: Logger): Promise<number> {
+  // A cluster worker takes its config and sockets from the primary, which checked them.
+  if (cluster.isWorker) return runWorker(log);
+
   const { values } = parseCommandArgs(
     {
       args,
-      options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string" },
+        "check-config": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     },
     serveHelp,
@@ -37,33 +48,69 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     return 0;
   }
   const config = loadConfig(values.config);
-  const app = openApp(config, log);
-  const tls =
-    config.tls_cert_path !== undefined && config.tls_key_path !== undefined
-      ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
-      : undefined;
-  const server = createServer(createRequestHandler(routes, app.services), tls);
-  // Handlers go in before "listening" is announced: whoever reads that line may signal at once.
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info("shutting down", { signal });
-      server.close(() => {
-        app.close();
-        resolve(0);
+  if (values["check-config"] === true) return checkConfig(config, log);
+  // Sockets from systemd win over `bind`.
+  const activated = takeActivatedSockets();
+  const targets: readonly ListenTarget[] =
+    activated.length > 0 ? activated.map((fd) => ({ kind: "fd", fd })) : [config.listen];
+  const notifier = createSystemdNotifier(log);
+  for (const target of targets) removeStaleSocket(target);
+
+  const announce = (addresses: readonly string[]): void => {
+    for (const address of addresses) {
+      log.info(`listening on ${address}`, {
+        store: config.virtual_nix_store,
+        keys: config.sign_key_paths.length,
+        tls: config.tls_cert_path !== undefined,
+        workers: config.workers,
+        socket_activation: activated.length > 0,
       });
-      server.closeIdleConnections();
-      setTimeout(() => {
-        server.closeAllConnections();
-      }, SHUTDOWN_GRACE_MS).unref();
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    }
+    notifier.ready();
+  };
+
+  const stopping = (): void => {
+    notifier.stopping();
+  };
+  const code =
+    config.workers === 1
+      ? await serveInThisProcess(config, targets, log, announce, stopping)
+      : await serveWithWorkers(config, targets, log, announce, stopping);
+  await notifier.flushed();
+  return code;
+}
+
+async function serveInThisProcess(
+  config: Config,
+  targets: readonly ListenTarget[],
+  log: Logger,
+  announce: (addresses: readonly string[]) => void,
+  onStopping: () => void,
+): Promise<number> {
+  // The handler goes in before "listening" is announced: whoever reads that line may signal at
+  // once. A signal that comes while starting stops the server as soon as it is up.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    onShutdownSignal(resolve);
   });
-  const bound = await listen(server, config.listen);
-  log.info(`listening on ${formatListenAddress(bound)}`, {
-    store: config.virtual_nix_store,
-    keys: app.services.keys.map((key) => key.name).join(",") || "none",
-    tls: tls !== undefined,
-  });
-  return stopped;
+  const serving = await startServing(config, targets, log);
+  announce(serving.addresses);
+  const signal = await signalled;
+  log.info("shutting down", { signal });
+  onStopping();
+  await serving.stop();
+  return 0;
+}
+
+function serveWithWorkers(
+  config: Config,
+  targets: readonly ListenTarget[],
+  log: Logger,
+  announce: (addresses: readonly string[]) => void,
+  onStopping: () => void,
+): Promise<number> {
+  // What would make every worker fail is checked here, once, for one clear message.
+  const tlsFiles = tlsFilesOf(config);
+  if (tlsFiles !== undefined) loadTlsCredentials(tlsFiles);
+  openApp(config, log).close();
+  return runPrimary({ config, targets, log, onReady: announce, onStopping });
 }

@@ -1,26 +1,36 @@
-// Opening the listening socket: TCP or a unix socket, plain or TLS, with timeouts that cut off
-// clients that stall but never a download that keeps moving.
+// Opening the listening socket: TCP, a unix socket or a descriptor systemd passed, plain or TLS,
+// with timeouts that cut off clients that stall but never a download that keeps moving.
 
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { chmodSync, lstatSync, readFileSync, unlinkSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createSecureContext } from "node:tls";
 import { ConfigError } from "../config-schema.ts";
 import type { ListenAddress } from "../core/listen-address.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import type { RequestHandler } from "./handler.ts";
+
+/** Where to listen: an address from `bind`, or a socket systemd passed (socket activation). */
+export type ListenTarget = ListenAddress | { readonly kind: "fd"; readonly fd: number };
 
 export interface TlsFiles {
   readonly certPath: string;
   readonly keyPath: string;
 }
 
-/** Time a client has to send its request headers. */
-const HEADERS_TIMEOUT_MS = 30_000;
-/** A keep-alive connection with no request in flight is closed after this long. */
-const KEEP_ALIVE_TIMEOUT_MS = 60_000;
-/** A socket on which nothing at all moves for this long is closed, even mid-response. */
-const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+export interface TlsCredentials {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+export interface ServerTimeouts {
+  /** Time a client has to send a request's headers. */
+  readonly requestHeaderMs: number;
+  /** A connection on which nothing moves for this long is closed, keep-alive or mid-response. */
+  readonly idleMs: number;
+}
 
 function readTlsFile(path: string, what: string): Buffer {
   try {
@@ -31,39 +41,84 @@ function readTlsFile(path: string, what: string): Buffer {
   }
 }
 
-export function createServer(handler: RequestHandler, tls: TlsFiles | undefined): Server {
+/** The first line of an OpenSSL error, without the `error:0480006C:PEM routines::` prefix. */
+function opensslReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n")[0] ?? "").replace(/^error:[0-9A-F]+:[^:]*::?/, "");
+}
+
+/** Reads and checks the certificate and key, so that a bad file fails at start, named. */
+export function loadTlsCredentials(files: TlsFiles): TlsCredentials {
+  const cert = readTlsFile(files.certPath, "certificate");
+  const key = readTlsFile(files.keyPath, "key");
+  try {
+    new X509Certificate(cert);
+  } catch (error) {
+    throw new ConfigError(
+      `${files.certPath}: not a PEM certificate (${opensslReason(error)}); check "tls_cert_path"`,
+    );
+  }
+  try {
+    createPrivateKey(key);
+  } catch (error) {
+    throw new ConfigError(
+      `${files.keyPath}: not a PEM private key (${opensslReason(error)}); check "tls_key_path"`,
+    );
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new ConfigError(
+      `${files.keyPath}: the key does not fit the certificate ${files.certPath} (${opensslReason(error)})`,
+    );
+  }
+  return { cert, key };
+}
+
+export function createServer(
+  handler: RequestHandler,
+  tls: TlsCredentials | undefined,
+  timeouts: ServerTimeouts,
+): Server {
   const options = {
-    headersTimeout: HEADERS_TIMEOUT_MS,
-    requestTimeout: HEADERS_TIMEOUT_MS * 2,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeout: timeouts.requestHeaderMs,
+    // Requests carry no body worth waiting for: the whole request is due with its headers.
+    requestTimeout: timeouts.requestHeaderMs,
+    keepAliveTimeout: timeouts.idleMs,
+    // How often Node checks the two timeouts above; its default (30 s) would let a stalled
+    // client stay up to that much longer than configured.
+    connectionsCheckingInterval: Math.min(1_000, timeouts.requestHeaderMs),
   };
   const server =
     tls === undefined
       ? createHttpServer(options, handler)
-      : createHttpsServer(
-          {
-            ...options,
-            cert: readTlsFile(tls.certPath, "certificate"),
-            key: readTlsFile(tls.keyPath, "key"),
-          },
-          handler,
-        );
-  server.setTimeout(IDLE_SOCKET_TIMEOUT_MS, (socket) => socket.destroy());
+      : createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler);
+  // An inactivity timeout, not a deadline: every chunk a slow client reads restarts it, so a slow
+  // but moving download goes on, while a client that stopped reading is dropped.
+  server.setTimeout(timeouts.idleMs, (socket) => socket.destroy());
   return server;
 }
 
 /** A stale socket file from an earlier run would make listen fail with EADDRINUSE. */
-function removeStaleSocket(path: string): void {
+export function removeStaleSocket(target: ListenTarget): void {
+  if (target.kind !== "unix") return;
   try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
+    if (lstatSync(target.path).isSocket()) unlinkSync(target.path);
   } catch {
     // Not there: nothing to remove.
   }
 }
 
-/** Listens on `address`; resolves with where it listens (with the port chosen for port 0). */
-export function listen(server: Server, address: ListenAddress): Promise<ListenAddress> {
-  if (address.kind === "unix") removeStaleSocket(address.path);
+export function formatListenTarget(target: ListenTarget): string {
+  return target.kind === "fd" ? `fd:${target.fd}` : formatListenAddress(target);
+}
+
+/**
+ * Listens on `target`; resolves with where it listens, for people to read: the port chosen for
+ * port 0, the real address of an inherited TCP socket. In a cluster worker the primary opens the
+ * socket (node:cluster), and this resolves once the worker shares it.
+ */
+export function listen(server: Server, target: ListenTarget): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const reason =
@@ -72,21 +127,36 @@ export function listen(server: Server, address: ListenAddress): Promise<ListenAd
           : error.code === "EACCES"
             ? "permission denied"
             : (error.code ?? error.message);
-      reject(new ConfigError(`cannot listen on ${formatListenAddress(address)}: ${reason}`));
+      reject(new ConfigError(`cannot listen on ${formatListenTarget(target)}: ${reason}`));
     };
     server.once("error", onError);
     const onListening = (): void => {
       server.off("error", onError);
-      if (address.kind === "unix") {
-        // Like harmonia: whoever can reach the socket's directory may connect.
-        chmodSync(address.path, 0o777);
-        resolve(address);
-        return;
-      }
-      const bound = server.address() as AddressInfo;
-      resolve({ kind: "tcp", host: address.host, port: bound.port });
+      resolve(describeBound(server, target));
     };
-    if (address.kind === "unix") server.listen(address.path, onListening);
-    else server.listen(address.port, address.host, onListening);
+    switch (target.kind) {
+      case "unix":
+        // Like harmonia: whoever can reach the socket's directory may connect.
+        server.listen({ path: target.path }, () => {
+          chmodSync(target.path, 0o777);
+          onListening();
+        });
+        break;
+      case "fd":
+        server.listen({ fd: target.fd }, onListening);
+        break;
+      case "tcp":
+        server.listen({ port: target.port, host: target.host }, onListening);
+    }
   });
+}
+
+function describeBound(server: Server, target: ListenTarget): string {
+  const bound = server.address();
+  if (bound === null || typeof bound === "string") {
+    return target.kind === "fd" ? `fd:${target.fd} (unix socket)` : formatListenTarget(target);
+  }
+  const { address, port } = bound satisfies AddressInfo;
+  const host = target.kind === "tcp" ? target.host : address;
+  return formatListenAddress({ kind: "tcp", host, port });
 }

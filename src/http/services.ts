@@ -2,6 +2,7 @@
 
 import type { Config } from "../config.ts";
 import type { PathInfo } from "../core/path-info.ts";
+import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import type { SigningKey } from "../core/signing-key.ts";
 import type { StoreHash } from "../core/store-path.ts";
 import type { Logger } from "../log.ts";
@@ -10,9 +11,13 @@ export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
 }
 
+export interface RealisationSource {
+  realisation(id: DrvOutput): Realisation | undefined;
+}
+
 export interface Services {
   readonly config: Config;
-  readonly store: PathInfoSource;
+  readonly store: PathInfoSource & RealisationSource;
   readonly keys: readonly SigningKey[];
   readonly log: Logger;
   readonly version: string;

@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StorefrontError } from "../errors.ts";
 import { narHashToNix32, type PathInfo } from "../core/path-info.ts";
-import type { StoreHash } from "../core/store-path.ts";
+import type { DrvOutput, Realisation } from "../core/realisation.ts";
+import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
 
 /** How long a query waits for a writer's lock (a checkpoint, say) before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -20,11 +21,20 @@ interface ValidPathRow {
   ca: string | null;
 }
 
+interface RealisationStatements {
+  readonly realisation: StatementSync;
+  /** Absent in the first CA schema, which had no RealisationsRefs. */
+  readonly dependencies: StatementSync | undefined;
+}
+
 export class StoreDatabase {
   readonly #database: DatabaseSync;
   readonly #storeDir: string;
   readonly #pathByHashPart: StatementSync;
   readonly #references: StatementSync;
+  readonly #tableExists: StatementSync;
+  /** Prepared on first use: the tables exist only once Nix has used CA derivations. */
+  #realisationStatements: RealisationStatements | undefined;
 
   /** Opens the database at `path`; throws a StorefrontError naming the file when it cannot. */
   constructor(path: string, storeDir: string) {
@@ -39,6 +49,9 @@ export class StoreDatabase {
       );
       this.#references = this.#database.prepare(
         "SELECT v.path AS path FROM Refs r JOIN ValidPaths v ON r.reference = v.id WHERE r.referrer = ?",
+      );
+      this.#tableExists = this.#database.prepare(
+        "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
       );
     } catch (error) {
       throw new StorefrontError("internal", `cannot open Nix database ${path}: ${String(error)}`, {
@@ -72,8 +85,55 @@ export class StoreDatabase {
     };
   }
 
+  /** The realisation of a CA derivation's output, or undefined (also when Nix never made one). */
+  realisation(id: DrvOutput): Realisation | undefined {
+    const what = `${id.drvHash}!${id.outputName}`;
+    const statements = this.#query(what, () => this.#realisationQueries());
+    if (statements === undefined) return undefined;
+    const row = this.#query(what, () => statements.realisation.get(id.drvHash, id.outputName)) as
+      { id: number; path: string; signatures: string | null } | undefined;
+    if (row === undefined) return undefined;
+    const outPath = storePathBaseName(this.#storeDir, row.path);
+    if (outPath === undefined) return undefined;
+    const dependencies =
+      statements.dependencies === undefined
+        ? []
+        : (this.#query(what, () => statements.dependencies?.all(row.id) ?? []) as {
+            drvPath: string;
+            outputName: string;
+            path: string;
+          }[]);
+    return {
+      id,
+      outPath,
+      signatures: (row.signatures ?? "").split(" ").filter((sig) => sig !== ""),
+      dependentRealisations: dependencies.map((dependency) => ({
+        id: { drvHash: dependency.drvPath, outputName: dependency.outputName },
+        outPath: storePathBaseName(this.#storeDir, dependency.path) ?? dependency.path,
+      })),
+    };
+  }
+
   close(): void {
     this.#database.close();
+  }
+
+  #realisationQueries(): RealisationStatements | undefined {
+    if (this.#realisationStatements !== undefined) return this.#realisationStatements;
+    if (this.#tableExists.get("Realisations") === undefined) return undefined;
+    // As Nix's own QueryRealisedOutput and QueryRealisationReferences (local-store.cc).
+    this.#realisationStatements = {
+      realisation: this.#database.prepare(
+        "SELECT r.id AS id, v.path AS path, r.signatures AS signatures FROM Realisations r JOIN ValidPaths v ON v.id = r.outputPath WHERE r.drvPath = ? AND r.outputName = ?",
+      ),
+      dependencies:
+        this.#tableExists.get("RealisationsRefs") === undefined
+          ? undefined
+          : this.#database.prepare(
+              "SELECT r.drvPath AS drvPath, r.outputName AS outputName, v.path AS path FROM RealisationsRefs rr JOIN Realisations r ON r.id = rr.realisationReference JOIN ValidPaths v ON v.id = r.outputPath WHERE rr.referrer = ?",
+            ),
+    };
+    return this.#realisationStatements;
   }
 
   #query<T>(hash: string, run: () => T): T {

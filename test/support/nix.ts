@@ -51,14 +51,17 @@ export function makeTestStore(prefix = "storefront-store-"): TestStore {
 
 /**
  * Builds `attributes` of `file` into `store`; returns attribute → out path. With no attributes,
- * `file` is one derivation and its path is under the key "".
+ * `file` is one derivation and its path is under the key "". `extraArgs` go to nix-build as they
+ * are, e.g. `--extra-experimental-features ca-derivations`.
  */
 export function nixBuild(
   store: TestStore,
   file: string,
   attributes: readonly string[],
+  extraArgs: readonly string[] = [],
 ): Map<string, string> {
   const args = [
+    ...extraArgs,
     "--store",
     store.root,
     "--option",

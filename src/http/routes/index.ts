@@ -2,15 +2,24 @@
 
 import type { Route } from "../router.ts";
 import { cacheInfoRoute } from "./cache-info.ts";
+import { landingRoute } from "./landing.ts";
+import { listingRoute } from "./listing.ts";
+import { buildLogRoute } from "./log.ts";
 import { narRoutes } from "./nar.ts";
 import { narInfoRoute } from "./narinfo.ts";
-import { healthRoute, landingRoute, versionRoute } from "./status.ts";
+import { realisationRoute } from "./realisation.ts";
+import { serveRoute } from "./serve.ts";
+import { healthRoute, versionRoute } from "./status.ts";
 
 export const routes: readonly Route[] = [
   landingRoute,
   cacheInfoRoute,
   narInfoRoute,
   ...narRoutes,
+  listingRoute,
+  buildLogRoute,
+  serveRoute,
+  realisationRoute,
   healthRoute,
   versionRoute,
 ];

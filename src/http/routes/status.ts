@@ -26,21 +26,3 @@ export const versionRoute: Route = {
     });
   },
 };
-
-export const landingRoute: Route = {
-  name: "/",
-  pattern: /^\/$/,
-  methods: ["GET"],
-  handle: ({ res, services: { config, keys, version } }) => {
-    const lines = [
-      `storefront ${version}: a Nix binary cache`,
-      `store: ${config.virtual_nix_store}`,
-      `priority: ${config.priority}`,
-      ...keys.map((key) => `public key: ${key.publicKey}`),
-    ];
-    sendText(res, 200, lines.join("\n") + "\n", {
-      "content-type": "text/plain; charset=utf-8",
-      "cache-control": NO_STORE,
-    });
-  },
-};

@@ -1,0 +1,54 @@
+// `storefront serve --check-config`: everything `serve` checks at start (the config, the
+// database, the signing keys, the TLS files), without listening, so that a deploy script or a
+// NixOS rebuild can refuse a broken config before it replaces a running daemon.
+
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
+import { openApp } from "../app.ts";
+import { ConfigError, type Config } from "../config.ts";
+import { formatListenAddress } from "../core/listen-address.ts";
+import type { Logger } from "../log.ts";
+
+function readConfiguredFile(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "unreadable";
+    throw new ConfigError(`"${key}": cannot read ${path} (${code})`);
+  }
+}
+
+/** Loads the certificate and key the way TLS will, so a mismatched pair fails here too. */
+function checkTls(certPath: string, keyPath: string): void {
+  const cert = readConfiguredFile("tls_cert_path", certPath);
+  const key = readConfiguredFile("tls_key_path", keyPath);
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `"tls_cert_path" ${certPath} and "tls_key_path" ${keyPath} are not a usable PEM certificate and key: ${reason}`,
+    );
+  }
+}
+
+/** Checks `config` as `serve` would at start; prints a summary and returns the exit code. */
+export function checkConfig(config: Config, log: Logger): number {
+  if (config.tls_cert_path !== undefined && config.tls_key_path !== undefined) {
+    checkTls(config.tls_cert_path, config.tls_key_path);
+  }
+  const app = openApp(config, log);
+  app.close();
+  const keys = app.services.keys.map((key) => key.name);
+  const summary = [
+    `config ok: ${config.source}`,
+    `  bind      ${formatListenAddress(config.listen)}${config.tls_cert_path === undefined ? "" : " (TLS)"}`,
+    `  store     ${config.virtual_nix_store} (files in ${config.real_nix_store})`,
+    `  database  ${config.nix_db_path} (opened)`,
+    `  keys      ${keys.length === 0 ? "none: narinfos carry only the signatures in the database" : keys.join(", ")}`,
+    `  workers   ${config.workers}`,
+    `  priority  ${config.priority}`,
+  ];
+  process.stdout.write(summary.join("\n") + "\n");
+  return 0;
+}

@@ -1,0 +1,51 @@
+// The page a person sees at `/`: what this cache is, and the nix.conf lines to use it.
+
+import { escapeHtml } from "./html.ts";
+
+export interface LandingPageFacts {
+  readonly version: string;
+  readonly storeDir: string;
+  readonly priority: number;
+  readonly publicKeys: readonly string[];
+  /** As the client reached us, e.g. `https://cache.example.org`. */
+  readonly cacheUrl: string;
+}
+
+/** The nix.conf lines a client adds, exactly (no trusted-public-keys line without keys). */
+export function nixConfLines(facts: LandingPageFacts): string {
+  let lines = `extra-substituters = ${facts.cacheUrl}\n`;
+  if (facts.publicKeys.length > 0) {
+    lines += `extra-trusted-public-keys = ${facts.publicKeys.join(" ")}\n`;
+  }
+  return lines;
+}
+
+export function renderLandingPage(facts: LandingPageFacts): string {
+  const keys =
+    facts.publicKeys.length === 0
+      ? "<p>No signing key is configured: clients must trust this cache without signatures.</p>"
+      : `<ul>${facts.publicKeys.map((key) => `<li><code>${escapeHtml(key)}</code></li>`).join("")}</ul>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>storefront: a Nix binary cache</title>
+<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.4}pre{background:#f4f4f4;padding:1rem;overflow-x:auto}th{text-align:left;padding-right:1rem}</style>
+</head>
+<body>
+<h1>A Nix binary cache</h1>
+<table>
+<tr><th>Store</th><td><code>${escapeHtml(facts.storeDir)}</code></td></tr>
+<tr><th>Priority</th><td>${facts.priority}</td></tr>
+<tr><th>Server</th><td>storefront ${escapeHtml(facts.version)}</td></tr>
+</table>
+<h2>Public keys</h2>
+${keys}
+<h2>Use it</h2>
+<p>Add to <code>nix.conf</code>:</p>
+<pre>${escapeHtml(nixConfLines(facts))}</pre>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,43 @@
+// `/log/<drv base name>`: a derivation's build log as text. Nix keeps logs bzip2-compressed;
+// a client that lists bzip2 in Accept-Encoding (Nix up to 2.33) gets the file as it is, others
+// (Nix 2.34+, browsers, curl) get it decompressed on the fly.
+
+import { buildLogDir, parseDrvBaseName } from "../../core/build-log.ts";
+import { listsEncoding } from "../../core/accept-encoding.ts";
+import { StorefrontError } from "../../errors.ts";
+import { bunzip2 } from "../../store/bzip2.ts";
+import { openBuildLog } from "../../store/build-logs.ts";
+import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
+import { SHORT_LIVED, sendChunks } from "../respond.ts";
+import type { Route } from "../router.ts";
+
+export const buildLogRoute: Route = {
+  name: "/log/<drv>",
+  pattern: /^\/log\/([^/]*)$/,
+  methods: ["GET"],
+  handle: async ({ req, res, params, services: { config } }) => {
+    const drv = parseDrvBaseName(params[0] ?? "");
+    if (drv === undefined) throw new StorefrontError("bad_request", "malformed derivation name");
+    const log = await openBuildLog(buildLogDir(config.real_nix_store), drv);
+    if (log === undefined) throw new StorefrontError("not_found", `no build log for ${drv}`);
+    try {
+      const asStored = !log.bzip2 || listsEncoding(req.headers["accept-encoding"], "bzip2");
+      res.writeHead(200, {
+        "content-type": "text/plain; charset=utf-8",
+        // A rebuild (`--check`, or after the GC) writes a new log.
+        "cache-control": SHORT_LIVED,
+        vary: "Accept-Encoding",
+        ...(asStored ? { "content-length": log.size } : {}),
+        ...(asStored && log.bzip2 ? { "content-encoding": "bzip2" } : {}),
+      });
+      if (req.method === "HEAD") {
+        res.end();
+        return;
+      }
+      const file = log.file.createReadStream({ autoClose: false, highWaterMark: NAR_CHUNK_BYTES });
+      await sendChunks(res, asStored ? file : bunzip2(file));
+    } finally {
+      await log.file.close();
+    }
+  },
+};

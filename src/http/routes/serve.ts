@@ -1,0 +1,103 @@
+// `/serve/<hash>-<name>/<path>`: the files of a store path for a browser: files with a content
+// type, directories as an HTML listing (or their index.html), symlinks followed while they
+// stay inside the store. For a built website or documentation, straight from the store.
+
+import { open } from "node:fs/promises";
+import { contentTypeFor } from "../../core/content-type.ts";
+import { renderDirectoryPage } from "../../core/directory-page.ts";
+import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
+import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
+import { StorefrontError } from "../../errors.ts";
+import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
+import { readDirectory, resolveInStore, type StoreFile } from "../../store/store-files.ts";
+import { IMMUTABLE, SHORT_LIVED, sendChunks, sendText } from "../respond.ts";
+import type { RequestContext, Route } from "../router.ts";
+import type { PathInfoSource } from "../services.ts";
+
+const INDEX = Buffer.from("index.html");
+
+export const serveRoute: Route = {
+  name: "/serve/<hash>-<name>/<path>",
+  pattern: /^\/serve\/([^/]*)(\/.*)?$/,
+  methods: ["GET"],
+  handle: async (context) => {
+    const { params, services } = context;
+    const baseName = params[0] ?? "";
+    const path = parseServePath(params[1] ?? "");
+    if (!isStoreBaseName(baseName) || path === undefined) {
+      throw new StorefrontError("bad_request", "malformed /serve URL");
+    }
+    const dirs = {
+      virtual: services.config.virtual_nix_store,
+      real: services.config.real_nix_store,
+    };
+    const isValidPath = validPathCheck(services.store, dirs.virtual);
+    if (!isValidPath(baseName)) throw new StorefrontError("not_found", `no valid path ${baseName}`);
+    const names = [Buffer.from(baseName), ...path.segments];
+    const found = await resolveInStore(dirs, names, isValidPath);
+    if (found === undefined) throw new StorefrontError("not_found", "nothing there in the store");
+    if (found.stats.isFile() && !path.trailingSlash) {
+      await sendFile(context, found);
+      return;
+    }
+    if (!found.stats.isDirectory()) throw new StorefrontError("not_found", "not a directory");
+    if (!path.trailingSlash) {
+      // Relative links on the page need the URL to end in `/`; a relative Location keeps any
+      // prefix a proxy put in front of ours.
+      const last = names[names.length - 1] ?? INDEX;
+      sendText(context.res, 301, "moved\n", {
+        "content-type": "text/plain; charset=utf-8",
+        "cache-control": SHORT_LIVED,
+        location: `${encodeSegment(last)}/`,
+      });
+      return;
+    }
+    const index = await resolveInStore(dirs, [...names, INDEX], isValidPath);
+    if (index?.stats.isFile() === true) {
+      await sendFile(context, index);
+      return;
+    }
+    const page = renderDirectoryPage({
+      title: [dirs.virtual, baseName, ...path.segments.map((name) => name.toString("utf8"))].join(
+        "/",
+      ),
+      hasParent: path.segments.length > 0,
+      entries: await readDirectory(found.realPath),
+    });
+    sendText(context.res, 200, page, {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": IMMUTABLE,
+    });
+  },
+};
+
+function validPathCheck(store: PathInfoSource, storeDir: string): (baseName: string) => boolean {
+  return (baseName) => {
+    const hash = parseStoreHash(baseName.slice(0, 32));
+    return hash !== undefined && store.pathInfo(hash)?.storePath === `${storeDir}/${baseName}`;
+  };
+}
+
+async function sendFile({ req, res }: RequestContext, file: StoreFile): Promise<void> {
+  const handle = await open(file.realPath, "r");
+  try {
+    const stats = await handle.stat();
+    res.writeHead(200, {
+      "content-type": contentTypeFor(file.name.toString("latin1")),
+      "content-length": stats.size,
+      // A store path never changes; when it is collected, the answer becomes a 404.
+      "cache-control": IMMUTABLE,
+      "x-content-type-options": "nosniff",
+    });
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    await sendChunks(
+      res,
+      handle.createReadStream({ autoClose: false, highWaterMark: NAR_CHUNK_BYTES }),
+    );
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,45 @@
+// From a hash in a URL to a valid store path whose files are on disk, for the routes that read
+// a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
+
+import { lstat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import type { PathInfo } from "../core/path-info.ts";
+import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
+import { StorefrontError, isMissingFileError } from "../errors.ts";
+
+export interface StoreDirs {
+  /** The store directory in store paths, e.g. /nix/store. */
+  readonly virtual: string;
+  /** Where its files are on disk. */
+  readonly real: string;
+}
+
+export interface ValidPathOnDisk {
+  readonly info: PathInfo;
+  /** `<hash>-<name>`. */
+  readonly baseName: string;
+  readonly realPath: string;
+  readonly stats: Stats;
+}
+
+export async function validPathOnDisk(
+  store: { pathInfo(hash: StoreHash): PathInfo | undefined },
+  dirs: StoreDirs,
+  hash: StoreHash,
+): Promise<ValidPathOnDisk> {
+  const info = store.pathInfo(hash);
+  if (info === undefined) throw new StorefrontError("not_found", `no valid path ${hash}`);
+  const baseName = storePathBaseName(dirs.virtual, info.storePath);
+  if (baseName === undefined) {
+    throw new StorefrontError("internal", `odd store path ${info.storePath}`);
+  }
+  const realPath = `${dirs.real}/${baseName}`;
+  try {
+    return { info, baseName, realPath, stats: await lstat(realPath) };
+  } catch (error) {
+    if (isMissingFileError(error)) {
+      throw new StorefrontError("not_found", `${realPath} is registered but gone from disk`);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,127 @@
+// `storefront serve --check-config`: checks what `serve` checks at start, prints a summary,
+// never listens, and names the key or file that is wrong.
+
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
+import { runCli } from "./support/server.ts";
+
+const STORE_NIX = new URL("fixtures/store.nix", import.meta.url).pathname;
+
+describe.skipIf(!hasNix)("storefront serve --check-config", () => {
+  let store: TestStore;
+  let dir: string;
+  let secretKey: string;
+
+  beforeAll(async () => {
+    store = makeTestStore();
+    nixBuild(store, STORE_NIX, ["topFile"]);
+    dir = mkdtempSync(join(tmpdir(), "storefront-check-"));
+    secretKey = join(dir, "secret");
+    const generated = await runCli([
+      "key",
+      "generate",
+      "check-test-1",
+      "--secret",
+      secretKey,
+      "--public",
+      join(dir, "public"),
+    ]);
+    expect(generated.code).toBe(0);
+  });
+
+  afterAll(() => {
+    store.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function writeConfig(name: string, toml: string): string {
+    const path = join(dir, name);
+    writeFileSync(path, toml);
+    return path;
+  }
+
+  const storeLine = (): string => `real_nix_store = "${store.realStoreDir}"\n`;
+
+  it("accepts a good config and prints what it found", async () => {
+    const config = writeConfig("good.toml", `${storeLine()}priority = 41\nworkers = 3\n`);
+    const result = await runCli(["serve", "--check-config", "--config", config], {
+      SIGN_KEY_PATHS: secretKey,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`config ok: ${config}`);
+    expect(result.stdout).toMatch(/keys\s+check-test-1\n/);
+    expect(result.stdout).toContain(`${store.dbPath} (opened)`);
+    expect(result.stdout).toMatch(/workers\s+3\n/);
+    expect(result.stdout).toMatch(/priority\s+41\n/);
+  });
+
+  it("does not listen: a bind address in use is no error", async () => {
+    const blocker = createServer();
+    blocker.listen(0, "127.0.0.1");
+    await once(blocker, "listening");
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const config = writeConfig("busy.toml", `${storeLine()}bind = "127.0.0.1:${port}"\n`);
+      const result = await runCli(["serve", "--check-config", "--config", config]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`bind      127.0.0.1:${port}`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("names an unknown key and exits 1", async () => {
+    const config = writeConfig("unknown.toml", `${storeLine()}prority = 41\n`);
+    const result = await runCli(["serve", "--check-config", "--config", config]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`${config}: unknown key "prority"`);
+  });
+
+  it("names a value of the wrong type", async () => {
+    const config = writeConfig("type.toml", `${storeLine()}workers = "many"\n`);
+    const result = await runCli(["serve", "--check-config", "--config", config]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`"workers" must be an integer`);
+  });
+
+  it("names a missing database", async () => {
+    const missing = join(dir, "no-such-db.sqlite");
+    const config = writeConfig("db.toml", `${storeLine()}nix_db_path = "${missing}"\n`);
+    const result = await runCli(["serve", "--check-config", "--config", config]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(missing);
+  });
+
+  it("names a key file that is missing or not a key", async () => {
+    const config = writeConfig("keys.toml", storeLine());
+    const missing = await runCli(["serve", "--check-config", "--config", config], {
+      SIGN_KEY_PATHS: join(dir, "no-such-key"),
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${join(dir, "no-such-key")}: cannot read the secret key`);
+
+    const notAKey = writeConfig("not-a-key", "hello\n");
+    const bad = await runCli(["serve", "--check-config", "--config", config], {
+      SIGN_KEY_PATHS: notAKey,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${notAKey}: not a Nix secret key`);
+  });
+
+  it("names TLS files that cannot be used", async () => {
+    const config = writeConfig(
+      "tls.toml",
+      `${storeLine()}tls_cert_path = "${join(dir, "public")}"\ntls_key_path = "${secretKey}"\n`,
+    );
+    const result = await runCli(["serve", "--check-config", "--config", config]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`"tls_cert_path" ${join(dir, "public")}`);
+  });
+});

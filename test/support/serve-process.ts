@@ -1,0 +1,122 @@
+// `storefront serve` as its own process, for tests of how it listens and stops: any listen
+// address, extra descriptors (as systemd passes them) and signals.
+
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves with the first match of `pattern` in stderr, waiting for it to appear. */
+  waitForLog(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  /** Sends SIGKILL if still running: for cleanup after a failed test. */
+  kill(): void;
+}
+
+export interface ServeOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Descriptors from 3 on, e.g. a listening socket for socket activation. */
+  readonly extraFds?: readonly number[];
+  /** Set LISTEN_PID to the server's own PID (as systemd does), through a `sh -c` that execs it. */
+  readonly listenPidIsChild?: boolean;
+}
+
+/** Writes `toml` to `dir/storefront.toml` and runs `storefront serve --config` on it. */
+export function spawnServe(dir: string, toml: string, options: ServeOptions = {}): ServeProcess {
+  const configPath = join(dir, "storefront.toml");
+  writeFileSync(configPath, toml);
+  const args = [MAIN, "serve", "--config", configPath];
+  const stdio: StdioOptions = ["ignore", "pipe", "pipe", ...(options.extraFds ?? [])];
+  const env = { ...process.env, ...options.env };
+  // The PID is only known once the process exists: the shell sets it, then becomes storefront.
+  const child =
+    options.listenPidIsChild === true
+      ? spawn("sh", ["-c", 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, ...args], {
+          env,
+          stdio,
+        })
+      : spawn(process.execPath, args, { env, stdio });
+  let stderr = "";
+  const waiters = new Set<() => void>();
+  child.stderr?.on("data", (data: Buffer) => {
+    stderr += data.toString();
+    for (const waiter of waiters) waiter();
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code) => {
+      resolve(code);
+      for (const waiter of waiters) waiter();
+    });
+  });
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    waitForLog: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(stderr);
+          if (match !== null) {
+            waiters.delete(check);
+            resolve(match);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            waiters.delete(check);
+            reject(new Error(`storefront exited before logging ${String(pattern)}: ${stderr}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      }),
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
+/** The port in the first "listening on" line. */
+export async function listeningPort(server: ServeProcess): Promise<number> {
+  const match = await server.waitForLog(/listening on \S*:(\d+)/);
+  return Number(match[1]);
+}
+
+/** Sends `signal` and resolves with the exit code. */
+export async function stopWith(
+  server: ServeProcess,
+  signal: NodeJS.Signals,
+): Promise<number | null> {
+  server.child.kill(signal);
+  return server.exited;
+}
+
+/** Child processes of `pid` (cluster workers), from ps. */
+export async function childPids(pid: number): Promise<number[]> {
+  const ps = spawn("ps", ["-o", "pid=", "--ppid", String(pid)]);
+  let out = "";
+  ps.stdout.on("data", (data: Buffer) => (out += data.toString()));
+  await once(ps, "close");
+  return out
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .map(Number);
+}
+
+/** Polls `condition` until it holds; fails after `timeoutMs`. For states with no event to await. */
+export async function waitUntil(
+  condition: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
