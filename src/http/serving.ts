@@ -6,7 +6,13 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { closeGracefully } from "../process/shutdown.ts";
 import { createRequestHandler } from "./handler.ts";
-import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./listen.ts";
+import {
+  createServer,
+  listen,
+  loadTlsCredentials,
+  tlsFilesOf,
+  type ListenTarget,
+} from "./listen.ts";
 import { routes } from "./routes/index.ts";
 
 export interface Serving {
@@ -14,12 +20,6 @@ export interface Serving {
   readonly addresses: readonly string[];
   /** Stops accepting, lets running responses finish within `shutdown_timeout`, closes the app. */
   stop(): Promise<void>;
-}
-
-export function tlsFilesOf(config: Config): { certPath: string; keyPath: string } | undefined {
-  return config.tls_cert_path !== undefined && config.tls_key_path !== undefined
-    ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
-    : undefined;
 }
 
 export async function startServing(

@@ -17,7 +17,7 @@ import cluster, { type Worker } from "node:cluster";
 import { ConfigError } from "../config-schema.ts";
 import type { Config } from "../config.ts";
 import type { ListenTarget } from "../http/listen.ts";
-import { startServing, type Serving } from "../http/serving.ts";
+import type { Serving } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 
@@ -222,24 +222,27 @@ export function runWorker(log: Logger): Promise<number> {
     };
 
     const start = (config: Config, targets: readonly ListenTarget[]): void => {
-      startServing(config, targets, log).then(
-        (started) => {
-          serving = started;
-          if (stopRequested) {
-            void started.stop().then(() => {
-              finish(0);
+      // Imported here, so that the primary (which imports this file) never loads the routes.
+      import("../http/serving.ts")
+        .then(({ startServing }) => startServing(config, targets, log))
+        .then(
+          (started) => {
+            serving = started;
+            if (stopRequested) {
+              void started.stop().then(() => {
+                finish(0);
+              });
+            } else {
+              send({ type: "storefront:listening", addresses: started.addresses });
+            }
+          },
+          (error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            send({ type: "storefront:fatal", message }, () => {
+              finish(1);
             });
-          } else {
-            send({ type: "storefront:listening", addresses: started.addresses });
-          }
-        },
-        (error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
-          send({ type: "storefront:fatal", message }, () => {
-            finish(1);
-          });
-        },
-      );
+          },
+        );
     };
 
     process.on("message", (message: unknown) => {
