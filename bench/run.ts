@@ -204,6 +204,8 @@ async function main(): Promise<void> {
     for (const [name, target] of Object.entries(targets)) {
       warm[name] = await verifiedPass(target, 2);
     }
+    await narInfoAll(storefront.url, hashes);
+    await narInfoAll(nginxNone, hashes);
 
     const times = Object.fromEntries(
       TIMED_METRICS.map((m) => [m.id, { storefront: [] as number[], nginx: [] as number[] }]),
@@ -254,7 +256,9 @@ async function main(): Promise<void> {
           zstdWire.nginx = repeat.bytes;
         }
       }
-      // The restarted storefront gets the same warm-up as at the start (untimed).
+      // The restarted storefront gets the same warm-up as at the start (untimed): every
+      // narinfo and every NAR once.
+      await narInfoAll(sf.base, hashes);
       await narPass(sf, 2);
       for (const [index, metric] of (
         ["narinfo-all", "nar-c1", "nar-c4", "nar-c16"] as const
