@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { ChartRow } from "./chart.ts";
 import type { Machine } from "./machine.ts";
 import { RSS_GOAL_BYTES, TIMED_METRICS, type MetricId } from "./metrics.ts";
-import type { HotFunction } from "./profile.ts";
+import type { ProfileSummary } from "./profile.ts";
 import type { TreeMemory } from "./rss.ts";
 import { summarise, type Summary } from "./stats.ts";
 
@@ -36,7 +36,7 @@ export interface Results {
   };
   /** Seconds of each verified warm-up pass. */
   readonly warmup: Readonly<Record<string, number>>;
-  readonly profile: readonly { metric: string; hot: readonly HotFunction[] }[] | undefined;
+  readonly profile: readonly { metric: string; summary: ProfileSummary }[] | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -152,16 +152,24 @@ function profileSection(results: Results): string[] {
   const lines = [
     "## Where storefront spends its time",
     "",
-    "Self time of the hottest functions, from `node --cpu-prof` of every storefront process during",
-    "one extra pass of each metric (`--profile`; separate from the timed samples). `(idle)` is time",
-    "spent waiting (for the socket, the disk, or the client); `(program)` and `(garbage collector)`",
-    "are V8 itself.",
+    "From `node --cpu-prof` of every storefront process during extra passes of each metric",
+    "(`--profile`; not the timed samples): the functions that took the most time themselves, as a",
+    "share of the time the processes were busy, and how busy each process was (the rest is",
+    "waiting: for the socket, the disk or the client; the cluster's primary is always idle).",
+    "Native functions (`read`, `writeBuffer`, `open`, ...) are the system calls and their copies.",
     "",
   ];
-  for (const { metric, hot } of results.profile) {
-    lines.push(`**${metric}**`, "", "| share | function | where |", "|---|---|---|");
-    for (const f of hot)
+  for (const { metric, summary } of results.profile) {
+    const busy = summary.busy.map((b) => `${(b * 100).toFixed(0)} %`).join(", ");
+    lines.push(
+      `**${metric}** (busy: ${busy})`,
+      "",
+      "| share of busy time | function | where |",
+      "|---|---|---|",
+    );
+    for (const f of summary.hot) {
       lines.push(`| ${(f.share * 100).toFixed(1)} % | \`${f.name}\` | ${f.where} |`);
+    }
     lines.push("");
   }
   return lines;

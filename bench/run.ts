@@ -1,7 +1,7 @@
 // `npm run bench`: storefront against nginx on one closure, the metrics of cache-shootout, and a
 // report (bench/RESULTS.md + bench/results.svg). See bench/README.md for what each step does.
 //
-//   npm run bench                    full run: ~360 paths, ~1.2 GiB of NAR, 5 samples
+//   npm run bench                    full run: ~360 paths, ~1.2 GiB of NAR, 7 samples
 //   npm run bench -- --quick         small closure, one sample; report in bench/work/quick/
 //   npm run bench -- --samples 7 --out /tmp/RESULTS.md --profile
 
@@ -23,7 +23,7 @@ import {
 } from "./measure.ts";
 import { TIMED_METRICS, type MetricId } from "./metrics.ts";
 import { describePackages, installedPackages, pickPackages } from "./packages.ts";
-import { hotFunctions, type HotFunction } from "./profile.ts";
+import { summariseProfiles, type ProfileSummary } from "./profile.ts";
 import { chartRows, renderReport, type Results } from "./report.ts";
 import { sampleMemory, treeMemory, type TreeMemory } from "./rss.ts";
 import { NGINX, startNginx, startStorefront, type RunningServer } from "./servers.ts";
@@ -47,7 +47,7 @@ if (flags.help) {
     .write(`Usage: npm run bench -- [--quick] [--samples N] [--out FILE] [--work DIR] [--profile]
 
   --quick      ~30 small store paths, one sample (CI); report goes to the work dir
-  --samples N  samples per metric and server (default 5; 1 with --quick)
+  --samples N  samples per metric and server (default 7; 1 with --quick)
   --out FILE   where RESULTS.md goes (default bench/RESULTS.md; the SVG goes beside it)
   --work DIR   stores, caches and server files (default bench/work/, gitignored)
   --profile    also profile storefront (node --cpu-prof) and add its hottest functions
@@ -56,7 +56,7 @@ if (flags.help) {
 }
 
 const mode = flags.quick ? "quick" : "full";
-const samples = Number(flags.samples ?? (flags.quick ? 1 : 5));
+const samples = Number(flags.samples ?? (flags.quick ? 1 : 7));
 if (!Number.isInteger(samples) || samples < 1)
   throw new Error("--samples must be a positive integer");
 const workRoot = resolve(flags.work ?? join(BENCH_DIR, "work"));
@@ -282,7 +282,7 @@ async function main(): Promise<void> {
       }
     }
 
-    let profile: { metric: string; hot: HotFunction[] }[] | undefined;
+    let profile: { metric: string; summary: ProfileSummary }[] | undefined;
     if (flags.profile) {
       profile = [];
       await stopSf(storefront);
@@ -293,15 +293,16 @@ async function main(): Promise<void> {
         rmSync(storefrontCache, { recursive: true, force: true });
         const profiled = await startSf(["--cpu-prof", `--cpu-prof-dir=${dir}`]);
         const sf = withBase(targets.storefront, profiled.url);
+        // Several passes, so that start-up (module loading, compiling) weighs little.
         if (metric === "narinfo-all") {
-          for (let i = 0; i < 10; i++) await narInfoAll(profiled.url, hashes);
+          for (let i = 0; i < 50; i++) await narInfoAll(profiled.url, hashes);
         } else if (metric === "zstd-first") {
           await narPass(withBase(targets.storefrontZstd, profiled.url), 1);
         } else {
-          await narPass(sf, Number(metric.slice("nar-c".length)));
+          for (let i = 0; i < 3; i++) await narPass(sf, Number(metric.slice("nar-c".length)));
         }
         await stopSf(profiled);
-        profile.push({ metric, hot: hotFunctions(dir, 12) });
+        profile.push({ metric, summary: summariseProfiles(dir, 15) });
       }
       storefront = await startSf();
     }
