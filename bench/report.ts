@@ -14,6 +14,8 @@ export interface Results {
   readonly machine: Machine;
   readonly mode: "full" | "quick";
   readonly samples: number;
+  /** storefront's `workers` setting: "default" unless --workers was given. */
+  readonly workers: number | "default";
   readonly closure: {
     readonly paths: number;
     readonly files: number;
@@ -191,6 +193,7 @@ export function renderReport(
     `Made by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${m.date}: ` +
       `${results.samples} sample(s) per metric and server, the two servers alternated within each sample.`,
     "Times are wall-clock seconds for one pass; ratios are storefront / nginx per sample, summarised.",
+    `storefront ran with its default settings${results.workers === "default" ? "" : ` but \`workers = ${results.workers}\``}, one signing key; nginx as \`bench/servers.ts\` configures it.`,
     "",
     `![ratios storefront / nginx with the goals](${svgName})`,
     "",

@@ -37,6 +37,7 @@ const { values: flags } = parseArgs({
     out: { type: "string" },
     work: { type: "string" },
     profile: { type: "boolean", default: false },
+    workers: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -51,6 +52,7 @@ if (flags.help) {
   --out FILE   where RESULTS.md goes (default bench/RESULTS.md; the SVG goes beside it)
   --work DIR   stores, caches and server files (default bench/work/, gitignored)
   --profile    also profile storefront (node --cpu-prof) and add its hottest functions
+  --workers N  storefront's \`workers\` (default: storefront's default, the number of cores)
 `);
   process.exit(0);
 }
@@ -65,6 +67,10 @@ const outFile = resolve(
   flags.out ?? (flags.quick ? join(workDir, "RESULTS.md") : join(BENCH_DIR, "RESULTS.md")),
 );
 const svgFile = join(dirname(outFile), "results.svg");
+const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
+  throw new Error("--workers must be a positive integer");
+}
 
 function step(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -154,6 +160,7 @@ async function main(): Promise<void> {
       keyFile,
       cacheDirectory: storefrontCache,
       nodeFlags,
+      workers,
     });
     servers.push(server);
     return server;
@@ -311,6 +318,7 @@ async function main(): Promise<void> {
       machine,
       mode,
       samples,
+      workers: workers ?? "default",
       closure: {
         paths: closure.paths.length,
         files: closure.files,

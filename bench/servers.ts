@@ -158,6 +158,8 @@ export interface StorefrontOptions {
   readonly cacheDirectory: string;
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeFlags: readonly string[];
+  /** `workers`, when not storefront's default. */
+  readonly workers?: number | undefined;
 }
 
 /** storefront with its default settings, one signing key, and the benchmark's store. */
@@ -171,6 +173,7 @@ export async function startStorefront(options: StorefrontOptions): Promise<Runni
       `bind = "127.0.0.1:${port}"`,
       `real_nix_store = ${JSON.stringify(join(options.storeRoot, "nix/store"))}`,
       `sign_key_paths = [${JSON.stringify(options.keyFile)}]`,
+      ...(options.workers === undefined ? [] : [`workers = ${options.workers}`]),
       "",
     ].join("\n"),
   );
