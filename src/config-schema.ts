@@ -2,6 +2,8 @@
 // carries its default and its documentation, so that the schema is at once the validator, the
 // TypeScript type (through `ConfigOf`) and the source of the README's key table.
 
+import { parseByteSize } from "./core/byte-size.ts";
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -97,6 +99,10 @@ export const integer = (min: number, max: number, options: FieldOptions<number>)
     },
     options,
   );
+
+/** A size: integer bytes or a string with a binary unit, e.g. "10G", "512M". */
+export const byteSize = (options: FieldOptions<number>): Field<number> =>
+  field('a size in bytes: an integer or a string like "10G" or "512M"', parseByteSize, options);
 
 export const stringList = (options: FieldOptions<readonly string[]>): Field<readonly string[]> =>
   field(

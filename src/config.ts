@@ -12,8 +12,10 @@ import {
   absolutePath,
   applySchema,
   boolean,
+  byteSize,
   integer,
   optionalString,
+  section,
   string,
   stringList,
   type ConfigOf,
@@ -68,8 +70,9 @@ export const configSchema = {
   }),
   tls_key_path: optionalString({ doc: "PEM private key for tls_cert_path.", default: undefined }),
   enable_compression: boolean({
-    doc: "Compress responses when the client accepts it.",
-    default: false,
+    doc: "Compress large responses (NARs, tarballs) with zstd, br or gzip when the client accepts it.",
+    // On by default, unlike harmonia: repeat downloads and the compressed-NAR cache rely on it.
+    default: true,
   }),
   shutdown_timeout: integer(0, 86_400, {
     doc: "Seconds that running downloads get to finish after SIGTERM or SIGINT before they are cut.",
@@ -87,11 +90,40 @@ export const configSchema = {
     doc: "Accepted for harmonia compatibility; storefront reads the database and needs no daemon.",
     default: "/nix/var/nix/daemon-socket/socket",
   }),
+
+  // Transport compression and the cache of compressed NARs.
+  zstd: section("zstd transport compression.", {
+    level: integer(1, 22, {
+      doc: "zstd level for compressed responses and cached NARs (higher: smaller, slower).",
+      default: 3,
+    }),
+  }),
+  nar_cache: section("The on-disk cache of zstd-compressed NARs, for repeat downloads.", {
+    enable: boolean({ doc: "Keep zstd-compressed NARs for repeat downloads.", default: true }),
+    path: optionalString({
+      doc: "Directory of the cache; created when missing.",
+      default: undefined,
+      defaultText: "$CACHE_DIRECTORY/nars, else /var/cache/storefront/nars",
+    }),
+    max_size: byteSize({
+      doc: 'Size limit of the cache; least recently used NARs are evicted. Bytes or "10G", "512M".',
+      default: 10 * 1024 ** 3,
+      defaultText: '"10G"',
+    }),
+  }),
 } as const;
 
 type FileConfig = ConfigOf<typeof configSchema>;
 
-export interface Config extends Omit<FileConfig, "sign_key_path"> {
+export interface NarCacheConfig {
+  readonly enable: boolean;
+  /** The directory, with its default resolved. */
+  readonly path: string;
+  readonly max_size: number;
+}
+
+export interface Config extends Omit<FileConfig, "sign_key_path" | "nar_cache"> {
+  readonly nar_cache: NarCacheConfig;
   /** `bind`, parsed. */
   readonly listen: ListenAddress;
   /** Where each setting came from, for messages: the config file's path or "defaults". */
@@ -106,6 +138,17 @@ function keyPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
     if (value !== undefined) paths.push(...value.split(/\s+/).filter((p) => p !== ""));
   }
   return paths;
+}
+
+/**
+ * Where compressed NARs go by default: under systemd's `CacheDirectory=` (which sets
+ * `$CACHE_DIRECTORY`, colon-separated when several are configured), else /var/cache.
+ */
+function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
+  const cacheDirectory = env["CACHE_DIRECTORY"]?.split(":")[0];
+  return cacheDirectory === undefined || cacheDirectory === ""
+    ? "/var/cache/storefront/nars"
+    : `${cacheDirectory}/nars`;
 }
 
 function readToml(file: string): Record<string, unknown> {
@@ -146,6 +189,10 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     );
   }
   const storeDir = env["NIX_STORE_DIR"];
+  const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
+  if (!narCachePath.startsWith("/")) {
+    throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);
+  }
 
   return Object.freeze({
     ...parsed,
@@ -155,6 +202,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       ...(sign_key_path === undefined ? [] : [sign_key_path]),
       ...keyPathsFromEnv(env),
     ]),
+    nar_cache: Object.freeze({ ...parsed.nar_cache, path: narCachePath }),
     listen,
     source,
   });

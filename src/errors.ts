@@ -6,6 +6,8 @@ export type ErrorCode =
   | "bad_request"
   /** Nothing is there: an unknown route, a path not in the store, files gone from disk. */
   | "not_found"
+  /** A Range that starts at or past the end of the body; the 416 carries the body's size. */
+  | "range_not_satisfiable"
   /** The route exists but not for this method. */
   | "method_not_allowed"
   /** The files on disk no longer match what the database promised, mid-response. */

@@ -37,7 +37,7 @@ export function checkConfig(config: Config, log: Logger): number {
   if (config.tls_cert_path !== undefined && config.tls_key_path !== undefined) {
     checkTls(config.tls_cert_path, config.tls_key_path);
   }
-  const app = openApp(config, log);
+  const app = openApp(config, log, { narCache: false });
   app.close();
   const keys = app.services.keys.map((key) => key.name);
   const summary = [
@@ -48,6 +48,7 @@ export function checkConfig(config: Config, log: Logger): number {
     `  keys      ${keys.length === 0 ? "none: narinfos carry only the signatures in the database" : keys.join(", ")}`,
     `  workers   ${config.workers}`,
     `  priority  ${config.priority}`,
+    `  nar cache ${config.nar_cache.enable ? `${config.nar_cache.path} (up to ${config.nar_cache.max_size} bytes)` : "off"}`,
   ];
   process.stdout.write(summary.join("\n") + "\n");
   return 0;

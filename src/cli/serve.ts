@@ -118,6 +118,7 @@ function serveWithWorkers(
   // What would make every worker fail is checked here, once, for one clear message.
   const tlsFiles = tlsFilesOf(config);
   if (tlsFiles !== undefined) loadTlsCredentials(tlsFiles);
-  openApp(config, log).close();
+  // The workers open the compressed-NAR cache each; the primary serves nothing from it.
+  openApp(config, log, { narCache: false }).close();
   return runPrimary({ config, targets, log, onReady: announce, onStopping });
 }

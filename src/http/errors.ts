@@ -21,6 +21,8 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
       return { status: 404, body: "not found\n" };
     case "method_not_allowed":
       return { status: 405, body: "method not allowed\n" };
+    case "range_not_satisfiable":
+      return { status: 416, body: "range not satisfiable\n" };
     case "internal":
       return { status: 500, body: "internal error\n" };
     default: {

@@ -6,6 +6,7 @@ import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import type { SigningKey } from "../core/signing-key.ts";
 import type { StoreHash } from "../core/store-path.ts";
 import type { Logger } from "../log.ts";
+import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
@@ -21,4 +22,6 @@ export interface Services {
   readonly keys: readonly SigningKey[];
   readonly log: Logger;
   readonly version: string;
+  /** zstd-compressed NARs for repeat downloads; undefined when disabled or unusable. */
+  readonly narCache: CompressedNarCache | undefined;
 }

@@ -1,6 +1,10 @@
 // Collects a NAR into chunks of a fixed size, and holds the NAR to the size the database
 // promised: a NAR that comes out longer or shorter fails before its last byte is released, so
 // a client never receives a complete response with the wrong bytes.
+//
+// It can also keep only a window of the NAR (a Range request): bytes before the window are
+// counted but not copied, file contents outside it are never read (see `window`), and the
+// serialiser stops once the window is full (`done`).
 
 import { StorefrontError } from "../errors.ts";
 
@@ -9,6 +13,12 @@ import { StorefrontError } from "../errors.ts";
  * hundred concurrent downloads stay far below the memory goal.
  */
 export const NAR_CHUNK_BYTES = 512 * 1024;
+
+/** Bytes `start` up to, not including, `end` of the NAR. */
+export interface NarWindow {
+  readonly start: number;
+  readonly end: number;
+}
 
 /** Chunks at least this large come from the pool; smaller ones are not worth keeping. */
 const POOLED_MIN_BYTES = 64 * 1024;
@@ -45,7 +55,12 @@ export function releaseChunk(chunk: Buffer): void {
 }
 
 export class NarChunks {
+  readonly #narSize: number;
+  readonly #window: NarWindow;
+  /** Bytes of the window: what the chunks add up to. */
   readonly #total: number;
+  /** Position in the NAR of the next byte serialised, kept or not. */
+  #offset = 0;
   /** Bytes in all buffers allocated so far, full or not. */
   #allocated = 0;
   #buffer: Buffer;
@@ -53,20 +68,57 @@ export class NarChunks {
   #ready: Buffer[] = [];
   #last: Buffer | undefined;
 
-  constructor(total: number) {
-    this.#total = total;
+  constructor(narSize: number, window: NarWindow = { start: 0, end: narSize }) {
+    if (!(0 <= window.start && window.start < window.end && window.end <= narSize)) {
+      throw new RangeError(`bad NAR window ${window.start}-${window.end} of ${narSize}`);
+    }
+    this.#narSize = narSize;
+    this.#window = window;
+    this.#total = window.end - window.start;
     this.#buffer = this.#allocate();
   }
 
-  /** Appends bytes (framing, names, small contents). */
+  /**
+   * True once a window that ends before the NAR does is full: nothing more is needed. A window
+   * reaching the end is never done early, so that a NAR longer than promised still fails.
+   */
+  get done(): boolean {
+    return this.#window.end < this.#narSize && this.#offset >= this.#window.end;
+  }
+
+  /** Appends bytes (framing, names, small contents); keeps the part inside the window. */
   put(bytes: Buffer): void {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const count = Math.min(this.#space(), bytes.length - offset);
+    const { from, to } = this.window(bytes.length);
+    this.skip(from);
+    let offset = from;
+    while (offset < to) {
+      const count = Math.min(this.#space(), to - offset);
       bytes.copy(this.#buffer, this.#position, offset, offset + count);
       offset += count;
       this.commit(count);
     }
+    this.skip(bytes.length - to);
+  }
+
+  /**
+   * Which of the next `length` bytes fall inside the window, as offsets into them: a file's
+   * contents are read from `from` to `to` only, and the rest is passed over with `skip`.
+   */
+  window(length: number): { from: number; to: number } {
+    const clamp = (n: number): number => Math.min(Math.max(n, 0), length);
+    return {
+      from: clamp(this.#window.start - this.#offset),
+      to: clamp(this.#window.end - this.#offset),
+    };
+  }
+
+  /** Counts `length` bytes of the NAR that lie outside the window, without their contents. */
+  skip(length: number): void {
+    if (length === 0) return;
+    if (this.#offset + length > this.#narSize) {
+      throw new StorefrontError("store_changed", "NAR is longer than its NarSize");
+    }
+    this.#offset += length;
   }
 
   /** The free part of the current chunk, for reading file contents straight into it. */
@@ -77,6 +129,7 @@ export class NarChunks {
   /** Marks `count` bytes of the reserved space as written. */
   commit(count: number): void {
     this.#position += count;
+    this.#offset += count;
     if (this.#position < this.#buffer.length) return;
     if (this.#allocated === this.#total) {
       this.#last = this.#buffer;
@@ -99,7 +152,7 @@ export class NarChunks {
     yield* ready;
   }
 
-  /** The last chunk, once the NAR is known to have exactly the promised size. */
+  /** The last chunk, once the window (the NAR) is known to have exactly the promised size. */
   finish(): Buffer {
     if (this.#last === undefined) {
       throw new StorefrontError("store_changed", "NAR is shorter than its NarSize");

@@ -8,16 +8,12 @@
 // (profiles of the benchmark: the event loop idle 60-70 % of the time, waiting for lstat, open,
 // read and close one after the other). Large files are read asynchronously in chunk-sized
 // reads, so that a cold disk never blocks the event loop for a whole file.
+//
+// With a window (a Range request), only those bytes are yielded: the tree is walked (framing
+// depends on names and sizes), but files whose contents lie outside the window are not opened,
+// and the walk stops once the window is full.
 
-import {
-  closeSync,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readSync,
-  readdirSync,
-  readlinkSync,
-} from "node:fs";
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { constants, type Dirent, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { StorefrontError } from "../errors.ts";
@@ -34,7 +30,7 @@ import {
   lengthPrefix,
   padding,
 } from "../core/nar-framing.ts";
-import { NarChunks } from "./nar-chunks.ts";
+import { NarChunks, type NarWindow } from "./nar-chunks.ts";
 
 const SLASH = Buffer.from("/");
 const S_IXUSR = 0o100;
@@ -45,10 +41,12 @@ const S_IXUSR = 0o100;
  */
 export const SYNC_READ_MAX_BYTES = 256 * 1024;
 
-/** A large file met during the walk, to be copied asynchronously before the walk goes on. */
+/** Part of a large file met during the walk, to be copied asynchronously before it goes on. */
 interface LargeFile {
   readonly path: Buffer;
-  readonly size: number;
+  /** Bytes `from` up to, not including, `to` of the file. */
+  readonly from: number;
+  readonly to: number;
 }
 
 /**
@@ -56,8 +54,12 @@ interface LargeFile {
  * database promised; a tree that serialises to anything else fails with `store_changed` before
  * the last chunk. Stopping the iteration (the client went away) closes any open file at once.
  */
-export async function* narStream(path: string, narSize: number): AsyncGenerator<Buffer> {
-  const chunks = new NarChunks(narSize);
+export async function* narStream(
+  path: string,
+  narSize: number,
+  window?: NarWindow,
+): AsyncGenerator<Buffer> {
+  const chunks = new NarChunks(narSize, window);
   chunks.put(NAR_MAGIC);
   const walk = serialise(Buffer.from(path), lstatSync(path), chunks);
   for (let step = walk.next(); step.done !== true; step = walk.next()) {
@@ -89,6 +91,7 @@ function* serialise(
     const entries = readdirSync(path, { encoding: "buffer", withFileTypes: true });
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
+      if (chunks.done) return;
       chunks.put(ENTRY_OPEN);
       chunks.put(framedBytes(entry.name));
       chunks.put(ENTRY_NODE);
@@ -106,42 +109,45 @@ function* serialise(
 }
 
 function* serialiseFile(path: Buffer, chunks: NarChunks): Generator<LargeFile | undefined, void> {
-  // O_NOFOLLOW: the entry was a file when listed; if it became a symlink, fail, never follow.
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  let size: number;
-  try {
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) {
-      throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`);
-    }
-    size = stats.size;
-    chunks.put((stats.mode & S_IXUSR) !== 0 ? EXECUTABLE_OPEN : REGULAR_OPEN);
-    chunks.put(lengthPrefix(size));
-    if (size <= SYNC_READ_MAX_BYTES) copySmallFile(fd, path, size, chunks);
-  } finally {
-    closeSync(fd);
+  const stats = lstatSync(path);
+  if (!stats.isFile()) {
+    throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`);
   }
-  if (size > SYNC_READ_MAX_BYTES) yield { path, size };
+  const size = stats.size;
+  chunks.put((stats.mode & S_IXUSR) !== 0 ? EXECUTABLE_OPEN : REGULAR_OPEN);
+  chunks.put(lengthPrefix(size));
+  // Only the contents inside the window are read; a file wholly outside it is not opened.
+  const { from, to } = chunks.window(size);
+  chunks.skip(from);
+  if (to - from > SYNC_READ_MAX_BYTES) yield { path, from, to };
+  else if (from < to) copySmallRange(path, from, to, chunks);
+  chunks.skip(size - to);
   chunks.put(padding(size));
 }
 
-function copySmallFile(fd: number, path: Buffer, size: number, chunks: NarChunks): void {
-  let position = 0;
-  while (position < size) {
-    const { buffer, offset, length } = chunks.reserve();
-    const bytesRead = readSync(fd, buffer, offset, Math.min(length, size - position), position);
-    if (bytesRead === 0) {
-      throw new StorefrontError("store_changed", `${path.toString()}: file shrank while read`);
+function copySmallRange(path: Buffer, from: number, to: number, chunks: NarChunks): void {
+  // O_NOFOLLOW: the entry was a file when listed; if it became a symlink, fail, never follow.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let position = from;
+    while (position < to) {
+      const { buffer, offset, length } = chunks.reserve();
+      const bytesRead = readSync(fd, buffer, offset, Math.min(length, to - position), position);
+      if (bytesRead === 0) {
+        throw new StorefrontError("store_changed", `${path.toString()}: file shrank while read`);
+      }
+      position += bytesRead;
+      chunks.commit(bytesRead);
     }
-    position += bytesRead;
-    chunks.commit(bytesRead);
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** Starts reading the file's next bytes into the free part of the current chunk. */
-function readAhead(file: FileHandle, chunks: NarChunks, position: number, size: number) {
+function readAhead(file: FileHandle, chunks: NarChunks, position: number, to: number) {
   const { buffer, offset, length } = chunks.reserve();
-  return file.read(buffer, offset, Math.min(length, size - position), position);
+  return file.read(buffer, offset, Math.min(length, to - position), position);
 }
 
 /**
@@ -150,13 +156,13 @@ function readAhead(file: FileHandle, chunks: NarChunks, position: number, size: 
  * third of the time, waiting for one or the other).
  */
 async function* copyLargeFile(
-  { path, size }: LargeFile,
+  { path, from, to }: LargeFile,
   chunks: NarChunks,
 ): AsyncGenerator<Buffer> {
   const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  let reading = readAhead(file, chunks, 0, size);
+  let reading = readAhead(file, chunks, from, to);
   try {
-    let position = 0;
+    let position = from;
     for (;;) {
       const { bytesRead } = await reading;
       if (bytesRead === 0) {
@@ -164,8 +170,8 @@ async function* copyLargeFile(
       }
       position += bytesRead;
       chunks.commit(bytesRead);
-      if (position >= size) break;
-      reading = readAhead(file, chunks, position, size);
+      if (position >= to) break;
+      reading = readAhead(file, chunks, position, to);
       yield* chunks.drain();
     }
   } finally {

@@ -1,5 +1,6 @@
 // A plain HTTP client for tests: raw paths are sent as written (no normalisation of `..` or
-// percent-escapes, which fetch would do), and a response cut short is reported, not hidden.
+// percent-escapes, which fetch would do), bodies as sent (no decompression), and a response
+// cut short is reported, not hidden.
 
 import { request } from "node:http";
 
@@ -11,10 +12,15 @@ export interface RawResponse {
   readonly complete: boolean;
 }
 
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+}
+
 export function get(
   base: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
+  options: RequestOptions = {},
 ): Promise<RawResponse> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
@@ -49,4 +55,18 @@ export function get(
     req.on("error", reject);
     req.end();
   });
+}
+
+/** `get` for an absolute URL. */
+export function httpRequest(url: string, options: RequestOptions = {}): Promise<RawResponse> {
+  const { origin, pathname, search } = new URL(url);
+  return get(origin, pathname + search, options);
+}
+
+/** The NAR URL a narinfo names, made absolute. */
+export async function narUrl(base: string, hash: string): Promise<string> {
+  const narinfo = (await httpRequest(`${base}/${hash}.narinfo`)).body.toString();
+  const match = /^URL: (.*)$/m.exec(narinfo);
+  if (match === null) throw new Error(`no URL in narinfo of ${hash}: ${narinfo}`);
+  return `${base}/${match[1] ?? ""}`;
 }

@@ -28,13 +28,16 @@ export interface ServeOptions {
   readonly listenPidIsChild?: boolean;
 }
 
-/** Writes `toml` to `dir/storefront.toml` and runs `storefront serve --config` on it. */
+/**
+ * Writes `toml` to `dir/storefront.toml` and runs `storefront serve --config` on it. The
+ * compressed-NAR cache goes to `dir/nars` (through `$CACHE_DIRECTORY`), never /var/cache.
+ */
 export function spawnServe(dir: string, toml: string, options: ServeOptions = {}): ServeProcess {
   const configPath = join(dir, "storefront.toml");
   writeFileSync(configPath, toml);
   const args = [MAIN, "serve", "--config", configPath];
   const stdio: StdioOptions = ["ignore", "pipe", "pipe", ...(options.extraFds ?? [])];
-  const env = { ...process.env, ...options.env };
+  const env = { ...process.env, CACHE_DIRECTORY: dir, ...options.env };
   // The PID is only known once the process exists: the shell sets it, then becomes storefront.
   const child =
     options.listenPidIsChild === true

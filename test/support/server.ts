@@ -2,7 +2,8 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -16,21 +17,33 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-/** Runs `storefront ARGS` with the Node running the tests; returns exit code and output. */
+/**
+ * Runs `storefront ARGS` with the Node running the tests; returns exit code and output. A
+ * `serve` that gets as far as opening the compressed-NAR cache makes it in a temporary
+ * `$CACHE_DIRECTORY`, removed afterwards, never in /var/cache.
+ */
 export async function runCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
+  const cacheDirectory = mkdtempSync(join(tmpdir(), "storefront-cli-cache-"));
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, CACHE_DIRECTORY: cacheDirectory, ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
   child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
   const [code] = (await once(child, "exit")) as [number | null];
+  rmSync(cacheDirectory, { recursive: true, force: true });
   return { code, stdout, stderr };
 }
 
-/** Writes `toml` to `dir/storefront.toml` and starts `storefront serve` with it. */
+/**
+ * Writes `toml` to `dir/storefront.toml` and starts `storefront serve` with it. The compressed
+ * NAR cache goes to `dir/nars` (through `$CACHE_DIRECTORY`, as under systemd) unless the toml
+ * or `env` says otherwise, so that tests never write to /var/cache.
+ */
 export async function startServer(
   dir: string,
   toml: string,
@@ -39,7 +52,7 @@ export async function startServer(
   const configPath = join(dir, "storefront.toml");
   writeFileSync(configPath, toml);
   const child = spawn(process.execPath, [MAIN, "serve", "--config", configPath], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, CACHE_DIRECTORY: dir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

@@ -10,6 +10,7 @@ import { narInfoRoute } from "./narinfo.ts";
 import { realisationRoute } from "./realisation.ts";
 import { serveRoute } from "./serve.ts";
 import { healthRoute, versionRoute } from "./status.ts";
+import { tarRoute } from "./tar.ts";
 
 export const routes: readonly Route[] = [
   landingRoute,
@@ -17,6 +18,7 @@ export const routes: readonly Route[] = [
   narInfoRoute,
   ...narRoutes,
   listingRoute,
+  tarRoute,
   buildLogRoute,
   serveRoute,
   realisationRoute,

@@ -4,17 +4,15 @@
 //   nar/<outhash>.nar                  older nix-serve
 // A client that switched from either server keeps working with the URLs it has cached.
 
-import { lstat } from "node:fs/promises";
 import { narHashDigest } from "../../core/path-info.ts";
-import { parseNarHash32, parseStoreHash, storePathBaseName } from "../../core/store-path.ts";
-import { StorefrontError, isMissingFileError } from "../../errors.ts";
-import { releaseChunk } from "../../store/nar-chunks.ts";
-import { narStream } from "../../store/nar-stream.ts";
-import { IMMUTABLE, sendChunks } from "../respond.ts";
+import { parseNarHash32, parseStoreHash } from "../../core/store-path.ts";
+import { StorefrontError } from "../../errors.ts";
+import { validPathOnDisk } from "../../store/valid-path.ts";
+import { sendNar } from "../nar-response.ts";
 import type { RequestContext, Route } from "../router.ts";
 
 async function serveNar(
-  { req, res, services: { config, store } }: RequestContext,
+  context: RequestContext,
   outHashText: string,
   narHashText: string | undefined,
 ): Promise<void> {
@@ -23,33 +21,13 @@ async function serveNar(
   if (outHash === undefined || (narHashText !== undefined && narHash === undefined)) {
     throw new StorefrontError("bad_request", "malformed hash in NAR URL");
   }
-  const info = store.pathInfo(outHash);
-  if (info === undefined) throw new StorefrontError("not_found", `no valid path ${outHash}`);
+  const { config, store } = context.services;
+  const dirs = { virtual: config.virtual_nix_store, real: config.real_nix_store };
+  const { info, realPath } = await validPathOnDisk(store, dirs, outHash);
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }
-  const baseName = storePathBaseName(config.virtual_nix_store, info.storePath);
-  if (baseName === undefined)
-    throw new StorefrontError("internal", `odd store path ${info.storePath}`);
-  const realPath = `${config.real_nix_store}/${baseName}`;
-  try {
-    await lstat(realPath);
-  } catch (error) {
-    if (isMissingFileError(error)) {
-      throw new StorefrontError("not_found", `${realPath} is registered but gone from disk`);
-    }
-    throw error;
-  }
-  res.writeHead(200, {
-    "content-type": "application/x-nix-archive",
-    "content-length": info.narSize,
-    "cache-control": IMMUTABLE,
-  });
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
-  await sendChunks(res, narStream(realPath, info.narSize), releaseChunk);
+  await sendNar(context, info, realPath);
 }
 
 export const narRoutes: readonly Route[] = [

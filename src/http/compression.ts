@@ -1,0 +1,179 @@
+// Transport compression (Content-Encoding), decided and applied here and nowhere else. The
+// narinfo keeps saying `Compression: none`: this is a property of one response, negotiated
+// from the request's Accept-Encoding, that the client's HTTP layer undoes.
+
+import type { Config } from "../config.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
+
+export type ContentEncoding = "zstd" | "br" | "gzip";
+
+/** Ours, best first: zstd is the fastest to compress and to decode at a good ratio. */
+const PREFERENCE: readonly ContentEncoding[] = ["zstd", "br", "gzip"];
+
+/** Below this, compression saves less than its headers and CPU cost. */
+export const MIN_COMPRESSED_BYTES = 1024;
+
+/** zlib's output chunks: larger than its 16 KiB default, for fewer socket writes. */
+const ENCODER_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Brotli's default quality (11) compresses at a few MB/s: far too slow for streaming NARs.
+ * 4 is about gzip's speed with a better ratio.
+ */
+const BROTLI_QUALITY = 4;
+
+/** The config keys that govern compression. */
+export type CompressionSettings = Pick<Config, "enable_compression" | "zstd">;
+
+/** The q-value of each coding the header names (lower-cased), `*` included. */
+export function parseAcceptEncoding(header: string): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const item of header.split(",")) {
+    const [name = "", ...params] = item.split(";");
+    const coding = name.trim().toLowerCase();
+    if (coding === "") continue;
+    let q = 1;
+    for (const param of params) {
+      const match = /^\s*q\s*=\s*(\S*)\s*$/i.exec(param);
+      if (match === null) continue;
+      const value = match[1] ?? "";
+      // RFC 9110 qvalue: 0 to 1 with up to three decimals; anything else makes the item void.
+      q = /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value) ? Number(value) : 0;
+    }
+    weights.set(coding, q);
+  }
+  return weights;
+}
+
+/**
+ * The encoding to use for a request with this Accept-Encoding, or undefined for identity.
+ * Without the header, or when it allows none of ours, the body goes out as it is.
+ */
+export function negotiateEncoding(header: string | undefined): ContentEncoding | undefined {
+  if (header === undefined) return undefined;
+  const weights = parseAcceptEncoding(header);
+  const any = weights.get("*") ?? 0;
+  return PREFERENCE.find((coding) => (weights.get(coding) ?? any) > 0);
+}
+
+/**
+ * The encoding for this response: none for HEAD (its headers describe the plain body), for
+ * bodies known to be tiny, when compression is off, or when the client takes none of ours.
+ * Ranged responses never get here: a range is of the plain body.
+ */
+export function chooseEncoding(
+  req: IncomingMessage,
+  settings: CompressionSettings,
+  size?: number,
+): ContentEncoding | undefined {
+  if (!settings.enable_compression || req.method === "HEAD") return undefined;
+  if (size !== undefined && size < MIN_COMPRESSED_BYTES) return undefined;
+  return negotiateEncoding(req.headers["accept-encoding"]);
+}
+
+/**
+ * Adds `Accept-Encoding` to Vary on a response whose body could be compressed (whether or not
+ * this one is): what a cache in front must key it by. Nothing when compression is off.
+ */
+export function varyOnEncoding(res: ServerResponse, settings: CompressionSettings): void {
+  if (!settings.enable_compression) return;
+  const vary = res.getHeader("vary");
+  if (vary === undefined) res.setHeader("vary", "Accept-Encoding");
+  else if (!/accept-encoding/i.test(String(vary))) {
+    res.setHeader("vary", `${String(vary)}, Accept-Encoding`);
+  }
+}
+
+export function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
+  switch (encoding) {
+    case "zstd":
+      return createZstdCompress({
+        chunkSize: ENCODER_CHUNK_BYTES,
+        params: { [constants.ZSTD_c_compressionLevel]: settings.zstd.level },
+      });
+    case "br":
+      return createBrotliCompress({
+        chunkSize: ENCODER_CHUNK_BYTES,
+        params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY },
+      });
+    case "gzip":
+      return createGzip({ chunkSize: ENCODER_CHUNK_BYTES });
+    default: {
+      const unhandled: never = encoding;
+      return unhandled;
+    }
+  }
+}
+
+/** A body: chunks as they are made (a NAR, a tar), or already in memory (`[buffer]`). */
+export type BodySource = AsyncIterable<Buffer> | Iterable<Buffer>;
+
+/**
+ * Sends `source` with `encoding`, compressed as it goes out, so without a Content-Length
+ * (chunked). A `tee` sees the compressed bytes on their way (the compressed-NAR cache).
+ * Resolves as pipeToResponse does. For a large text already in memory (a `.ls` listing):
+ * `chooseEncoding(req, config, bytes.length)`, then `sendEncoded(res, [bytes], ...)`.
+ */
+export async function sendEncoded(
+  res: ServerResponse,
+  source: BodySource,
+  encoding: ContentEncoding,
+  settings: CompressionSettings,
+  tee?: Transform,
+): Promise<boolean> {
+  res.setHeader("content-encoding", encoding);
+  res.writeHead(200);
+  const encoder = createEncoder(encoding, settings);
+  return pipeToResponse(res, source, tee === undefined ? [encoder] : [encoder, tee]);
+}
+
+/**
+ * Streams `source` through `transforms` (an encoder, a tee) to `res`, with backpressure.
+ * Resolves true when the body went out whole, false when the client went away (the source is
+ * then stopped, so the disk is no longer read); a failing source rejects.
+ */
+export async function pipeToResponse(
+  res: ServerResponse,
+  source: BodySource | Readable,
+  transforms: readonly Transform[],
+): Promise<boolean> {
+  // A byte stream with a small high-water mark: at most about one NAR chunk waits in memory.
+  const readable =
+    source instanceof Readable
+      ? source
+      : Readable.from(stoppedByReturn(source), { objectMode: false, highWaterMark: 1 });
+  try {
+    await pipeline([readable, ...transforms, res]);
+    return true;
+  } catch (error) {
+    if (isPrematureClose(error) && !res.writableFinished) return false;
+    throw error;
+  }
+}
+
+/**
+ * `source` without its `throw`: a stream destroyed by a client that went away stops its
+ * iterator with `throw(error)` when there is one, which a generator delegating to an array
+ * (`yield* chunks`) turns into a TypeError, hiding the premature close. `return()` stops a
+ * generator just as well: its `finally` blocks close its files.
+ */
+function stoppedByReturn(source: BodySource): BodySource {
+  if (!(Symbol.asyncIterator in source)) return source;
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: () => iterator.next(),
+        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+      };
+    },
+  };
+}
+
+function isPrematureClose(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ERR_STREAM_PREMATURE_CLOSE";
+}

@@ -1,0 +1,135 @@
+// A store path as a tar archive, for machines without Nix: `curl .../<hash>.tar | tar -x`.
+// Entries keep what the store has: read-only modes (0555 for executables and directories,
+// 0444 for other files), symlinks with their targets, and the store's mtimes (Nix sets 1).
+// Everything sits under one top directory named `<hash>-<name>`, or is that one entry when
+// the path is a single file or symlink.
+//
+// tar-stream writes names as UTF-8 strings, so a name that is not valid UTF-8 (rare in a
+// store) comes out with U+FFFD in place of its odd bytes.
+
+import type { Stats } from "node:fs";
+import { lstat, open, readdir, readlink } from "node:fs/promises";
+import { pack as tarPack, type Header, type Pack } from "tar-stream";
+import { StorefrontError } from "../errors.ts";
+
+type Entry = ReturnType<Pack["entry"]>;
+
+const S_IXUSR = 0o100;
+/** File contents are read in chunks of this size; tar-stream passes them on as they are. */
+const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The tar archive of the tree at `realPath` (whose lstat is `stats`), named `topName` inside
+ * the archive. Stopping the iteration (the client went away) stops the walk and closes any
+ * open file; a failing walk fails the iteration.
+ */
+export async function* storePathTar(
+  realPath: string,
+  stats: Stats,
+  topName: string,
+): AsyncGenerator<Buffer> {
+  const pack = tarPack();
+  addNode(pack, Buffer.from(realPath), stats, topName).then(
+    () => {
+      if (!pack.destroying) pack.finalize();
+    },
+    (error: unknown) => {
+      pack.destroy(error instanceof Error ? error : new Error(String(error)));
+    },
+  );
+  try {
+    for await (const chunk of pack) {
+      if (chunk instanceof Uint8Array) {
+        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+    }
+  } finally {
+    // Stopped early: the walk sees this and stops reading.
+    if (!pack.destroying) pack.destroy();
+  }
+}
+
+async function addNode(pack: Pack, path: Buffer, stats: Stats, name: string): Promise<void> {
+  if (pack.destroying) return;
+  const mtime = new Date(stats.mtimeMs);
+  if (stats.isFile()) {
+    const mode = (stats.mode & S_IXUSR) !== 0 ? 0o555 : 0o444;
+    await addEntry(pack, { name, type: "file", mode, mtime, size: stats.size }, (entry) =>
+      copyFile(pack, entry, path, stats.size),
+    );
+  } else if (stats.isSymbolicLink()) {
+    const linkname = (await readlink(path, { encoding: "buffer" })).toString();
+    await addEntry(pack, { name, type: "symlink", mode: 0o777, mtime, linkname }, () =>
+      Promise.resolve(),
+    );
+  } else if (stats.isDirectory()) {
+    await addEntry(pack, { name, type: "directory", mode: 0o555, mtime }, () => Promise.resolve());
+    const names = await readdir(path, { encoding: "buffer" });
+    names.sort((a, b) => Buffer.compare(a, b));
+    for (const child of names) {
+      const childPath = Buffer.concat([path, Buffer.from("/"), child]);
+      await addNode(pack, childPath, await lstat(childPath), `${name}/${child.toString()}`);
+    }
+  } else {
+    throw new StorefrontError(
+      "store_changed",
+      `${path.toString()}: not a file, symlink or directory`,
+    );
+  }
+}
+
+/** Adds one entry; `fill` writes its contents. Resolves once tar-stream has taken it whole. */
+function addEntry(
+  pack: Pack,
+  header: Partial<Header> & Pick<Header, "name">,
+  fill: (entry: Entry) => Promise<void>,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const entry = pack.entry(header, (error) => {
+      if (error === null || error === undefined) resolve();
+      else reject(error);
+    });
+    fill(entry).then(
+      () => {
+        entry.end(undefined);
+      },
+      (error: unknown) => {
+        entry.destroy(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+async function copyFile(pack: Pack, entry: Entry, path: Buffer, size: number): Promise<void> {
+  if (size === 0) return;
+  const file = await open(path, "r");
+  try {
+    let position = 0;
+    while (position < size) {
+      if (pack.destroying) return;
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) {
+        throw new StorefrontError("store_changed", `${path.toString()}: file shrank while read`);
+      }
+      position += bytesRead;
+      if (!entry.write(buffer.subarray(0, bytesRead))) await drainedOrClosed(pack, entry);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+function drainedOrClosed(pack: Pack, entry: Entry): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      entry.off("drain", done);
+      entry.off("close", done);
+      pack.off("close", done);
+      resolve();
+    };
+    entry.on("drain", done);
+    entry.on("close", done);
+    pack.on("close", done);
+  });
+}
