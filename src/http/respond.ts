@@ -25,7 +25,7 @@ export function sendText(
  */
 export async function sendChunks(
   res: ServerResponse,
-  chunks: AsyncIterable<Buffer>,
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
   written?: (chunk: Buffer) => void,
 ): Promise<void> {
   for await (const chunk of chunks) {
