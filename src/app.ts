@@ -1,41 +1,74 @@
 // Everything a running storefront needs, opened and checked at start so that a bad key file or
 // a missing database fails now, with a clear message, rather than on the first request.
 
+import { loadAdminTokens } from "./admin-tokens.ts";
+import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Services } from "./http/services.ts";
 import type { Logger } from "./log.ts";
+import { registerCompressionCacheMetrics } from "./metrics/compression-cache-metrics.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { loadSigningKeys } from "./signing-keys.ts";
 import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
 import { StoreDatabase } from "./store/database.ts";
+import { GcRoots } from "./store/gc-roots.ts";
+import { NarInfoCache } from "./store/narinfo-cache.ts";
+import { PinService } from "./store/pins.ts";
+import { StoreIndex } from "./store/store-index.ts";
 import { VERSION } from "./version.ts";
 
 export interface App {
   readonly services: Services;
+  /** The store's roots and whole-store queries, for the store monitor. */
+  readonly roots: GcRoots;
+  readonly index: StoreIndex;
   close(): void;
 }
 
 export interface AppOptions {
   /**
    * Open (and create) the compressed-NAR cache directory. Off for `--check-config`, which
-   * must leave no trace on the machine and may run as another user than the daemon.
+   * must leave no trace on the machine and may run as another user than the daemon, and in a
+   * cluster's primary, which serves nothing. Default: on.
    */
-  readonly narCache: boolean;
+  readonly narCache?: boolean;
+  /** The time for pins; default: the system clock. */
+  readonly clock?: Clock;
+  /** Where requests are recorded; default: a registry of this process's own. */
+  readonly metrics?: Metrics;
 }
 
-export function openApp(
-  config: Config,
-  log: Logger,
-  options: AppOptions = { narCache: true },
-): App {
+export function openApp(config: Config, log: Logger, options: AppOptions = {}): App {
   const keys = loadSigningKeys(config.sign_key_paths, log);
+  const adminTokens = loadAdminTokens(config.admin_token_paths, log);
   const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
-  const narCache = options.narCache
-    ? CompressedNarCache.open(config.nar_cache, config.zstd.level, log)
-    : undefined;
+  const index = new StoreIndex(config.nix_db_path);
+  const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
+  const pins = new PinService(roots, index, config.virtual_nix_store, config.real_nix_store);
+  const metrics = options.metrics ?? createMetrics();
+  const narCache =
+    options.narCache === false
+      ? undefined
+      : CompressedNarCache.open(config.nar_cache, config.zstd.level, log);
+  if (narCache !== undefined) registerCompressionCacheMetrics(metrics.registry, narCache);
   return {
-    services: { config, store, keys, log, version: VERSION, narCache },
+    services: {
+      config,
+      store,
+      keys,
+      log,
+      version: VERSION,
+      metrics,
+      narInfoCache: new NarInfoCache(),
+      pins,
+      adminTokens,
+      narCache,
+    },
+    roots,
+    index,
     close: () => {
       store.close();
+      index.close();
     },
   };
 }

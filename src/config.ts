@@ -90,6 +90,36 @@ export const configSchema = {
     doc: "Accepted for harmonia compatibility; storefront reads the database and needs no daemon.",
     default: "/nix/var/nix/daemon-socket/socket",
   }),
+  admin_token_paths: stringList({
+    doc: "Files each holding one bearer token for the admin API (/api/v1/pins); none: the API is off.",
+    default: [],
+  }),
+  metrics: section("Prometheus metrics.", {
+    enable: boolean({ doc: "Serve metrics at /metrics.", default: true }),
+    bind: optionalString({
+      doc: "Serve /metrics on this address of its own (and not on `bind`); unset: on `bind`.",
+      default: undefined,
+    }),
+  }),
+  gcroots: section("GC roots made by pins.", {
+    dir: optionalString({
+      doc: "Where pins keep their roots (symlinks that Nix's garbage collector follows).",
+      default: undefined,
+      defaultText: "<real_nix_store>/../var/nix/gcroots/storefront",
+    }),
+    pin_new_paths: boolean({
+      doc: "Pin the top-level paths among those newly registered in the store (pushed closures).",
+      default: false,
+    }),
+    new_path_keep_days: integer(1, 100_000, {
+      doc: "Days that a pin made by pin_new_paths keeps its paths.",
+      default: 30,
+    }),
+    prune_interval: integer(1, 31_536_000, {
+      doc: "Seconds between the daemon's removals of expired pin revisions.",
+      default: 3600,
+    }),
+  }),
 
   // Transport compression and the cache of compressed NARs.
   zstd: section("zstd transport compression.", {
@@ -122,10 +152,13 @@ export interface NarCacheConfig {
   readonly max_size: number;
 }
 
-export interface Config extends Omit<FileConfig, "sign_key_path" | "nar_cache"> {
+export interface Config extends Omit<FileConfig, "sign_key_path" | "nar_cache" | "gcroots"> {
   readonly nar_cache: NarCacheConfig;
   /** `bind`, parsed. */
   readonly listen: ListenAddress;
+  /** `[metrics] bind`, parsed; undefined: /metrics is on `listen` (when enabled). */
+  readonly metricsListen: ListenAddress | undefined;
+  readonly gcroots: FileConfig["gcroots"] & { readonly dir: string };
   /** Where each setting came from, for messages: the config file's path or "defaults". */
   readonly source: string;
 }
@@ -138,6 +171,11 @@ function keyPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
     if (value !== undefined) paths.push(...value.split(/\s+/).filter((p) => p !== ""));
   }
   return paths;
+}
+
+/** Token files from ADMIN_TOKEN_PATHS (space-separated), added to admin_token_paths. */
+function tokenPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
+  return (env["ADMIN_TOKEN_PATHS"] ?? "").split(/\s+/).filter((p) => p !== "");
 }
 
 /**
@@ -189,6 +227,19 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     );
   }
   const storeDir = env["NIX_STORE_DIR"];
+  let metricsListen: ListenAddress | undefined;
+  if (parsed.metrics.bind !== undefined) {
+    const parsedBind = parseListenAddress(parsed.metrics.bind);
+    if (typeof parsedBind === "string") {
+      throw new ConfigError(`${source}: "metrics.bind": ${parsedBind}`);
+    }
+    metricsListen = parsedBind;
+  }
+  const rootsDir =
+    parsed.gcroots.dir ?? resolve(dirname(parsed.real_nix_store), "var/nix/gcroots/storefront");
+  if (!rootsDir.startsWith("/")) {
+    throw new ConfigError(`${source}: "gcroots.dir" must be an absolute path`);
+  }
   const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
   if (!narCachePath.startsWith("/")) {
     throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);
@@ -202,8 +253,11 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       ...(sign_key_path === undefined ? [] : [sign_key_path]),
       ...keyPathsFromEnv(env),
     ]),
+    admin_token_paths: Object.freeze([...parsed.admin_token_paths, ...tokenPathsFromEnv(env)]),
+    gcroots: Object.freeze({ ...parsed.gcroots, dir: rootsDir.replace(/(.)\/+$/, "$1") }),
     nar_cache: Object.freeze({ ...parsed.nar_cache, path: narCachePath }),
     listen,
+    metricsListen,
     source,
   });
 }

@@ -6,6 +6,12 @@ export type ErrorCode =
   | "bad_request"
   /** Nothing is there: an unknown route, a path not in the store, files gone from disk. */
   | "not_found"
+  /** The admin API without a valid bearer token. */
+  | "unauthorized"
+  /** A request body larger than the endpoint takes. */
+  | "payload_too_large"
+  /** A store path that is not valid in the served store (pinning one). */
+  | "path_not_valid"
   /** A Range that starts at or past the end of the body; the 416 carries the body's size. */
   | "range_not_satisfiable"
   /** The route exists but not for this method. */

@@ -2,7 +2,11 @@
 // storefront's entry: pick the command, run it, and set the exit code in this one place.
 
 import { keyCommand, keyHelp } from "./cli/key.ts";
+import { pinCommand, pinHelp } from "./cli/pin.ts";
+import { pinsCommand, pinsHelp } from "./cli/pins.ts";
+import { pruneCommand, pruneHelp } from "./cli/prune.ts";
 import { serveCommand, serveHelp } from "./cli/serve.ts";
+import { unpinCommand, unpinHelp } from "./cli/unpin.ts";
 import { UsageError } from "./cli/usage.ts";
 import { ConfigError } from "./config-schema.ts";
 import { StorefrontError } from "./errors.ts";
@@ -16,10 +20,21 @@ Serve a machine's Nix store as a signed binary cache.
 Commands:
   serve          serve the store over HTTP
   key generate   write a new signing key pair
+  pin            keep a store path from the garbage collector, by name
+  unpin          remove a pin
+  pins           list the pins
+  prune          remove pin revisions past their retention
 
 Run \`storefront COMMAND --help\` for a command's options.`;
 
-const helps: Readonly<Record<string, string>> = { serve: serveHelp, key: keyHelp };
+const helps: Readonly<Record<string, string>> = {
+  serve: serveHelp,
+  key: keyHelp,
+  pin: pinHelp,
+  unpin: unpinHelp,
+  pins: pinsHelp,
+  prune: pruneHelp,
+};
 
 async function run(argv: string[]): Promise<number> {
   const log = createLogger();
@@ -29,6 +44,14 @@ async function run(argv: string[]): Promise<number> {
       return serveCommand(args, log);
     case "key":
       return keyCommand(args);
+    case "pin":
+      return pinCommand(args);
+    case "unpin":
+      return unpinCommand(args);
+    case "pins":
+      return pinsCommand(args);
+    case "prune":
+      return pruneCommand(args);
     case "help":
       process.stdout.write((helps[args[0] ?? ""] ?? help) + "\n");
       return 0;

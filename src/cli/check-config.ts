@@ -49,6 +49,9 @@ export function checkConfig(config: Config, log: Logger): number {
     `  workers   ${config.workers}`,
     `  priority  ${config.priority}`,
     `  nar cache ${config.nar_cache.enable ? `${config.nar_cache.path} (up to ${config.nar_cache.max_size} bytes)` : "off"}`,
+    `  metrics   ${!config.metrics.enable ? "off" : config.metricsListen === undefined ? "/metrics on bind" : `/metrics on ${formatListenAddress(config.metricsListen)}`}`,
+    `  admin API ${app.services.adminTokens.length === 0 ? "off (no admin_token_paths)" : `${app.services.adminTokens.length} token(s)`}`,
+    `  gcroots   ${config.gcroots.dir}${config.gcroots.pin_new_paths ? `; new paths pinned for ${config.gcroots.new_path_keep_days} days` : ""}`,
   ];
   process.stdout.write(summary.join("\n") + "\n");
   return 0;

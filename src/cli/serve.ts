@@ -1,17 +1,18 @@
 import cluster from "node:cluster";
+import { Registry } from "prom-client";
 import { openApp } from "../app.ts";
+import { clockFromEnv } from "../clock.ts";
 import { loadConfig, type Config } from "../config.ts";
-import {
-  loadTlsCredentials,
-  removeStaleSocket,
-  tlsFilesOf,
-  type ListenTarget,
-} from "../http/listen.ts";
+import { loadTlsCredentials, removeStaleSocket, type ListenTarget } from "../http/listen.ts";
+import { startServing, tlsFilesOf } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
+import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
+import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { runPrimary, runWorker } from "../process/cluster.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
 import { checkConfig } from "./check-config.ts";
+import { startStoreTasks } from "../store-tasks.ts";
 import { parseCommandArgs } from "./usage.ts";
 
 export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
@@ -27,6 +28,7 @@ Options:
 Environment:
   CONFIG_FILE     config file, when --config is not given
   SIGN_KEY_PATHS  secret key files, space-separated, added to sign_key_paths
+  ADMIN_TOKEN_PATHS  admin API token files, space-separated, added to admin_token_paths
   NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)
   LISTEN_FDS, LISTEN_PID  sockets passed by systemd (socket activation); they win over "bind"
   NOTIFY_SOCKET, WATCHDOG_USEC  systemd readiness and watchdog notification (Type=notify)`;
@@ -96,11 +98,11 @@ async function serveInThisProcess(
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     onShutdownSignal(resolve);
   });
-  // Imported only where requests are served: a cluster primary never loads the routes and
-  // what they use, which would cost it some 15 MiB of RSS for nothing.
-  const { startServing } = await import("../http/serving.ts");
   const serving = await startServing(config, targets, log);
   announce(serving.addresses);
+  if (serving.metricsAddress !== undefined) {
+    log.info(`metrics listening on ${serving.metricsAddress}`);
+  }
   const signal = await signalled;
   log.info("shutting down", { signal });
   onStopping();
@@ -108,7 +110,7 @@ async function serveInThisProcess(
   return 0;
 }
 
-function serveWithWorkers(
+async function serveWithWorkers(
   config: Config,
   targets: readonly ListenTarget[],
   log: Logger,
@@ -118,7 +120,45 @@ function serveWithWorkers(
   // What would make every worker fail is checked here, once, for one clear message.
   const tlsFiles = tlsFilesOf(config);
   if (tlsFiles !== undefined) loadTlsCredentials(tlsFiles);
-  // The workers open the compressed-NAR cache each; the primary serves nothing from it.
-  openApp(config, log, { narCache: false }).close();
-  return runPrimary({ config, targets, log, onReady: announce, onStopping });
+  // The workers open the compressed-NAR cache each; the primary serves nothing from it. It
+  // watches the store, pins and prunes, once for all workers; its store metrics join the
+  // workers' in every scrape.
+  const ownMetrics = new Registry();
+  const app = openApp(config, log, { narCache: false, clock: clockFromEnv() });
+  const tasks = startStoreTasks({
+    config,
+    log,
+    narInfoCache: undefined,
+    monitor: { index: app.index, roots: app.roots, metrics: createStoreMetrics(ownMetrics) },
+  });
+  // Workers report where `[metrics] bind` listens; it is announced once, after "listening on".
+  let metricsAddress: string | undefined;
+  let ready = false;
+  let metricsAnnounced = false;
+  const announceMetrics = (): void => {
+    if (!ready || metricsAnnounced || metricsAddress === undefined) return;
+    metricsAnnounced = true;
+    log.info(`metrics listening on ${metricsAddress}`);
+  };
+  try {
+    await tasks.ready;
+    return await runPrimary({
+      config,
+      targets,
+      log,
+      onReady: (addresses) => {
+        announce(addresses);
+        ready = true;
+        announceMetrics();
+      },
+      onStopping,
+      messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
+        metricsAddress ??= address;
+        announceMetrics();
+      }),
+    });
+  } finally {
+    await tasks.close();
+    app.close();
+  }
 }

@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 export interface ErrorResponse {
   readonly status: number;
   readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function errorResponse(code: ErrorCode): ErrorResponse {
@@ -19,6 +20,16 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
     case "store_changed":
       // Files gone before the first byte went out: the path is as good as absent.
       return { status: 404, body: "not found\n" };
+    case "unauthorized":
+      return {
+        status: 401,
+        body: "unauthorized\n",
+        headers: { "www-authenticate": 'Bearer realm="storefront"' },
+      };
+    case "payload_too_large":
+      return { status: 413, body: "request body too large\n" };
+    case "path_not_valid":
+      return { status: 422, body: "not a valid path in this store\n" };
     case "method_not_allowed":
       return { status: 405, body: "method not allowed\n" };
     case "range_not_satisfiable":
@@ -53,8 +64,9 @@ export function sendError(res: ServerResponse, error: unknown, log: Logger): voi
     res.destroy();
     return;
   }
-  const { status, body } = errorResponse(code);
+  const { status, body, headers } = errorResponse(code);
   res.writeHead(status, {
+    ...headers,
     "content-type": "text/plain; charset=utf-8",
     "content-length": Buffer.byteLength(body),
     "cache-control": "no-store",

@@ -1,7 +1,10 @@
-// From a raw request to a route: split the URL, find the route, run it, map any error.
+// From a raw request to a route: split the URL, find the route, run it, map any error, and
+// record the request's metrics (here and nowhere else).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import { StorefrontError } from "../errors.ts";
+import { UNMATCHED_ROUTE } from "../metrics/metrics.ts";
 import { sendError } from "./errors.ts";
 import { findRoute, type Route } from "./router.ts";
 import type { Services } from "./services.ts";
@@ -20,6 +23,21 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  const started = performance.now();
+  // Bytes sent are the socket's count at the end less its count now: no per-chunk work, and
+  // a keep-alive connection sends one response at a time, so the difference is this one's.
+  const socket = req.socket;
+  const bytesBefore = socket.bytesWritten;
+  let routeName = UNMATCHED_ROUTE;
+  res.once("close", () => {
+    services.metrics.recordRequest(
+      routeName,
+      req.method ?? "",
+      res.statusCode,
+      (performance.now() - started) / 1000,
+      socket.bytesWritten - bytesBefore,
+    );
+  });
   try {
     const url = req.url ?? "";
     const queryStart = url.indexOf("?");
@@ -33,6 +51,7 @@ async function handle(
         res.setHeader("allow", lookup.allow);
         throw new StorefrontError("method_not_allowed", `${req.method ?? ""} not allowed`);
       case "found":
+        routeName = lookup.route.name;
         await lookup.route.handle({ req, res, params: lookup.params, query, services });
     }
   } catch (error) {

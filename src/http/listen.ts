@@ -8,7 +8,6 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createSecureContext } from "node:tls";
 import { ConfigError } from "../config-schema.ts";
-import type { Config } from "../config.ts";
 import type { ListenAddress } from "../core/listen-address.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import type { RequestHandler } from "./handler.ts";
@@ -160,10 +159,4 @@ function describeBound(server: Server, target: ListenTarget): string {
   const { address, port } = bound satisfies AddressInfo;
   const host = target.kind === "tcp" ? target.host : address;
   return formatListenAddress({ kind: "tcp", host, port });
-}
-
-export function tlsFilesOf(config: Config): { certPath: string; keyPath: string } | undefined {
-  return config.tls_cert_path !== undefined && config.tls_key_path !== undefined
-    ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
-    : undefined;
 }

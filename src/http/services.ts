@@ -6,6 +6,9 @@ import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import type { SigningKey } from "../core/signing-key.ts";
 import type { StoreHash } from "../core/store-path.ts";
 import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import type { NarInfoCache } from "../store/narinfo-cache.ts";
+import type { PinService } from "../store/pins.ts";
 import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
 
 export interface PathInfoSource {
@@ -22,6 +25,12 @@ export interface Services {
   readonly keys: readonly SigningKey[];
   readonly log: Logger;
   readonly version: string;
+  readonly metrics: Metrics;
+  /** Signed narinfo texts; cleared whenever the store's database changes. */
+  readonly narInfoCache: NarInfoCache;
+  readonly pins: PinService;
+  /** SHA-256 digests of the admin API's bearer tokens; none: the API is off. */
+  readonly adminTokens: readonly Buffer[];
   /** zstd-compressed NARs for repeat downloads; undefined when disabled or unusable. */
   readonly narCache: CompressedNarCache | undefined;
 }

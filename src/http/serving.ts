@@ -1,36 +1,78 @@
 // The app served on each listen target: what one process (the only one, or a cluster worker)
-// runs, and how it stops.
+// runs, and how it stops. Beside the servers: the metrics (aggregated by the primary in a
+// cluster), the store watches that keep the narinfo cache right, and, in the process that
+// owns them, the store monitor, the auto-pinning and the pruning.
 
 import { openApp } from "../app.ts";
+import { clockFromEnv } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { closeGracefully } from "../process/shutdown.ts";
-import { createRequestHandler } from "./handler.ts";
 import {
-  createServer,
-  listen,
-  loadTlsCredentials,
-  tlsFilesOf,
-  type ListenTarget,
-} from "./listen.ts";
-import { routes } from "./routes/index.ts";
+  clusterMetricsText,
+  reportMetricsAddress,
+  setupWorkerMetrics,
+} from "../metrics/cluster-metrics.ts";
+import { createMetrics, type Metrics } from "../metrics/metrics.ts";
+import { createStoreMetrics } from "../metrics/store-metrics.ts";
+import { closeGracefully } from "../process/shutdown.ts";
+import { startStoreTasks } from "../store-tasks.ts";
+import { createRequestHandler } from "./handler.ts";
+import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./listen.ts";
+import { metricsRoutes, routes } from "./routes/index.ts";
 
 export interface Serving {
   /** Where the servers listen, for people to read, one per target. */
   readonly addresses: readonly string[];
+  /** Where `/metrics` listens alone (`[metrics] bind`), if it does. */
+  readonly metricsAddress: string | undefined;
   /** Stops accepting, lets running responses finish within `shutdown_timeout`, closes the app. */
   stop(): Promise<void>;
+}
+
+export interface ServingRole {
+  /** A cluster worker: its metrics are collected by the primary, which answers /metrics. */
+  readonly clusterWorker: boolean;
+  /** This process scans the store, pins new paths, prunes and keeps the store metrics. */
+  readonly monitor: boolean;
+}
+
+export function tlsFilesOf(config: Config): { certPath: string; keyPath: string } | undefined {
+  return config.tls_cert_path !== undefined && config.tls_key_path !== undefined
+    ? { certPath: config.tls_cert_path, keyPath: config.tls_key_path }
+    : undefined;
+}
+
+function metricsFor(role: ServingRole): Metrics {
+  const metrics = createMetrics();
+  if (!role.clusterWorker) return metrics;
+  setupWorkerMetrics(metrics.registry);
+  return { ...metrics, text: clusterMetricsText };
 }
 
 export async function startServing(
   config: Config,
   targets: readonly ListenTarget[],
   log: Logger,
+  role: ServingRole = { clusterWorker: false, monitor: true },
 ): Promise<Serving> {
   const tlsFiles = tlsFilesOf(config);
   const tls = tlsFiles === undefined ? undefined : loadTlsCredentials(tlsFiles);
-  const app = openApp(config, log);
-  const handler = createRequestHandler(routes, app.services);
+  const metrics = metricsFor(role);
+  const app = openApp(config, log, { clock: clockFromEnv(), metrics });
+  const tasks = startStoreTasks({
+    config,
+    log,
+    narInfoCache: app.services.narInfoCache,
+    monitor: role.monitor
+      ? { index: app.index, roots: app.roots, metrics: createStoreMetrics(metrics.registry) }
+      : undefined,
+  });
+  const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
+  const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
+  const handler = createRequestHandler(
+    metricsOnMain ? [...routes, ...metricsRoutes] : routes,
+    app.services,
+  );
   const timeouts = {
     requestHeaderMs: config.request_header_timeout * 1000,
     idleMs: config.idle_timeout * 1000,
@@ -39,22 +81,45 @@ export async function startServing(
     target,
     server: createServer(handler, tls, timeouts),
   }));
-  const servers = listeners.map(({ server }) => server);
+  // Plain HTTP: scrapers usually sit on a private network or on localhost.
+  const metricsListener =
+    metricsTarget === undefined
+      ? undefined
+      : {
+          target: metricsTarget,
+          server: createServer(
+            createRequestHandler(metricsRoutes, app.services),
+            undefined,
+            timeouts,
+          ),
+        };
+  const servers = [...listeners, ...(metricsListener === undefined ? [] : [metricsListener])].map(
+    ({ server }) => server,
+  );
   try {
+    await tasks.ready;
     const addresses = await Promise.all(
       listeners.map(({ server, target }) => listen(server, target)),
     );
+    const metricsAddress =
+      metricsListener === undefined
+        ? undefined
+        : await listen(metricsListener.server, metricsListener.target);
+    if (role.clusterWorker && metricsAddress !== undefined) reportMetricsAddress(metricsAddress);
     return {
       addresses,
+      metricsAddress,
       stop: async () => {
         await Promise.all(
           servers.map((server) => closeGracefully(server, config.shutdown_timeout * 1000)),
         );
+        await tasks.close();
         app.close();
       },
     };
   } catch (error) {
     for (const server of servers) server.close();
+    await tasks.close();
     app.close();
     throw error;
   }

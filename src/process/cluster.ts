@@ -17,7 +17,7 @@ import cluster, { type Worker } from "node:cluster";
 import { ConfigError } from "../config-schema.ts";
 import type { Config } from "../config.ts";
 import type { ListenTarget } from "../http/listen.ts";
-import type { Serving } from "../http/serving.ts";
+import { startServing, type Serving } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 
@@ -230,34 +230,38 @@ export function runWorker(log: Logger): Promise<number> {
     };
 
     const start = (config: Config, targets: readonly ListenTarget[]): void => {
-      // Imported here, so that the primary (which imports this file) never loads the routes.
-      import("../http/serving.ts")
-        .then(({ startServing }) => startServing(config, targets, log))
-        .then(
-          (started) => {
-            serving = started;
-            if (stopRequested) {
-              void started.stop().then(() => {
-                finish(0);
-              });
-            } else {
-              send({ type: "storefront:listening", addresses: started.addresses });
-            }
-          },
-          (error: unknown) => {
-            const message = error instanceof Error ? error.message : String(error);
-            send({ type: "storefront:fatal", message }, () => {
-              finish(1);
+      // The primary watches the store for pins and store metrics; workers keep their own
+      // narinfo caches right and report their metrics to it.
+      startServing(config, targets, log, { clusterWorker: true, monitor: false }).then(
+        (started) => {
+          serving = started;
+          if (stopRequested) {
+            void started.stop().then(() => {
+              finish(0);
             });
-          },
-        );
+          } else {
+            send({ type: "storefront:listening", addresses: started.addresses });
+          }
+        },
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          send({ type: "storefront:fatal", message }, () => {
+            finish(1);
+          });
+        },
+      );
     };
 
     process.on("message", (message: unknown) => {
       if (!isWorkerMessage(message)) return;
-      const order = message as ToWorker;
-      if (order.type === "storefront:start") start(order.config, order.targets);
-      else stop();
+      // Other modules talk over the same channel (metrics: prom-client's and ours), so only
+      // this module's own orders count here.
+      if (message.type === "storefront:start") {
+        const order = message as Extract<ToWorker, { type: "storefront:start" }>;
+        start(order.config, order.targets);
+      } else if (message.type === "storefront:shutdown") {
+        stop();
+      }
     });
     onShutdownSignal(stop);
     send({ type: "storefront:hello" });

@@ -15,6 +15,7 @@ export interface RawResponse {
 export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
+  body?: string;
 }
 
 export function get(
@@ -53,7 +54,7 @@ export function get(
       },
     );
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
   });
 }
 

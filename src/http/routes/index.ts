@@ -5,8 +5,10 @@ import { cacheInfoRoute } from "./cache-info.ts";
 import { landingRoute } from "./landing.ts";
 import { listingRoute } from "./listing.ts";
 import { buildLogRoute } from "./log.ts";
+import { metricsRoute } from "./metrics.ts";
 import { narRoutes } from "./nar.ts";
 import { narInfoRoute } from "./narinfo.ts";
+import { pinsRoutes } from "./pins.ts";
 import { realisationRoute } from "./realisation.ts";
 import { serveRoute } from "./serve.ts";
 import { healthRoute, versionRoute } from "./status.ts";
@@ -24,4 +26,8 @@ export const routes: readonly Route[] = [
   realisationRoute,
   healthRoute,
   versionRoute,
+  ...pinsRoutes,
 ];
+
+/** `/metrics`: added to `routes` on the main listener, or served alone on `[metrics] bind`. */
+export const metricsRoutes: readonly Route[] = [metricsRoute];

@@ -27,7 +27,13 @@ async function serveNar(
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }
-  await sendNar(context, info, realPath);
+  const { metrics } = context.services;
+  metrics.narStreamsInFlight.inc();
+  try {
+    await sendNar(context, info, realPath);
+  } finally {
+    metrics.narStreamsInFlight.dec();
+  }
 }
 
 export const narRoutes: readonly Route[] = [

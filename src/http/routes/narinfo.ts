@@ -9,12 +9,24 @@ export const narInfoRoute: Route = {
   name: "/<hash>.narinfo",
   pattern: /^\/([^/]*)\.narinfo$/,
   methods: ["GET"],
-  handle: ({ res, params, services: { config, store, keys } }) => {
+  handle: ({ res, params, services: { config, store, keys, metrics, narInfoCache } }) => {
     const hash = parseStoreHash(params[0] ?? "");
     if (hash === undefined) throw new StorefrontError("bad_request", "malformed store hash");
-    const info = store.pathInfo(hash);
-    if (info === undefined) throw new StorefrontError("not_found", `no valid path ${hash}`);
-    const text = renderNarInfo(info, config.virtual_nix_store, narInfoSignatures(info, keys));
+    let text = narInfoCache.get(hash);
+    if (text !== undefined) {
+      metrics.narInfoCacheHits.inc();
+    } else {
+      const generation = narInfoCache.generation;
+      const info = store.pathInfo(hash);
+      if (info === undefined) {
+        metrics.narInfoMisses.inc();
+        throw new StorefrontError("not_found", `no valid path ${hash}`);
+      }
+      text = renderNarInfo(info, config.virtual_nix_store, narInfoSignatures(info, keys));
+      if (keys.length > 0) metrics.signatures.inc(keys.length);
+      narInfoCache.set(hash, text, generation);
+    }
+    metrics.narInfoHits.inc();
     sendText(res, 200, text, {
       "content-type": "text/x-nix-narinfo",
       "cache-control": SHORT_LIVED,

@@ -1,0 +1,100 @@
+// The metrics a serving process records, in one registry that is passed in (Services), never
+// a global one. Requests are labelled by route name (the pattern), never by the raw URL, so
+// the number of series stays small whatever clients ask for.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const METRIC_PREFIX = "storefront_";
+
+/** Label for requests that matched no route (404s and 405s for unknown paths or methods). */
+export const UNMATCHED_ROUTE = "unmatched";
+
+const METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "POST"]);
+
+/** From a fast cache hit to a long NAR download. */
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One finished request: its route name, method, status, seconds taken and bytes sent. */
+  recordRequest(
+    route: string,
+    method: string,
+    status: number,
+    seconds: number,
+    bytes: number,
+  ): void;
+  readonly narStreamsInFlight: Gauge;
+  readonly narInfoHits: Counter;
+  readonly narInfoMisses: Counter;
+  readonly narInfoCacheHits: Counter;
+  readonly signatures: Counter;
+  /** The text /metrics answers with: this registry's, or the whole cluster's. */
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(
+  options: { defaultMetrics: boolean } = { defaultMetrics: true },
+): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: "storefront_http_requests_total",
+    help: "HTTP requests answered, by route name, method and status.",
+    labelNames: ["route", "method", "status"] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: "storefront_http_request_duration_seconds",
+    help: "Time from a request's arrival to the end of its response, by route name.",
+    labelNames: ["route", "method"] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const bytes = new Counter({
+    name: "storefront_http_response_bytes_total",
+    help: "Bytes sent in responses (headers and bodies), by route name.",
+    labelNames: ["route"] as const,
+    registers,
+  });
+
+  return {
+    registry,
+    recordRequest: (route, method, status, seconds, sent) => {
+      const methodLabel = METHODS.has(method) ? method : "other";
+      requests.inc({ route, method: methodLabel, status });
+      duration.observe({ route, method: methodLabel }, seconds);
+      if (sent > 0) bytes.inc({ route }, sent);
+    },
+    narStreamsInFlight: new Gauge({
+      name: "storefront_nar_streams_in_flight",
+      help: "NAR responses being sent right now.",
+      registers,
+    }),
+    narInfoHits: new Counter({
+      name: "storefront_narinfo_hits_total",
+      help: "Narinfo requests for paths in the store (answered with a narinfo).",
+      registers,
+    }),
+    narInfoMisses: new Counter({
+      name: "storefront_narinfo_misses_total",
+      help: "Narinfo requests for paths not in the store (answered 404).",
+      registers,
+    }),
+    narInfoCacheHits: new Counter({
+      name: "storefront_narinfo_cache_hits_total",
+      help: "Narinfos answered from the cache of signed narinfos, without a query or signing.",
+      registers,
+    }),
+    signatures: new Counter({
+      name: "storefront_signatures_total",
+      help: "Narinfo signatures made.",
+      registers,
+    }),
+    text: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}

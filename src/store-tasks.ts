@@ -1,0 +1,174 @@
+// The daemon's work beside serving requests: watch the database (clear the narinfo cache, scan
+// for new paths, pin pushed closures, update the store metrics), watch the roots directory
+// (recount what pins keep), and prune expired pin revisions on a timer. With several workers
+// the narinfo cache is per process, so every process watches the database for it; the scan,
+// the pinning and the pruning belong to one process only (`monitor: true`).
+
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { StoreMetrics } from "./metrics/store-metrics.ts";
+import type { GcRoots } from "./store/gc-roots.ts";
+import type { NarInfoCache } from "./store/narinfo-cache.ts";
+import type { StoreIndex } from "./store/store-index.ts";
+import { StoreMonitor } from "./store/store-monitor.ts";
+import { watchDatabase, watchRoots, type Watch } from "./store/watch.ts";
+
+/**
+ * Events come in bursts (a `nix copy` commits once per path): wait this long after the first
+ * before scanning, so that a burst costs few scans.
+ */
+const SCAN_DELAY_MS = 100;
+/**
+ * chokidar drops a file's events that follow another within 5 ms, so the event for the end of
+ * a transaction may never come. Everything that an event triggers runs again this long after
+ * the last event seen, by when any write that followed it has long landed.
+ */
+const SETTLE_MS = 250;
+
+export interface StoreTasks {
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreTaskOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly narInfoCache: NarInfoCache | undefined;
+  /** Present in the one process that scans, pins and prunes. */
+  readonly monitor:
+    | { readonly index: StoreIndex; readonly roots: GcRoots; readonly metrics: StoreMetrics }
+    | undefined;
+}
+
+interface Debounced {
+  readonly trigger: () => void;
+  readonly cancel: () => void;
+}
+
+/**
+ * Runs `task` `delay` ms after the first of a burst of triggers, and again `SETTLE_MS` after
+ * the last: soon, and surely after the burst. Errors are logged.
+ */
+function debounced(task: () => void, delay: number, log: Logger, what: string): Debounced {
+  let first: NodeJS.Timeout | undefined;
+  let last: NodeJS.Timeout | undefined;
+  const run = (): void => {
+    try {
+      task();
+    } catch (error) {
+      log.error(`${what} failed`, { detail: errorText(error) });
+    }
+  };
+  return {
+    trigger: () => {
+      first ??= setTimeout(() => {
+        first = undefined;
+        run();
+      }, delay);
+      clearTimeout(last);
+      last = setTimeout(run, SETTLE_MS);
+    },
+    cancel: () => {
+      clearTimeout(first);
+      clearTimeout(last);
+    },
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
+  const { config, log, narInfoCache } = options;
+  const watches: Watch[] = [];
+  const pending: Debounced[] = [];
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let monitor: StoreMonitor | undefined;
+
+  if (options.monitor !== undefined) {
+    const { index, roots, metrics } = options.monitor;
+    try {
+      roots.ensureDir();
+    } catch (error) {
+      // Serving needs no roots; only pinning does, and then this is fatal.
+      if (config.gcroots.pin_new_paths) throw error;
+      log.warn("pins are unavailable", { detail: errorText(error) });
+    }
+    monitor = new StoreMonitor({
+      index,
+      roots,
+      metrics,
+      log,
+      storeDir: config.virtual_nix_store,
+      pinNewPathsForDays: config.gcroots.pin_new_paths
+        ? config.gcroots.new_path_keep_days
+        : undefined,
+    });
+    const counted = monitor;
+    const recount = debounced(
+      () => {
+        counted.rootsChanged();
+      },
+      SCAN_DELAY_MS,
+      log,
+      "roots count",
+    );
+    pending.push(recount);
+    try {
+      watches.push(
+        watchRoots(roots.dir, recount.trigger, (error) => {
+          log.warn("watching the GC roots stopped", { detail: errorText(error) });
+        }),
+      );
+    } catch (error) {
+      log.warn("cannot watch the GC roots directory", { detail: errorText(error) });
+    }
+    const prune = (): void => {
+      try {
+        for (const { pin, revision } of roots.prune()) {
+          log.info("pruned pin revision", {
+            pin,
+            revision: revision.number,
+            path: revision.storePath,
+          });
+        }
+      } catch (error) {
+        log.error("prune failed", { detail: errorText(error) });
+      }
+    };
+    prune();
+    pruneTimer = setInterval(prune, config.gcroots.prune_interval * 1000);
+    pruneTimer.unref();
+  }
+
+  if (narInfoCache !== undefined || monitor !== undefined) {
+    const scanned = monitor;
+    const settle = debounced(
+      () => {
+        narInfoCache?.invalidate();
+        scanned?.scan();
+      },
+      SCAN_DELAY_MS,
+      log,
+      "store scan",
+    );
+    pending.push(settle);
+    watches.push(
+      watchDatabase(config.nix_db_path, () => {
+        // At once, so that a change is seen by the next request; and again after the burst.
+        narInfoCache?.invalidate();
+        settle.trigger();
+      }),
+    );
+  }
+
+  return {
+    ready: Promise.all(watches.map((w) => w.ready)).then(() => undefined),
+    close: async () => {
+      clearInterval(pruneTimer);
+      for (const task of pending) task.cancel();
+      await Promise.all(watches.map((w) => w.close()));
+    },
+  };
+}

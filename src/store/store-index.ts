@@ -1,0 +1,157 @@
+// Questions about the store as a whole, for pins and store metrics: is a path valid, which rows
+// are new since the last look, what a set of paths keeps alive. A connection of its own, opened
+// read-only but not immutable like the one that serves requests, so that the serving queries
+// stay as they are and these run only where they are needed (the daemon's watcher, the CLI).
+
+import { existsSync } from "node:fs";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { StorefrontError } from "../errors.ts";
+
+const BUSY_TIMEOUT_MS = 10_000;
+
+// ValidPaths.id is `autoincrement`: Nix's ids only grow and are never reused, so "rows with an
+// id above the last one seen" are exactly the paths registered since.
+
+export interface NewPath {
+  /** ValidPaths.id: ids grow, so the largest seen marks where the next look starts. */
+  readonly id: number;
+  readonly path: string;
+  readonly narSize: number;
+}
+
+export interface PathTotals {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+export class StoreIndex {
+  readonly #database: DatabaseSync;
+  readonly #isValid: StatementSync;
+  readonly #rowsAfter: StatementSync;
+  readonly #countUpTo: StatementSync;
+  readonly #totals: StatementSync;
+  readonly #referencedAmong: StatementSync;
+  readonly #referencesOf: StatementSync;
+  readonly #closureTotals: StatementSync;
+
+  constructor(path: string) {
+    if (!existsSync(path)) {
+      throw new StorefrontError("internal", `Nix database not found at ${path}`);
+    }
+    try {
+      this.#database = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+      this.#isValid = this.#database.prepare("SELECT 1 FROM ValidPaths WHERE path = ?");
+      this.#rowsAfter = this.#database.prepare(
+        "SELECT id, path, narSize FROM ValidPaths WHERE id > ? ORDER BY id",
+      );
+      // Walks the primary key's range: cheap next to a scan of every column.
+      this.#countUpTo = this.#database.prepare(
+        "SELECT COUNT(*) AS count FROM ValidPaths WHERE id <= ?",
+      );
+      this.#totals = this.#database.prepare(
+        "SELECT COUNT(*) AS count, COALESCE(SUM(narSize), 0) AS bytes, COALESCE(MAX(id), 0) AS maxId FROM ValidPaths",
+      );
+      // Of the ids in a JSON array, those that another id of the array refers to.
+      this.#referencedAmong = this.#database.prepare(
+        `SELECT DISTINCT r.reference AS id FROM Refs r
+         WHERE r.referrer IN (SELECT value FROM json_each(?1))
+           AND r.reference IN (SELECT value FROM json_each(?1))
+           AND r.referrer != r.reference`,
+      );
+      this.#referencesOf = this.#database.prepare(
+        `SELECT DISTINCT v.path AS path FROM Refs r JOIN ValidPaths v ON v.id = r.reference
+         WHERE r.referrer IN (SELECT value FROM json_each(?)) AND r.referrer != r.reference`,
+      );
+      this.#closureTotals = this.#database.prepare(
+        `WITH RECURSIVE closure(id) AS (
+           SELECT id FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))
+           UNION SELECT r.reference FROM Refs r JOIN closure c ON r.referrer = c.id)
+         SELECT COUNT(*) AS count, COALESCE(SUM(v.narSize), 0) AS bytes
+         FROM closure c JOIN ValidPaths v ON v.id = c.id`,
+      );
+    } catch (error) {
+      throw new StorefrontError("internal", `cannot open Nix database ${path}: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Runs `read` in one read transaction: its queries all see the same state of the store. */
+  snapshot<T>(read: () => T): T {
+    this.#database.exec("BEGIN");
+    try {
+      return read();
+    } finally {
+      this.#database.exec("COMMIT");
+    }
+  }
+
+  isValid(storePath: string): boolean {
+    return this.#run("validity", () => this.#isValid.get(storePath)) !== undefined;
+  }
+
+  /** Rows registered after `id`, oldest first. */
+  rowsAfter(id: number): NewPath[] {
+    const rows = this.#run("new paths", () => this.#rowsAfter.all(id)) as {
+      id: number;
+      path: string;
+      narSize: number | null;
+    }[];
+    return rows.map((row) => ({ id: row.id, path: row.path, narSize: row.narSize ?? 0 }));
+  }
+
+  /** How many valid paths have an id up to `id`: fewer than before means paths were deleted. */
+  countUpTo(id: number): number {
+    return (this.#run("count", () => this.#countUpTo.get(id)) as { count: number }).count;
+  }
+
+  /** Every valid path counted, with the largest id: one pass over the table, for rare use. */
+  totals(): PathTotals & { maxId: number } {
+    const row = this.#run("totals", () => this.#totals.get());
+    return {
+      count: Number(row?.["count"]),
+      bytes: Number(row?.["bytes"]),
+      maxId: Number(row?.["maxId"]),
+    };
+  }
+
+  /** The paths among `paths` (new rows) that no other of them refers to. */
+  topLevel(paths: readonly NewPath[]): NewPath[] {
+    const ids = JSON.stringify(paths.map((p) => p.id));
+    const referenced = new Set(
+      (this.#run("references", () => this.#referencedAmong.all(ids)) as { id: number }[]).map(
+        (row) => row.id,
+      ),
+    );
+    return paths.filter((p) => !referenced.has(p.id));
+  }
+
+  /** The paths that any of `paths` refers to (not themselves). */
+  referencesOf(paths: readonly NewPath[]): string[] {
+    const ids = JSON.stringify(paths.map((p) => p.id));
+    return (this.#run("references", () => this.#referencesOf.all(ids)) as { path: string }[]).map(
+      (row) => row.path,
+    );
+  }
+
+  /** Paths in the closures of `storePaths`, and their total NAR size. */
+  closureTotals(storePaths: readonly string[]): PathTotals {
+    if (storePaths.length === 0) return { count: 0, bytes: 0 };
+    const row = this.#run("closure", () => this.#closureTotals.get(JSON.stringify(storePaths)));
+    return { count: Number(row?.["count"]), bytes: Number(row?.["bytes"]) };
+  }
+
+  close(): void {
+    this.#database.close();
+  }
+
+  #run<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw new StorefrontError("internal", `database query (${what}) failed: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
