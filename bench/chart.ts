@@ -24,31 +24,42 @@ function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-function niceMax(value: number): number {
-  const step = value <= 2 ? 0.25 : value <= 5 ? 0.5 : value <= 20 ? 2 : 10;
-  return Math.ceil(value / step) * step;
+function formatValue(value: number): string {
+  return value >= 100 ? value.toFixed(0) : String(Number(value.toFixed(2)));
 }
 
-/** One horizontal panel of bars, `top` pixels down; returns its SVG and height. */
+/** A tick step of 1, 2, 2.5 or 5 times a power of ten that splits `max` into about five. */
+function tickStep(max: number): number {
+  const rough = max / 5;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((candidate) => candidate >= rough);
+  return step ?? 10 * power;
+}
+
+/** One horizontal panel of bars, `at` pixels down; returns its SVG and height. */
 function panel(
-  top: number,
+  at: number,
   title: string,
   rows: readonly ChartRow[],
   unit: string,
   reference: { value: number; label: string } | undefined,
 ): { svg: string; height: number } {
-  const finite = rows.flatMap((r) => [r.max, r.goal ?? 0]).filter((v) => Number.isFinite(v));
-  const scaleMax = niceMax(Math.max(...finite, reference?.value ?? 0, 0.01) * 1.1);
+  // The scale is set by the rows with a goal, so that a row without one (zstd's first download,
+  // tens of times nginx's time) does not flatten the others; it is drawn cut, its value beside.
+  const scaled = rows.some((r) => r.goal !== undefined)
+    ? rows.filter((r) => r.goal !== undefined)
+    : rows;
+  const finite = scaled.flatMap((r) => [r.max, r.goal ?? 0]).filter((v) => Number.isFinite(v));
+  const top = Math.max(...finite, reference?.value ?? 0, 0.01) * 1.1;
+  const step = tickStep(top);
+  const scaleMax = Math.ceil(top / step) * step;
   const x = (value: number): number =>
     LABEL_WIDTH + (Math.min(Math.max(value, 0), scaleMax) / scaleMax) * PLOT_WIDTH;
   const parts: string[] = [];
-  parts.push(`<text x="10" y="${top + 16}" class="title">${escape(title)}</text>`);
-  const plotTop = top + 28;
+  parts.push(`<text x="10" y="${at + 16}" class="title">${escape(title)}</text>`);
+  const plotTop = at + 34;
   const plotHeight = rows.length * ROW_HEIGHT;
-  // Axis ticks.
-  const ticks = 5;
-  for (let i = 0; i <= ticks; i++) {
-    const value = (scaleMax / ticks) * i;
+  for (let value = 0; value <= scaleMax + step / 2; value += step) {
     const px = x(value);
     parts.push(
       `<line x1="${px}" y1="${plotTop}" x2="${px}" y2="${plotTop + plotHeight}" class="grid"/>`,
@@ -72,7 +83,10 @@ function panel(
       parts.push(
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${x(row.median) - LABEL_WIDTH}" height="${BAR_HEIGHT}" fill="${colour}"/>`,
         `<line x1="${x(row.min)}" y1="${y + BAR_HEIGHT / 2}" x2="${x(row.max)}" y2="${y + BAR_HEIGHT / 2}" class="whisker"/>`,
-        `<text x="${WIDTH - VALUE_WIDTH}" y="${y + 13}" class="value">${Number(row.median.toFixed(2))}${unit}</text>`,
+        ...(row.median > scaleMax
+          ? [`<text x="${x(scaleMax) - 4}" y="${y + 13}" class="cut">off the scale ›</text>`]
+          : []),
+        `<text x="${WIDTH - VALUE_WIDTH}" y="${y + 13}" class="value">${formatValue(row.median)}${unit}</text>`,
       );
     } else {
       parts.push(`<text x="${LABEL_WIDTH + 4}" y="${y + 13}" class="note">not measured</text>`);
@@ -84,10 +98,14 @@ function panel(
       );
     }
   });
-  return { svg: parts.join("\n"), height: 28 + plotHeight + 24 };
+  return { svg: parts.join("\n"), height: 34 + plotHeight + 24 };
 }
 
-export function renderChart(ratios: readonly ChartRow[], rss: ChartRow, subtitle: string): string {
+export function renderChart(
+  ratios: readonly ChartRow[],
+  memory: readonly ChartRow[],
+  subtitle: string,
+): string {
   const first = panel(
     40,
     "Time ratio storefront / nginx (median; whisker min–max; black mark: goal)",
@@ -97,8 +115,8 @@ export function renderChart(ratios: readonly ChartRow[], rss: ChartRow, subtitle
   );
   const second = panel(
     40 + first.height + 16,
-    "Peak RSS of storefront during NAR c16",
-    [rss],
+    "Peak memory of storefront during NAR c16",
+    memory,
     " MiB",
     undefined,
   );
@@ -110,6 +128,7 @@ export function renderChart(ratios: readonly ChartRow[], rss: ChartRow, subtitle
   .value { font-size: 12px; }
   .tick { font-size: 10px; text-anchor: middle; fill: #555; }
   .note { font-size: 10px; fill: #555; }
+  .cut { font-size: 11px; fill: #fff; text-anchor: end; }
   .grid { stroke: #e3e3e3; }
   .reference { stroke: #555; stroke-dasharray: 4 3; }
   .goal { stroke: #000; stroke-width: 3; }

@@ -59,20 +59,26 @@ function throughput(bytes: number, summary: Summary): string {
   return summary.samples === 0 ? "" : `, ${(bytes / MIB / summary.median).toFixed(0)} MiB/s`;
 }
 
-export function chartRows(results: Results): { ratios: ChartRow[]; rss: ChartRow } {
-  const peaks = summarise(results.memory.peaks.map((m) => m.rss / MIB));
+export function chartRows(results: Results): { ratios: ChartRow[]; memory: ChartRow[] } {
+  const row = (label: string, values: readonly number[]): ChartRow => {
+    const summary = summarise(values.map((bytes) => bytes / MIB));
+    return { label, ...summary, goal: RSS_GOAL_BYTES / MIB };
+  };
   return {
     ratios: TIMED_METRICS.map((metric) => {
       const r = ratios(results.times[metric.id]);
       return { label: metric.label, median: r.median, min: r.min, max: r.max, goal: metric.goal };
     }),
-    rss: {
-      label: `VmRSS, ${processes(results)} processes`,
-      median: peaks.median,
-      min: peaks.min,
-      max: peaks.max,
-      goal: RSS_GOAL_BYTES / MIB,
-    },
+    memory: [
+      row(
+        `VmRSS, ${processes(results)} processes`,
+        results.memory.peaks.map((m) => m.rss),
+      ),
+      row(
+        "PSS (shared once)",
+        results.memory.peaks.map((m) => m.pss),
+      ),
+    ],
   };
 }
 

@@ -353,7 +353,11 @@ async function main(): Promise<void> {
     const rows = chartRows(results);
     writeFileSync(
       svgFile,
-      renderChart(rows.ratios, rows.rss, `${machine.cpu}, ${machine.cores} cores; ${machine.date}`),
+      renderChart(
+        rows.ratios,
+        rows.memory,
+        `${machine.cpu}, ${machine.cores} cores; ${machine.date}`,
+      ),
     );
     step(`report: ${outFile} and ${svgFile}`);
     process.stdout.write(renderReport(results, "results.svg", { tableOnly: true }));
