@@ -198,7 +198,8 @@ export function renderReport(
     "",
     `Made by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${m.date}: ` +
       `${results.samples} sample(s) per metric and server, the two servers alternated within each sample.`,
-    "Times are wall-clock seconds for one pass; ratios are storefront / nginx per sample, summarised.",
+    "Times are wall-clock seconds for one pass (MiB/s: bytes on the wire per second, compressed",
+    "ones in the zstd rows); ratios are storefront / nginx per sample, summarised.",
     `storefront ran with its default settings${results.workers === "default" ? "" : ` but \`workers = ${results.workers}\``}, one signing key; nginx as \`bench/servers.ts\` configures it.`,
     "",
     `![ratios storefront / nginx with the goals](${svgName})`,
