@@ -15,7 +15,7 @@ export const TIMED_METRICS: readonly TimedMetric[] = [
   {
     id: "narinfo-all",
     label: "narinfo-all",
-    what: "every narinfo in sequence over one keep-alive connection",
+    what: "every narinfo in sequence over one keep-alive connection (median of 5 passes)",
     goal: 1.0,
   },
   { id: "nar-c1", label: "NAR c1", what: "every NAR once, 1 connection", goal: 1.3 },
