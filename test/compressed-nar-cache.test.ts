@@ -2,6 +2,7 @@
 // that finds what is there, damaged files never served.
 
 import { readdirSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -30,10 +31,10 @@ function sink(): Writable {
 }
 
 async function read(cache: CompressedNarCache, narHash: string): Promise<Buffer | undefined> {
-  const cached = await cache.open(narHash, 4242);
+  const cached = cache.open(narHash, 4242);
   if (cached === undefined) return undefined;
   const parts: Buffer[] = [];
-  for await (const chunk of cached.stream) parts.push(chunk as Buffer);
+  for await (const chunk of cached.body) parts.push(chunk);
   const bytes = Buffer.concat(parts);
   expect(bytes.length).toBe(cached.length);
   return bytes;
@@ -64,13 +65,40 @@ describe("CompressedNarCache", () => {
     expect([cache.entries, cache.size]).toEqual([1, 1000 + HEADER_BYTES]);
   });
 
+  it("serves a large entry in chunks, byte for byte", async () => {
+    const cache = CompressedNarCache.open(config(8 << 20), LEVEL, log);
+    if (cache === undefined) throw new Error("no cache");
+    const bytes = randomBytes(1_300_000);
+    await put(cache, hash("a"), bytes);
+    const cached = cache.open(hash("a"), 4242);
+    const parts: Buffer[] = [];
+    for await (const chunk of cached?.body ?? []) parts.push(Buffer.from(chunk));
+    expect(parts.length).toBeGreaterThan(1);
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+  });
+
+  it("closes a large entry's file when the reader stops early", async () => {
+    const cache = CompressedNarCache.open(config(8 << 20), LEVEL, log);
+    if (cache === undefined) throw new Error("no cache");
+    await put(cache, hash("a"), randomBytes(1_300_000));
+    const openFiles = (): number => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    const cached = cache.open(hash("a"), 4242);
+    expect(openFiles()).toBe(before + 1);
+    for await (const chunk of cached?.body ?? []) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break; // the client went away
+    }
+    expect(openFiles()).toBe(before);
+  });
+
   it("leaves nothing behind for an aborted write", async () => {
     const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
     const writer = await cache?.startWrite(hash("a"), 4242);
     expect(files()).toHaveLength(1); // the temporary file
     await writer?.abort();
     expect(files()).toEqual([]);
-    expect(await cache?.open(hash("a"), 4242)).toBeUndefined();
+    expect(cache?.open(hash("a"), 4242)).toBeUndefined();
   });
 
   it("does not keep an entry larger than the whole cache", async () => {
@@ -132,7 +160,7 @@ describe("CompressedNarCache", () => {
     const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
     if (cache === undefined) throw new Error("no cache");
     await put(cache, hash("a"), Buffer.alloc(1000));
-    expect(await cache.open(hash("a"), 4243)).toBeUndefined();
+    expect(cache.open(hash("a"), 4243)).toBeUndefined();
   });
 
   it("keeps entries of other zstd levels apart", async () => {

@@ -5,8 +5,9 @@
 import type { PathInfo } from "../core/path-info.ts";
 import { narHashDigest } from "../core/path-info.ts";
 import { StorefrontError } from "../errors.ts";
+import { releaseChunk } from "../store/nar-chunks.ts";
 import { narStream } from "../store/nar-stream.ts";
-import { chooseEncoding, pipeToResponse, sendEncoded, varyOnEncoding } from "./compression.ts";
+import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
 import { IMMUTABLE, sendChunks } from "./respond.ts";
@@ -56,25 +57,25 @@ export async function sendNar(
       "content-length": range.range.end - range.range.start,
     });
     if (req.method === "HEAD") res.end();
-    else await sendChunks(res, narStream(realPath, size, range.range));
+    else await sendChunks(res, narStream(realPath, size, range.range), releaseChunk);
     return;
   }
   if (encoding === undefined) {
     res.writeHead(200, { "content-length": size });
     if (req.method === "HEAD") res.end();
-    else await sendChunks(res, narStream(realPath, size));
+    else await sendChunks(res, narStream(realPath, size), releaseChunk);
     return;
   }
   if (encoding !== "zstd" || narCache === undefined) {
     await sendEncoded(res, narStream(realPath, size), encoding, config);
     return;
   }
-  const cached = await narCache.open(narHash32, size);
+  const cached = narCache.open(narHash32, size);
   if (cached !== undefined) {
     log.debug("NAR from the compressed cache", { narHash: narHash32, hits: narCache.hits });
     // A static file: its length is known, unlike a NAR compressed as it goes out.
     res.writeHead(200, { "content-encoding": encoding, "content-length": cached.length });
-    await pipeToResponse(res, cached.stream, []);
+    await sendChunks(res, cached.body, releaseChunk);
     return;
   }
   // Compress once for this client and keep the result for the next ones.

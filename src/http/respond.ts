@@ -21,13 +21,21 @@ export function sendText(
 /**
  * Writes `chunks` to `res` with backpressure. Stops pulling (so the producer stops reading the
  * disk and closes its files) as soon as the client goes away. Errors propagate to the caller.
+ * `written` is called with each chunk once the socket no longer needs it (for reuse).
  */
 export async function sendChunks(
   res: ServerResponse,
-  chunks: AsyncIterable<Buffer>,
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  written?: (chunk: Buffer) => void,
 ): Promise<void> {
   for await (const chunk of chunks) {
-    if (!res.write(chunk)) await drainedOrClosed(res);
+    const flushed =
+      written === undefined
+        ? res.write(chunk)
+        : res.write(chunk, (error) => {
+            if (error === undefined || error === null) written(chunk);
+          });
+    if (!flushed) await drainedOrClosed(res);
     // Leaving the loop ends the producer at once: it closes its file and reads no more.
     if (res.destroyed) return;
   }

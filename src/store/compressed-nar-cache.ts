@@ -8,11 +8,25 @@
 // renamed into place only once the whole NAR went through, so several processes (workers, or
 // two daemons) can share the directory: a reader sees a complete entry or none.
 
-import { accessSync, constants, mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  read,
+  readSync,
+  readdirSync,
+  statSync,
+  unlinkSync,
+} from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import { Transform } from "node:stream";
+import { NAR_CHUNK_BYTES, takeChunk } from "./nar-chunks.ts";
 import type { NarCacheConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 
@@ -25,12 +39,22 @@ const ENTRY_NAME = /^[0-9a-df-np-sv-z]{52}\.\d+\.zst$/;
 const TEMP_PREFIX = ".tmp-";
 /** A temporary file older than this belongs to a process that died mid-write. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
-/** Reads of a cached file: as large as the NAR chunks, for few syscalls per download. */
-const READ_CHUNK_BYTES = 512 * 1024;
+/** A cached file's mtime (its last use, for the order after a restart) is renewed this often. */
+const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * Entries up to this size are read whole with one synchronous read; larger ones in NAR-chunk
+ * sized asynchronous reads. Most entries are small, and for them the thread-pool round trips of
+ * async calls (open, header, stat, reads, close) cost more than the reads themselves: a repeat
+ * download of the benchmark closure left the workers idle two thirds of the time.
+ */
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 export interface CachedNar {
-  /** The compressed NAR; closes the file when it ends or is destroyed. */
-  readonly stream: Readable;
+  /**
+   * The compressed NAR, in chunks (from the NAR chunk pool: `releaseChunk` each once written).
+   * Iterate it to the end or stop it with `return()`: that closes the file.
+   */
+  readonly body: Iterable<Buffer> | AsyncIterable<Buffer>;
   readonly length: number;
 }
 
@@ -101,42 +125,51 @@ export class CompressedNarCache {
     return this.#size;
   }
 
-  /** The cached compressed NAR for `narHash32` (of `narSize` bytes), if a sound one exists. */
-  async open(narHash32: string, narSize: number): Promise<CachedNar | undefined> {
+  /**
+   * The cached compressed NAR for `narHash32` (of `narSize` bytes), if a sound one exists.
+   * Synchronous: an open, a 32-byte read and an fstat of a file that is almost always in the
+   * page cache.
+   */
+  open(narHash32: string, narSize: number): CachedNar | undefined {
     const name = this.#entryName(narHash32);
     const path = join(this.#dir, name);
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(path, "r");
+      fd = openSync(path, "r");
     } catch {
       this.#misses += 1;
       this.#forget(name);
       return undefined;
     }
+    let body: CachedNar["body"] | undefined;
     try {
-      const length = await this.#check(handle, narSize);
-      if (length === undefined) {
+      const checked = this.#check(fd, narSize);
+      if (checked === undefined) {
         this.#log.warn("removing a damaged compressed NAR", { path });
         this.#forget(name);
-        await unlink(path).catch(() => undefined);
+        try {
+          unlinkSync(path);
+        } catch {
+          // Removed by another process meanwhile.
+        }
         this.#misses += 1;
-        await handle.close();
         return undefined;
       }
+      const { length, modified } = checked;
       this.#touch(name, HEADER_BYTES + length);
-      // Kept on disk too, so that a restart (see #scan) knows what was used last.
-      const now = new Date();
-      await handle.utimes(now, now);
+      // Kept on disk too, so that a restart (see #scan) knows what was used last; to the
+      // minute is enough, and spares a metadata write per download.
+      if (Date.now() - modified > TOUCH_INTERVAL_MS) {
+        const now = new Date();
+        futimesSync(fd, now, now);
+      }
       this.#hits += 1;
       this.#bytesServed += length;
-      const stream = handle.createReadStream({
-        start: HEADER_BYTES,
-        highWaterMark: READ_CHUNK_BYTES,
-      });
-      return { stream, length };
-    } catch (error) {
-      await handle.close();
-      throw error;
+      body = length <= SYNC_READ_MAX_BYTES ? [readWhole(fd, length)] : readInChunks(fd, length);
+      return { body, length };
+    } finally {
+      // A large entry's file is closed by its reader.
+      if (!(body !== undefined && !Array.isArray(body))) closeSync(fd);
     }
   }
 
@@ -171,15 +204,15 @@ export class CompressedNarCache {
   }
 
   /** The compressed length, when the header is ours and the file has exactly its size. */
-  async #check(handle: FileHandle, narSize: number): Promise<number | undefined> {
+  #check(fd: number, narSize: number): { length: number; modified: number } | undefined {
     const header = Buffer.alloc(HEADER_BYTES);
-    const { bytesRead } = await handle.read(header, 0, HEADER_BYTES, 0);
+    const bytesRead = readSync(fd, header, 0, HEADER_BYTES, 0);
     if (bytesRead !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return undefined;
     const storedNarSize = Number(header.readBigUInt64LE(8));
     const length = Number(header.readBigUInt64LE(16));
-    const { size } = await handle.stat();
+    const { size, mtimeMs } = fstatSync(fd);
     if (storedNarSize !== narSize || size !== HEADER_BYTES + length) return undefined;
-    return length;
+    return { length, modified: mtimeMs };
   }
 
   async #added(name: string, temp: string, length: number): Promise<void> {
@@ -345,5 +378,52 @@ export class CacheWriter {
     } catch {
       this.#failed = true;
     }
+  }
+}
+
+/** A small entry's compressed bytes, read at once. */
+function readWhole(fd: number, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const count = readSync(fd, bytes, done, length - done, HEADER_BYTES + done);
+    if (count === 0) throw new Error("compressed NAR shrank while read");
+    done += count;
+  }
+  return bytes;
+}
+
+function readChunk(fd: number, position: number, length: number): Promise<Buffer> {
+  const chunk = takeChunk(Math.min(NAR_CHUNK_BYTES, length));
+  return new Promise((resolve, reject) => {
+    read(fd, chunk, 0, chunk.length, position, (error, count) => {
+      if (error !== null) reject(error);
+      else if (count !== chunk.length) reject(new Error("compressed NAR shrank while read"));
+      else resolve(chunk);
+    });
+  });
+}
+
+/**
+ * A large entry in chunks, each read while the one before is sent. Owns `fd`: closes it when
+ * done or stopped.
+ */
+async function* readInChunks(fd: number, length: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  let reading = readChunk(fd, HEADER_BYTES, length);
+  try {
+    for (;;) {
+      const chunk = await reading;
+      position += chunk.length;
+      if (position >= length) {
+        yield chunk;
+        return;
+      }
+      reading = readChunk(fd, HEADER_BYTES + position, length - position);
+      yield chunk;
+    }
+  } finally {
+    await reading.catch(() => undefined);
+    closeSync(fd);
   }
 }

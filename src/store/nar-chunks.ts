@@ -20,6 +20,41 @@ export interface NarWindow {
   readonly end: number;
 }
 
+/** Chunks at least this large come from the pool; smaller ones are not worth keeping. */
+const POOLED_MIN_BYTES = 64 * 1024;
+/** Free chunks kept for reuse: enough for a few dozen downloads in flight (16 MiB). */
+const POOL_MAX_CHUNKS = 32;
+const free: Buffer[] = [];
+const pooled = new WeakSet<ArrayBufferLike>();
+const isFree = new WeakSet<ArrayBufferLike>();
+
+// Each chunk is a fresh 512 KiB allocation otherwise: at a GB/s that is thousands a second,
+// which the garbage collector frees late (profiles: 8-12 % of the time in GC, and a peak RSS
+// of 225 MiB for 16 downloads). Chunks come back once the socket has written them.
+/** A buffer of `size` bytes (at most NAR_CHUNK_BYTES), from the pool when it is large. */
+export function takeChunk(size: number): Buffer {
+  if (size < POOLED_MIN_BYTES) return Buffer.allocUnsafe(size);
+  let buffer = free.pop();
+  if (buffer === undefined) {
+    buffer = Buffer.allocUnsafeSlow(NAR_CHUNK_BYTES);
+    pooled.add(buffer.buffer);
+  } else {
+    isFree.delete(buffer.buffer);
+  }
+  return size === NAR_CHUNK_BYTES ? buffer : buffer.subarray(0, size);
+}
+
+/**
+ * Returns a chunk to the pool. Call it only when nothing will read the chunk again (a socket
+ * write's callback); a chunk that is never returned is simply garbage-collected.
+ */
+export function releaseChunk(chunk: Buffer): void {
+  const memory = chunk.buffer;
+  if (!pooled.has(memory) || isFree.has(memory) || free.length >= POOL_MAX_CHUNKS) return;
+  isFree.add(memory);
+  free.push(Buffer.from(memory, 0, NAR_CHUNK_BYTES));
+}
+
 export class NarChunks {
   readonly #narSize: number;
   readonly #window: NarWindow;
@@ -106,6 +141,11 @@ export class NarChunks {
     this.#position = 0;
   }
 
+  /** Whether a chunk is complete and waiting to be sent. */
+  hasReady(): boolean {
+    return this.#ready.length > 0;
+  }
+
   /** Chunks that are complete and may be sent. */
   *drain(): Generator<Buffer> {
     const ready = this.#ready;
@@ -133,6 +173,6 @@ export class NarChunks {
     if (size <= 0) throw new StorefrontError("store_changed", "NAR is longer than its NarSize");
     this.#allocated += size;
     // Every byte is written before the chunk is sent, so there is nothing to zero.
-    return Buffer.allocUnsafe(size);
+    return takeChunk(size);
   }
 }

@@ -1,0 +1,377 @@
+// `npm run bench`: storefront against nginx on one closure, the metrics of cache-shootout, and a
+// report (bench/RESULTS.md + bench/results.svg). See bench/README.md for what each step does.
+//
+//   npm run bench                    full run: ~360 paths, ~1.2 GiB of NAR, 7 samples
+//   npm run bench -- --quick         small closure, one sample; report in bench/work/quick/
+//   npm run bench -- --samples 7 --out /tmp/RESULTS.md --profile
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
+import { buildClosure, staticCache } from "./closure.ts";
+import { renderChart } from "./chart.ts";
+import { describeMachine } from "./machine.ts";
+import {
+  loadNarRefs,
+  narInfoAll,
+  narPass,
+  verifiedPass,
+  type Pass,
+  type Target,
+} from "./measure.ts";
+import { TIMED_METRICS, type MetricId } from "./metrics.ts";
+import { describePackages, installedPackages, pickPackages } from "./packages.ts";
+import { summariseProfiles, type ProfileSummary } from "./profile.ts";
+import { chartRows, renderReport, type Results } from "./report.ts";
+import { sampleMemory, treeMemory, type TreeMemory } from "./rss.ts";
+import { NGINX, startNginx, startStorefront, type RunningServer } from "./servers.ts";
+
+const BENCH_DIR = dirname(new URL(import.meta.url).pathname);
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    samples: { type: "string" },
+    out: { type: "string" },
+    work: { type: "string" },
+    profile: { type: "boolean", default: false },
+    workers: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  strict: true,
+});
+
+if (flags.help) {
+  process.stdout
+    .write(`Usage: npm run bench -- [--quick] [--samples N] [--out FILE] [--work DIR] [--profile]
+
+  --quick      ~30 small store paths, one sample (CI); report goes to the work dir
+  --samples N  samples per metric and server (default 7; 1 with --quick)
+  --out FILE   where RESULTS.md goes (default bench/RESULTS.md; the SVG goes beside it)
+  --work DIR   stores, caches and server files (default bench/work/, gitignored)
+  --profile    also profile storefront (node --cpu-prof) and add its hottest functions
+  --workers N  storefront's \`workers\` (default: storefront's default, the number of cores)
+`);
+  process.exit(0);
+}
+
+const mode = flags.quick ? "quick" : "full";
+const samples = Number(flags.samples ?? (flags.quick ? 1 : 7));
+if (!Number.isInteger(samples) || samples < 1)
+  throw new Error("--samples must be a positive integer");
+const workRoot = resolve(flags.work ?? join(BENCH_DIR, "work"));
+const workDir = join(workRoot, mode);
+const outFile = resolve(
+  flags.out ?? (flags.quick ? join(workDir, "RESULTS.md") : join(BENCH_DIR, "RESULTS.md")),
+);
+const svgFile = join(dirname(outFile), "results.svg");
+const workers = flags.workers === undefined ? undefined : Number(flags.workers);
+if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
+  throw new Error("--workers must be a positive integer");
+}
+
+function step(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function requireTools(): void {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} not found: apt-get install nginx-light`);
+  try {
+    execFileSync("nix-build", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("nix-build not found: apt-get install nix-bin");
+  }
+}
+
+function signingKey(dir: string): string {
+  const secret = join(dir, "bench-key.secret");
+  if (!existsSync(secret)) {
+    execFileSync("nix-store", [
+      "--generate-binary-cache-key",
+      "storefront-bench-1",
+      secret,
+      join(dir, "bench-key.public"),
+    ]);
+  }
+  return secret;
+}
+
+function directorySize(dir: string): number {
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    try {
+      total += statSync(join(entry.parentPath, entry.name)).size;
+    } catch {
+      // A temporary file renamed or removed while we looked.
+    }
+  }
+  return total;
+}
+
+/** Waits until the NAR cache stops growing: writes may finish after the response did. */
+async function waitCacheSettled(dir: string): Promise<number> {
+  let last = -1;
+  let stableSince = Date.now();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const size = directorySize(dir);
+    if (size !== last) {
+      last = size;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= 1000) {
+      break;
+    }
+    await sleep(200);
+  }
+  return last;
+}
+
+/**
+ * Every narinfo, over four connections one after the other: the cluster hands connections to
+ * its workers in turn, and each worker has a narinfo cache of its own to fill.
+ */
+async function warmNarInfos(base: string, hashes: readonly string[]): Promise<void> {
+  for (let i = 0; i < 4; i++) await narInfoAll(base, hashes);
+}
+
+async function main(): Promise<void> {
+  requireTools();
+  mkdirSync(workDir, { recursive: true });
+  const machine = describeMachine();
+
+  step(`${mode} run, ${samples} sample(s) per metric and server; work dir ${workDir}`);
+  const packages = describePackages(pickPackages(installedPackages(), mode));
+  step(`closure: ${packages.length} Debian packages; building with nix-build (reused if built)`);
+  const closure = buildClosure(workDir, packages);
+  step("static caches: nix copy --to file://...?compression=none and ?compression=zstd");
+  const noneCache = staticCache(workDir, closure, "none");
+  const zstdCache = staticCache(workDir, closure, "zstd");
+  const hashes = closure.paths.map((p) => p.slice("/nix/store/".length, "/nix/store/".length + 32));
+  const keyFile = signingKey(workDir);
+  const storefrontCache = join(workDir, "storefront-cache");
+  const profileRoot = join(workDir, "profiles");
+
+  const servers: RunningServer[] = [];
+  const startSf = async (nodeFlags: readonly string[] = []): Promise<RunningServer> => {
+    const server = await startStorefront({
+      dir: workDir,
+      storeRoot: closure.root,
+      keyFile,
+      cacheDirectory: storefrontCache,
+      nodeFlags,
+      workers,
+    });
+    servers.push(server);
+    return server;
+  };
+  const stopSf = async (server: RunningServer): Promise<void> => {
+    await server.stop();
+    servers.splice(servers.indexOf(server), 1);
+  };
+
+  try {
+    const nginx = await startNginx(join(workDir, "nginx"), { none: noneCache, zstd: zstdCache });
+    servers.push(nginx.server);
+    const nginxNone = nginx.urls["none"] ?? "";
+    const nginxZstd = nginx.urls["zstd"] ?? "";
+    rmSync(storefrontCache, { recursive: true, force: true });
+    let storefront = await startSf();
+    step(
+      `servers: nginx at ${nginxNone} (none) and ${nginxZstd} (zstd), storefront at ${storefront.url}`,
+    );
+
+    const sfNars = await loadNarRefs(storefront.url, hashes);
+    const targets = {
+      storefront: { name: "storefront", base: storefront.url, nars: sfNars, headers: {} },
+      nginx: {
+        name: "nginx",
+        base: nginxNone,
+        nars: await loadNarRefs(nginxNone, hashes),
+        headers: {},
+      },
+      storefrontZstd: {
+        name: "storefront",
+        base: storefront.url,
+        nars: sfNars,
+        headers: { "accept-encoding": "zstd" },
+      },
+      nginxZstd: {
+        name: "nginx",
+        base: nginxZstd,
+        nars: await loadNarRefs(nginxZstd, hashes),
+        headers: {},
+      },
+    };
+    const narBytes = sfNars.reduce((sum, nar) => sum + nar.narSize, 0);
+    const withBase = (target: Target, base: string): Target => ({ ...target, base });
+
+    step("warm-up: every NAR from each server once, each checked against its NarHash");
+    const warm: Record<string, Pass> = {};
+    for (const [name, target] of Object.entries(targets)) {
+      warm[name] = await verifiedPass(target, 2);
+    }
+    await warmNarInfos(storefront.url, hashes);
+    await warmNarInfos(nginxNone, hashes);
+
+    const times = Object.fromEntries(
+      TIMED_METRICS.map((m) => [m.id, { storefront: [] as number[], nginx: [] as number[] }]),
+    ) as Record<MetricId, { storefront: number[]; nginx: number[] }>;
+    const memoryPeaks: TreeMemory[] = [];
+    const zstdEncodings: Record<string, number> = {};
+    const zstdWire = { storefrontFirst: 0, storefrontRepeat: 0, nginx: 0 };
+    let cacheBytes = 0;
+    let idle: TreeMemory = { rss: 0, pss: 0, processes: 0 };
+
+    const check = (pass: Pass, what: string, expected: number | undefined): Pass => {
+      if (expected !== undefined && pass.bytes !== expected) {
+        throw new Error(`${what}: received ${pass.bytes} bytes, expected ${expected}`);
+      }
+      return pass;
+    };
+
+    for (let sample = 0; sample < samples; sample++) {
+      step(`sample ${sample + 1}/${samples}`);
+      // storefront starts each sample with an empty NAR cache, so "first" is really first.
+      await stopSf(storefront);
+      rmSync(storefrontCache, { recursive: true, force: true });
+      storefront = await startSf();
+      if (sample === 0) {
+        await sleep(1000); // workers may still be starting when the first answers
+        idle = treeMemory(storefront.pid);
+      }
+      const sf = withBase(targets.storefront, storefront.url);
+      const sfZstd = withBase(targets.storefrontZstd, storefront.url);
+      const zstdOrder = sample % 2 === 0 ? ["nginx", "storefront"] : ["storefront", "nginx"];
+      for (const who of zstdOrder) {
+        if (who === "storefront") {
+          const first = await narPass(sfZstd, 1);
+          cacheBytes = await waitCacheSettled(storefrontCache);
+          const repeat = await narPass(sfZstd, 1);
+          times["zstd-first"].storefront.push(first.seconds);
+          times["zstd-repeat"].storefront.push(repeat.seconds);
+          zstdWire.storefrontFirst = first.bytes;
+          zstdWire.storefrontRepeat = repeat.bytes;
+          for (const [encoding, count] of Object.entries(repeat.encodings)) {
+            zstdEncodings[encoding] = (zstdEncodings[encoding] ?? 0) + count;
+          }
+        } else {
+          const first = await narPass(targets.nginxZstd, 1);
+          const repeat = await narPass(targets.nginxZstd, 1);
+          times["zstd-first"].nginx.push(first.seconds);
+          times["zstd-repeat"].nginx.push(repeat.seconds);
+          zstdWire.nginx = repeat.bytes;
+        }
+      }
+      // The restarted storefront gets the same warm-up as at the start (untimed): every
+      // narinfo and every NAR once.
+      await warmNarInfos(sf.base, hashes);
+      await narPass(sf, 2);
+      for (const [index, metric] of (
+        ["narinfo-all", "nar-c1", "nar-c4", "nar-c16"] as const
+      ).entries()) {
+        const order =
+          (sample + index) % 2 === 0 ? ["nginx", "storefront"] : ["storefront", "nginx"];
+        for (const who of order) {
+          const target = who === "storefront" ? sf : targets.nginx;
+          let pass: Pass;
+          if (metric === "narinfo-all") {
+            // A pass takes tens of milliseconds, where a busy machine's noise is as large: a
+            // sample is the median of five passes.
+            const passes: Pass[] = [];
+            for (let i = 0; i < 5; i++) passes.push(await narInfoAll(target.base, hashes));
+            passes.sort((a, b) => a.seconds - b.seconds);
+            pass = passes[2] as Pass;
+          } else {
+            const connections = Number(metric.slice("nar-c".length));
+            const rss =
+              who === "storefront" && connections === 16 ? sampleMemory(storefront.pid) : undefined;
+            pass = check(await narPass(target, connections), `${who} ${metric}`, narBytes);
+            if (rss !== undefined) memoryPeaks.push(rss.stop());
+          }
+          times[metric][who === "storefront" ? "storefront" : "nginx"].push(pass.seconds);
+        }
+      }
+    }
+
+    let profile: { metric: string; summary: ProfileSummary }[] | undefined;
+    if (flags.profile) {
+      profile = [];
+      await stopSf(storefront);
+      for (const metric of ["narinfo-all", "nar-c1", "nar-c16", "zstd-first"] as const) {
+        step(`profile: ${metric}`);
+        const dir = join(profileRoot, metric);
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(storefrontCache, { recursive: true, force: true });
+        const profiled = await startSf(["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+        const sf = withBase(targets.storefront, profiled.url);
+        // Several passes, so that start-up (module loading, compiling) weighs little.
+        if (metric === "narinfo-all") {
+          for (let i = 0; i < 50; i++) await narInfoAll(profiled.url, hashes);
+        } else if (metric === "zstd-first") {
+          await narPass(withBase(targets.storefrontZstd, profiled.url), 1);
+        } else {
+          for (let i = 0; i < 3; i++) await narPass(sf, Number(metric.slice("nar-c".length)));
+        }
+        await stopSf(profiled);
+        profile.push({ metric, summary: summariseProfiles(dir, 15) });
+      }
+      storefront = await startSf();
+    }
+
+    const results: Results = {
+      machine,
+      mode,
+      samples,
+      workers: workers ?? "default",
+      closure: {
+        paths: closure.paths.length,
+        files: closure.files,
+        references: packages.reduce((sum, p) => sum + p.references.length, 0),
+        narBytes,
+        largestNar: Math.max(...sfNars.map((n) => n.narSize)),
+        zstdCacheBytes: warm["nginxZstd"]?.bytes ?? 0,
+      },
+      times,
+      memory: { idle, peaks: memoryPeaks },
+      zstd: {
+        encodings: zstdEncodings,
+        storefrontFirstBytes: zstdWire.storefrontFirst,
+        storefrontRepeatBytes: zstdWire.storefrontRepeat,
+        nginxBytes: zstdWire.nginx,
+        narCacheBytes: cacheBytes,
+      },
+      warmup: Object.fromEntries(Object.entries(warm).map(([k, v]) => [k, v.seconds])),
+      profile,
+    };
+    mkdirSync(dirname(outFile), { recursive: true });
+    writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 1));
+    writeFileSync(outFile, renderReport(results, "results.svg"));
+    const rows = chartRows(results);
+    writeFileSync(
+      svgFile,
+      renderChart(
+        rows.ratios,
+        rows.memory,
+        `${machine.cpu}, ${machine.cores} cores; ${machine.date}`,
+      ),
+    );
+    step(`report: ${outFile} and ${svgFile}`);
+    process.stdout.write(renderReport(results, "results.svg", { tableOnly: true }));
+  } finally {
+    for (const server of [...servers].reverse()) await server.stop();
+  }
+}
+
+// Ctrl-C: exit through process.exit, so that the servers' exit hooks stop them.
+process.once("SIGINT", () => process.exit(130));
+process.once("SIGTERM", () => process.exit(143));
+await main();
