@@ -61,7 +61,14 @@ describe.skipIf(!hasNix)("metrics", () => {
       expect(zstd.headers["content-encoding"]).toBe("zstd");
     }
 
-    const text = await (await fetch(`${url}/metrics`)).text();
+    // A stream leaves the in-flight gauge just after its last byte went out, so the client can
+    // be done a moment before the server is: scrape until the server is done too.
+    const text = await waitForValue("NAR streams to finish", async () => {
+      const scraped = await (await fetch(`${url}/metrics`)).text();
+      return parseMetrics(scraped).get("storefront_nar_streams_in_flight") === 0
+        ? scraped
+        : undefined;
+    });
     const series = parseMetrics(text);
     const misses = series.get("storefront_compression_cache_misses_total") ?? 0;
     expect(misses).toBeGreaterThanOrEqual(1);
