@@ -89,7 +89,7 @@
             mkdir -p $out/lib/storefront $out/bin
             cp -r package.json README.md src node_modules $out/lib/storefront/
             makeWrapper ${nodejs_24}/bin/node $out/bin/storefront \
-              --add-flags $out/lib/storefront/src/main.ts
+              --add-flags $out/lib/storefront/src/bin.js
             runHook postInstall
           '';
 

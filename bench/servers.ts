@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const NGINX = "/usr/sbin/nginx";
-const STOREFRONT_MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const STOREFRONT_MAIN = new URL("../src/bin.js", import.meta.url).pathname;
 
 export interface RunningServer {
   readonly name: string;

@@ -18,7 +18,7 @@ const MODULE = join(ROOT, "nixos-module.nix");
 const FLAKE = join(ROOT, "flake.nix");
 const PACKAGE = "/nix/store/00000000000000000000000000000000-storefront-0.1.0";
 const CONFIG_FILE = "/nix/store/11111111111111111111111111111111-storefront.toml";
-const MAIN = join(ROOT, "src/main.ts");
+const MAIN = join(ROOT, "src/bin.js");
 
 /** Whether this process can run a command as another user (runuser) and has SQLite's shell. */
 const canActAsService =
@@ -165,7 +165,7 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     // Without nixpkgs the package cannot be built here; this checks the wrapper's source.
     const flake = readFileSync(FLAKE, "utf8");
     expect(flake).toMatch(/makeWrapper \$\{nodejs_24\}\/bin\/node \$out\/bin\/storefront/);
-    expect(flake).toContain("--add-flags $out/lib/storefront/src/main.ts");
+    expect(flake).toContain("--add-flags $out/lib/storefront/src/bin.js");
     expect(flake).toContain("cp -r package.json README.md src node_modules $out/lib/storefront/");
   });
 

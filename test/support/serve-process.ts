@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach } from "vitest";
 import { tempDir } from "./temp.ts";
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../src/bin.js", import.meta.url).pathname;
 
 export interface ServeProcess {
   readonly child: ChildProcess;
