@@ -9,6 +9,9 @@ import { sendError } from "./errors.ts";
 import { findRoute, type Route } from "./router.ts";
 import type { Services } from "./services.ts";
 
+/** The parameters of a URL without a query string, shared: nothing writes to them. */
+const NO_QUERY = new URLSearchParams();
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createRequestHandler(routes: readonly Route[], services: Services): RequestHandler {
@@ -42,7 +45,7 @@ async function handle(
     const url = req.url ?? "";
     const queryStart = url.indexOf("?");
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart === -1 ? "" : url.slice(queryStart + 1));
+    const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryStart + 1));
     const lookup = findRoute(routes, req.method ?? "", path);
     switch (lookup.kind) {
       case "not_found":

@@ -10,7 +10,8 @@ export interface RequestContext {
   readonly res: ServerResponse;
   /** The capture groups of the route's pattern. */
   readonly params: readonly string[];
-  readonly query: URLSearchParams;
+  /** The query string's parameters; routes only read them. */
+  readonly query: Pick<URLSearchParams, "get">;
   readonly services: Services;
 }
 
@@ -33,12 +34,17 @@ export function findRoute(routes: readonly Route[], method: string, path: string
   for (const route of routes) {
     const match = route.pattern.exec(path);
     if (match === null) continue;
-    const methods: string[] = [...route.methods];
-    if (methods.includes("GET")) methods.push("HEAD");
-    if (methods.includes(method)) return { kind: "found", route, params: match.slice(1) };
-    allowed = [...(allowed ?? []), ...methods];
+    if (answers(route, method)) return { kind: "found", route, params: match.slice(1) };
+    allowed = [...(allowed ?? []), ...route.methods];
+    if (route.methods.includes("GET")) allowed.push("HEAD");
   }
   return allowed === undefined
     ? { kind: "not_found" }
     : { kind: "method_not_allowed", allow: allowed.join(", ") };
+}
+
+/** Whether `route` answers `method`: HEAD wherever GET is. Nothing is allocated for a hit. */
+function answers(route: Route, method: string): boolean {
+  const methods: readonly string[] = route.methods;
+  return methods.includes(method) || (method === "HEAD" && methods.includes("GET"));
 }
