@@ -87,6 +87,11 @@ export class NarChunks {
     return this.#window.end < this.#narSize && this.#offset >= this.#window.end;
   }
 
+  /** True when the window is the whole NAR: every file's contents will be read. */
+  get whole(): boolean {
+    return this.#total === this.#narSize;
+  }
+
   /** Appends bytes (framing, names, small contents); keeps the part inside the window. */
   put(bytes: Buffer): void {
     const { from, to } = this.window(bytes.length);

@@ -13,7 +13,8 @@
 // depends on names and sizes), but files whose contents lie outside the window are not opened,
 // and the walk stops once the window is full.
 
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { constants, type Dirent, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { StorefrontError } from "../errors.ts";
@@ -44,6 +45,7 @@ export const SYNC_READ_MAX_BYTES = 256 * 1024;
 /** Part of a large file met during the walk, to be copied asynchronously before it goes on. */
 interface LargeFile {
   readonly path: Buffer;
+  readonly size: number;
   /** Bytes `from` up to, not including, `to` of the file. */
   readonly from: number;
   readonly to: number;
@@ -109,25 +111,62 @@ function* serialise(
 }
 
 function* serialiseFile(path: Buffer, chunks: NarChunks): Generator<LargeFile | undefined, void> {
-  const stats = lstatSync(path);
-  if (!stats.isFile()) {
-    throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`);
+  // A whole NAR reads every file: open it, then ask the open file for its size and mode, which
+  // walks the path once, not twice (lstat, then open). Under a window, a file may be skipped
+  // whole: ask the path, and open the file only if some of it is needed.
+  const fd = chunks.whole ? openListedFile(path) : undefined;
+  let large: LargeFile | undefined;
+  try {
+    const stats = fd === undefined ? lstatSync(path) : fstatSync(fd);
+    if (!stats.isFile()) {
+      throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`);
+    }
+    const size = stats.size;
+    chunks.put((stats.mode & S_IXUSR) !== 0 ? EXECUTABLE_OPEN : REGULAR_OPEN);
+    chunks.put(lengthPrefix(size));
+    const { from, to } = chunks.window(size);
+    chunks.skip(from);
+    if (to - from > SYNC_READ_MAX_BYTES) large = { path, size, from, to };
+    else if (from < to) copySmallRange(fd ?? path, path, from, to, chunks);
+    if (large === undefined) {
+      chunks.skip(size - to);
+      chunks.put(padding(size));
+      return;
+    }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  const size = stats.size;
-  chunks.put((stats.mode & S_IXUSR) !== 0 ? EXECUTABLE_OPEN : REGULAR_OPEN);
-  chunks.put(lengthPrefix(size));
-  // Only the contents inside the window are read; a file wholly outside it is not opened.
-  const { from, to } = chunks.window(size);
-  chunks.skip(from);
-  if (to - from > SYNC_READ_MAX_BYTES) yield { path, from, to };
-  else if (from < to) copySmallRange(path, from, to, chunks);
-  chunks.skip(size - to);
-  chunks.put(padding(size));
+  // Copied asynchronously, from a file of its own: a walk abandoned here holds no descriptor.
+  yield large;
+  chunks.skip(large.size - large.to);
+  chunks.put(padding(large.size));
 }
 
-function copySmallRange(path: Buffer, from: number, to: number, chunks: NarChunks): void {
-  // O_NOFOLLOW: the entry was a file when listed; if it became a symlink, fail, never follow.
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+/** Opens a file that was a regular file when its directory was listed, for reading. */
+function openListedFile(path: Buffer): number {
+  try {
+    // O_NOFOLLOW: a file that became a symlink fails (ELOOP), never followed. O_NONBLOCK: one
+    // that became a FIFO fails the isFile check after opening, instead of blocking here.
+    return openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ELOOP") {
+      throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function copySmallRange(
+  file: number | Buffer,
+  path: Buffer,
+  from: number,
+  to: number,
+  chunks: NarChunks,
+): void {
+  const fd = typeof file === "number" ? file : openListedFile(path);
   try {
     let position = from;
     while (position < to) {
@@ -140,7 +179,7 @@ function copySmallRange(path: Buffer, from: number, to: number, chunks: NarChunk
       chunks.commit(bytesRead);
     }
   } finally {
-    closeSync(fd);
+    if (fd !== file) closeSync(fd);
   }
 }
 
@@ -159,7 +198,7 @@ async function* copyLargeFile(
   { path, from, to }: LargeFile,
   chunks: NarChunks,
 ): AsyncGenerator<Buffer> {
-  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   let reading = readAhead(file, chunks, from, to);
   try {
     let position = from;
