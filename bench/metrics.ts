@@ -35,5 +35,16 @@ export const TIMED_METRICS: readonly TimedMetric[] = [
   },
 ];
 
+/**
+ * The single-connection metrics that are also measured against the Node floor
+ * (bench/node-floor.ts): what any Node server costs, apart from what storefront adds.
+ */
+export const FLOOR_METRICS = ["narinfo-all", "nar-c1"] as const satisfies readonly MetricId[];
+export type FloorMetric = (typeof FLOOR_METRICS)[number];
+
+export function isFloorMetric(id: MetricId): id is FloorMetric {
+  return (FLOOR_METRICS as readonly MetricId[]).includes(id);
+}
+
 /** Peak RSS of all storefront processes during NAR c16. */
 export const RSS_GOAL_BYTES = 128 * 1024 * 1024;

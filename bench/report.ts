@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { ChartRow } from "./chart.ts";
 import type { Machine } from "./machine.ts";
-import { RSS_GOAL_BYTES, TIMED_METRICS, type MetricId } from "./metrics.ts";
+import { FLOOR_METRICS, RSS_GOAL_BYTES, TIMED_METRICS } from "./metrics.ts";
+import type { FloorMetric, MetricId } from "./metrics.ts";
 import type { ProfileSummary } from "./profile.ts";
 import type { TreeMemory } from "./rss.ts";
 import { summarise, type Summary } from "./stats.ts";
@@ -26,6 +27,11 @@ export interface Results {
   };
   /** Seconds per sample. */
   readonly times: Readonly<Record<MetricId, { storefront: number[]; nginx: number[] }>>;
+  /** The Node floor's seconds per sample, and storefront's NAR serialiser alone (seconds). */
+  readonly floor: {
+    readonly times: Readonly<Record<FloorMetric, number[]>>;
+    readonly generation: readonly number[];
+  };
   /** storefront's process tree: after start, and the peak of each NAR c16 sample. */
   readonly memory: { readonly idle: TreeMemory; readonly peaks: readonly TreeMemory[] };
   readonly zstd: {
@@ -44,9 +50,20 @@ export interface Results {
 const MIB = 1024 * 1024;
 const NOTES = new URL("notes.md", import.meta.url).pathname;
 
-function ratios(times: { storefront: number[]; nginx: number[] }): Summary {
-  const pairs = times.storefront.map((sf, i) => sf / (times.nginx[i] ?? NaN));
+/** Ratios of two series measured in the same samples, summarised. */
+function pairedRatios(top: readonly number[], bottom: readonly number[]): Summary {
+  const pairs = top.map((value, i) => value / (bottom[i] ?? NaN));
   return summarise(pairs.filter((r) => Number.isFinite(r)));
+}
+
+function ratios(times: { storefront: number[]; nginx: number[] }): Summary {
+  return pairedRatios(times.storefront, times.nginx);
+}
+
+function ratioText(r: Summary): string {
+  return r.samples === 0
+    ? "–"
+    : `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
 }
 
 function seconds(summary: Summary): string {
@@ -110,10 +127,7 @@ function goalTable(results: Results): string[] {
           ? results.zstd.storefrontRepeatBytes
           : 0;
     const ngBytes = metric.id.startsWith("zstd-") ? results.zstd.nginxBytes : bytes;
-    const range =
-      r.samples === 0
-        ? "–"
-        : `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+    const range = ratioText(r);
     lines.push(
       `| ${metric.label} | ${seconds(sf)}${bytes > 0 ? throughput(bytes, sf) : ""} | ${seconds(ng)}${ngBytes > 0 ? throughput(ngBytes, ng) : ""} | ${range} | ${metric.goal === undefined ? "–" : `<= ${metric.goal}`} | ${verdict(r.median, metric.goal)} |`,
     );
@@ -125,6 +139,40 @@ function goalTable(results: Results): string[] {
   lines.push(
     `| peak RSS during NAR c16, sum of VmRSS | ${mib(peaks)}, ${processes(results)} processes | | highest: ${peaks.max.toFixed(0)} MiB | <= ${RSS_GOAL_BYTES / MIB} MiB | ${verdict(peaks.max, RSS_GOAL_BYTES / MIB)} |`,
     `| the same, sum of PSS (shared pages counted once) | ${mib(pss)} | | highest: ${pss.max.toFixed(0)} MiB | (<= ${RSS_GOAL_BYTES / MIB} MiB) | ${pss.samples === 0 ? "" : pss.max <= RSS_GOAL_BYTES / MIB ? "within" : "over"} |`,
+  );
+  return lines;
+}
+
+/** What Node itself costs: the floor server and the serialiser alone, against nginx. */
+function floorSection(results: Results): string[] {
+  const lines = [
+    "## What Node itself costs",
+    "",
+    "The Node floor (`bench/node-floor.ts`) is a minimal `node:http` server, one process, that",
+    "serves the same static cache as nginx: narinfos from memory, NAR files in 512 KiB reads",
+    "written with backpressure. It was measured in the same samples, in turn with the other two,",
+    "on the single-connection metrics.",
+    "",
+    "| metric | nginx | Node floor | storefront | floor / nginx | storefront / floor |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const id of FLOOR_METRICS) {
+    const label = TIMED_METRICS.find((m) => m.id === id)?.label ?? id;
+    const times = results.times[id];
+    const floor = results.floor.times[id];
+    lines.push(
+      `| ${label} | ${seconds(summarise(times.nginx))} | ${seconds(summarise(floor))} | ` +
+        `${seconds(summarise(times.storefront))} | ${ratioText(pairedRatios(floor, times.nginx))} | ` +
+        `${ratioText(pairedRatios(times.storefront, floor))} |`,
+    );
+  }
+  const generation = summarise(results.floor.generation);
+  lines.push(
+    "",
+    `storefront's NAR serialiser alone (\`bench/generation.ts\`: every NAR of the closure built ` +
+      `in the benchmark's process, no HTTP, bytes dropped): ${seconds(generation)}, ` +
+      `${ratioText(pairedRatios(results.floor.generation, results.times["nar-c1"].nginx))} ` +
+      "times nginx's whole NAR c1 pass in the same sample.",
   );
   return lines;
 }
@@ -197,7 +245,7 @@ export function renderReport(
     "# storefront vs nginx",
     "",
     `Made by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${m.date}: ` +
-      `${results.samples} sample(s) per metric and server, the two servers alternated within each sample.`,
+      `${results.samples} sample(s) per metric and server, the servers taking turns to go first within each sample.`,
     "Times are wall-clock seconds for one pass (MiB/s: bytes on the wire per second, compressed",
     "ones in the zstd rows); ratios are storefront / nginx per sample, summarised.",
     `storefront ran with its default settings${results.workers === "default" ? "" : ` but \`workers = ${results.workers}\``}, one signing key; nginx as \`bench/servers.ts\` configures it.`,
@@ -216,6 +264,8 @@ export function renderReport(
       ".",
     `- storefront after start, before any request: ${results.memory.idle.processes} processes, ` +
       `VmRSS ${(results.memory.idle.rss / MIB).toFixed(0)} MiB, PSS ${(results.memory.idle.pss / MIB).toFixed(0)} MiB.`,
+    "",
+    ...floorSection(results),
     "",
     "## Machine",
     "",

@@ -21,12 +21,14 @@ import {
   type Pass,
   type Target,
 } from "./measure.ts";
-import { TIMED_METRICS, type MetricId } from "./metrics.ts";
+import { TIMED_METRICS, isFloorMetric, type FloorMetric, type MetricId } from "./metrics.ts";
 import { describePackages, installedPackages, pickPackages } from "./packages.ts";
 import { summariseProfiles, type ProfileSummary } from "./profile.ts";
 import { chartRows, renderReport, type Results } from "./report.ts";
 import { sampleMemory, treeMemory, type TreeMemory } from "./rss.ts";
-import { NGINX, startNginx, startStorefront, type RunningServer } from "./servers.ts";
+import { buildEveryNar } from "./generation.ts";
+import { NGINX, startNginx, startNodeFloor, startStorefront } from "./servers.ts";
+import type { RunningServer } from "./servers.ts";
 
 const BENCH_DIR = dirname(new URL(import.meta.url).pathname);
 
@@ -186,6 +188,8 @@ async function main(): Promise<void> {
     servers.push(nginx.server);
     const nginxNone = nginx.urls["none"] ?? "";
     const nginxZstd = nginx.urls["zstd"] ?? "";
+    const floor = await startNodeFloor(noneCache);
+    servers.push(floor);
     rmSync(narCache, { recursive: true, force: true });
     let storefront = await startSf();
     step(
@@ -213,6 +217,12 @@ async function main(): Promise<void> {
         nars: await loadNarRefs(nginxZstd, hashes),
         headers: {},
       },
+      floor: {
+        name: "node floor",
+        base: floor.url,
+        nars: await loadNarRefs(floor.url, hashes),
+        headers: {},
+      },
     };
     const narBytes = sfNars.reduce((sum, nar) => sum + nar.narSize, 0);
     const withBase = (target: Target, base: string): Target => ({ ...target, base });
@@ -224,10 +234,13 @@ async function main(): Promise<void> {
     }
     await warmNarInfos(storefront.url, hashes);
     await warmNarInfos(nginxNone, hashes);
+    await warmNarInfos(floor.url, hashes);
 
     const times = Object.fromEntries(
       TIMED_METRICS.map((m) => [m.id, { storefront: [] as number[], nginx: [] as number[] }]),
     ) as Record<MetricId, { storefront: number[]; nginx: number[] }>;
+    const floorTimes: Record<FloorMetric, number[]> = { "narinfo-all": [], "nar-c1": [] };
+    const generation: number[] = [];
     const memoryPeaks: TreeMemory[] = [];
     const zstdEncodings: Record<string, number> = {};
     const zstdWire = { storefrontFirst: 0, storefrontRepeat: 0, nginx: 0 };
@@ -281,10 +294,16 @@ async function main(): Promise<void> {
       for (const [index, metric] of (
         ["narinfo-all", "nar-c1", "nar-c4", "nar-c16"] as const
       ).entries()) {
-        const order =
-          (sample + index) % 2 === 0 ? ["nginx", "storefront"] : ["storefront", "nginx"];
+        // The Node floor only where one connection is used: it is a single process.
+        const contenders = isFloorMetric(metric)
+          ? (["nginx", "storefront", "floor"] as const)
+          : (["nginx", "storefront"] as const);
+        // Each server goes first in turn.
+        const first = (sample + index) % contenders.length;
+        const order = [...contenders.slice(first), ...contenders.slice(0, first)];
         for (const who of order) {
-          const target = who === "storefront" ? sf : targets.nginx;
+          const target =
+            who === "storefront" ? sf : who === "floor" ? targets.floor : targets.nginx;
           let pass: Pass;
           if (metric === "narinfo-all") {
             // A pass takes tens of milliseconds, where a busy machine's noise is as large: a
@@ -300,9 +319,12 @@ async function main(): Promise<void> {
             pass = check(await narPass(target, connections), `${who} ${metric}`, narBytes);
             if (rss !== undefined) memoryPeaks.push(rss.stop());
           }
-          times[metric][who === "storefront" ? "storefront" : "nginx"].push(pass.seconds);
+          if (who !== "floor") times[metric][who].push(pass.seconds);
+          else if (isFloorMetric(metric)) floorTimes[metric].push(pass.seconds);
         }
       }
+      // storefront's NAR serialiser alone, in this process, no server involved.
+      generation.push(await buildEveryNar(join(closure.root, "nix/store"), closure.paths, sfNars));
     }
 
     let profile: { metric: string; summary: ProfileSummary }[] | undefined;
@@ -345,6 +367,7 @@ async function main(): Promise<void> {
       },
       times,
       memory: { idle, peaks: memoryPeaks },
+      floor: { times: floorTimes, generation },
       zstd: {
         encodings: zstdEncodings,
         storefrontFirstBytes: zstdWire.storefrontFirst,

@@ -1,5 +1,6 @@
-// The two servers under test, started and stopped by the benchmark: Debian's nginx serving the
-// static caches, and storefront serving the store itself, each on its own loopback port.
+// The servers, started and stopped by the benchmark: Debian's nginx serving the static caches,
+// storefront serving the store itself, and the Node floor (bench/node-floor.ts) serving the
+// uncompressed static cache, each on its own loopback port.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -11,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 export const NGINX = "/usr/sbin/nginx";
 const STOREFRONT_MAIN = new URL("../src/bin.js", import.meta.url).pathname;
+const NODE_FLOOR = new URL("node-floor.ts", import.meta.url).pathname;
 
 export interface RunningServer {
   readonly name: string;
@@ -187,6 +189,24 @@ export async function startStorefront(options: StorefrontOptions): Promise<Runni
   await waitReady(url, child, output);
   return {
     name: "storefront",
+    url,
+    pid: child.pid ?? 0,
+    stop: () => stopProcess(child, "SIGTERM"),
+  };
+}
+
+/** bench/node-floor.ts serving the static cache `root`, with the Node that runs the benchmark. */
+export async function startNodeFloor(root: string): Promise<RunningServer> {
+  const port = await freePort();
+  const { child, output } = startProcess(
+    process.execPath,
+    [NODE_FLOOR, root, String(port)],
+    process.env,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, child, output);
+  return {
+    name: "node floor",
     url,
     pid: child.pid ?? 0,
     stop: () => stopProcess(child, "SIGTERM"),
