@@ -4,11 +4,10 @@ import { openApp } from "../app.ts";
 import { clockFromEnv } from "../clock.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { loadTlsCredentials, removeStaleSocket, type ListenTarget } from "../http/listen.ts";
-import { startServing } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
 import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
-import { runPrimary, runWorker } from "../process/cluster.ts";
+import { importServing, runPrimary, runWorker } from "../process/cluster.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
 import { checkConfig } from "./check-config.ts";
@@ -115,6 +114,7 @@ async function serveInThisProcess({
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     onShutdownSignal(resolve);
   });
+  const { startServing } = await importServing();
   const serving = await startServing(config, targets, log);
   announce(serving.addresses);
   if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);

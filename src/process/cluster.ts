@@ -17,9 +17,17 @@ import cluster, { type Worker } from "node:cluster";
 import { ConfigError } from "../config-schema.ts";
 import type { Config } from "../config.ts";
 import type { ListenTarget } from "../http/listen.ts";
-import { startServing, type Serving } from "../http/serving.ts";
+import type { Serving } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
 import { onShutdownSignal } from "./shutdown.ts";
+
+/**
+ * The request-serving modules (routes, HTTP, compression, their libraries), imported only in a
+ * process that serves: a cluster's primary never does, and loading them cost it ~6 MiB.
+ */
+export function importServing(): Promise<typeof import("../http/serving.ts")> {
+  return import("../http/serving.ts");
+}
 
 /** Messages between primary and workers; other modules use their own `type` values. */
 type ToWorker =
@@ -245,24 +253,28 @@ export function runWorker(log: Logger): Promise<number> {
     const start = (config: Config, targets: readonly ListenTarget[]): void => {
       // The primary watches the store for pins and store metrics; workers keep their own
       // narinfo caches right and report their metrics to it.
-      startServing(config, targets, log, { clusterWorker: true, monitor: false }).then(
-        (started) => {
-          serving = started;
-          if (stopRequested) {
-            void started.stop().then(() => {
-              finish(0);
+      importServing()
+        .then(({ startServing }) =>
+          startServing(config, targets, log, { clusterWorker: true, monitor: false }),
+        )
+        .then(
+          (started) => {
+            serving = started;
+            if (stopRequested) {
+              void started.stop().then(() => {
+                finish(0);
+              });
+            } else {
+              send({ type: "storefront:listening", addresses: started.addresses });
+            }
+          },
+          (error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            send({ type: "storefront:fatal", message }, () => {
+              finish(1);
             });
-          } else {
-            send({ type: "storefront:listening", addresses: started.addresses });
-          }
-        },
-        (error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
-          send({ type: "storefront:fatal", message }, () => {
-            finish(1);
-          });
-        },
-      );
+          },
+        );
     };
 
     process.on("message", (message: unknown) => {
