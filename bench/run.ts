@@ -6,7 +6,8 @@
 //   npm run bench -- --samples 7 --out /tmp/RESULTS.md --profile
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -39,6 +40,7 @@ const { values: flags } = parseArgs({
     out: { type: "string" },
     work: { type: "string" },
     profile: { type: "boolean", default: false },
+    "report-only": { type: "boolean", default: false },
     workers: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -47,7 +49,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout
-    .write(`Usage: npm run bench -- [--quick] [--samples N] [--out FILE] [--work DIR] [--profile]
+    .write(`Usage: npm run bench -- [--quick] [--samples N] [--out FILE] [--work DIR] [--profile] [--report-only]
 
   --quick      ~30 small store paths, one sample (CI); report goes to the work dir
   --samples N  samples per metric and server (default 7; 1 with --quick)
@@ -55,6 +57,8 @@ if (flags.help) {
   --work DIR   stores, caches and server files (default bench/work/, gitignored)
   --profile    also profile storefront (node --cpu-prof) and add its hottest functions
   --workers N  storefront's \`workers\` (default: storefront's default, the number of cores)
+  --report-only  write the report again from the work dir's results.json (after editing
+               bench/notes.md), measuring nothing
 `);
   process.exit(0);
 }
@@ -145,7 +149,21 @@ async function warmNarInfos(base: string, hashes: readonly string[]): Promise<vo
   for (let i = 0; i < 4; i++) await narInfoAll(base, hashes);
 }
 
+function writeReport(results: Results): void {
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, renderReport(results, "results.svg"));
+  const rows = chartRows(results);
+  const { cpu, cores, date } = results.machine;
+  writeFileSync(svgFile, renderChart(rows.ratios, rows.memory, `${cpu}, ${cores} cores; ${date}`));
+  step(`report: ${outFile} and ${svgFile}`);
+  process.stdout.write(renderReport(results, "results.svg", { tableOnly: true }));
+}
+
 async function main(): Promise<void> {
+  if (flags["report-only"]) {
+    writeReport(JSON.parse(readFileSync(join(workDir, "results.json"), "utf8")) as Results);
+    return;
+  }
   requireTools();
   mkdirSync(workDir, { recursive: true });
   const machine = describeMachine();
@@ -378,20 +396,8 @@ async function main(): Promise<void> {
       warmup: Object.fromEntries(Object.entries(warm).map(([k, v]) => [k, v.seconds])),
       profile,
     };
-    mkdirSync(dirname(outFile), { recursive: true });
     writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 1));
-    writeFileSync(outFile, renderReport(results, "results.svg"));
-    const rows = chartRows(results);
-    writeFileSync(
-      svgFile,
-      renderChart(
-        rows.ratios,
-        rows.memory,
-        `${machine.cpu}, ${machine.cores} cores; ${machine.date}`,
-      ),
-    );
-    step(`report: ${outFile} and ${svgFile}`);
-    process.stdout.write(renderReport(results, "results.svg", { tableOnly: true }));
+    writeReport(results);
   } finally {
     for (const server of [...servers].reverse()) await server.stop();
   }
