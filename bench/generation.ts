@@ -9,11 +9,11 @@ import { narStream } from "../src/store/nar-stream.ts";
 import type { NarRef } from "./client.ts";
 
 /** Seconds to serialise every NAR once; fails if any comes out a different size. */
-export async function buildEveryNar(
+export function buildEveryNar(
   storeDir: string,
   paths: readonly string[],
   nars: readonly NarRef[],
-): Promise<number> {
+): number {
   const sizes = new Map(nars.map((nar) => [nar.hash, nar.narSize]));
   const start = performance.now();
   for (const path of paths) {
@@ -21,7 +21,7 @@ export async function buildEveryNar(
     const narSize = sizes.get(name.slice(0, 32));
     if (narSize === undefined) throw new Error(`${path}: no narinfo`);
     let bytes = 0;
-    for await (const chunk of narStream(`${storeDir}/${name}`, narSize)) {
+    for (const chunk of narStream(`${storeDir}/${name}`, narSize)) {
       bytes += chunk.length;
       releaseChunk(chunk);
     }

@@ -342,7 +342,7 @@ async function main(): Promise<void> {
         }
       }
       // storefront's NAR serialiser alone, in this process, no server involved.
-      generation.push(await buildEveryNar(join(closure.root, "nix/store"), closure.paths, sfNars));
+      generation.push(buildEveryNar(join(closure.root, "nix/store"), closure.paths, sfNars));
     }
 
     let profile: { metric: string; summary: ProfileSummary }[] | undefined;

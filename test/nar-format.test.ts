@@ -8,16 +8,11 @@ import { parseStoreHash } from "../src/core/store-path.ts";
 import { StoreDatabase } from "../src/store/database.ts";
 import { narStream } from "../src/store/nar-stream.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "./support/nix.ts";
+import { collect } from "./support/chunks.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
 const LARGE = new URL("fixtures/large.nix", import.meta.url).pathname;
 const ATTRIBUTES = ["tree", "topFile", "topExe", "topSymlink", "lib", "app"];
-
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return Buffer.concat(parts);
-}
 
 function hashPart(storePath: string): ReturnType<typeof parseStoreHash> & string {
   const hash = parseStoreHash(hashOf(storePath));
@@ -68,15 +63,15 @@ describe.skipIf(!hasNix)("NAR serialisation against nix-store --dump", () => {
     expect(listing).toContain("f sub/日本".replace("日本", Buffer.from("日本").toString("latin1")));
   });
 
-  it("fails, before the last byte, when the NAR is longer or shorter than promised", async () => {
+  it("fails, before the last byte, when the NAR is longer or shorter than promised", () => {
     const realPath = store.realPath(paths.get("tree") ?? "");
     const size = execFileSync("nix-store", ["--dump", realPath], { maxBuffer: 1 << 30 }).length;
     for (const wrongSize of [size - 8, size + 8]) {
       const received: Buffer[] = [];
-      const consume = async (): Promise<void> => {
-        for await (const chunk of narStream(realPath, wrongSize)) received.push(chunk);
+      const consume = (): void => {
+        for (const chunk of narStream(realPath, wrongSize)) received.push(chunk);
       };
-      await expect(consume()).rejects.toMatchObject({ code: "store_changed" });
+      expect(consume).toThrow(expect.objectContaining({ code: "store_changed" }));
       expect(Buffer.concat(received).length).toBeLessThan(wrongSize);
     }
   });
@@ -106,7 +101,7 @@ describe.skipIf(!hasNix)("a file larger than 4 GiB", () => {
     store.remove();
   });
 
-  it("streams with 64-bit sizes, matching the NarHash Nix registered", async () => {
+  it("streams with 64-bit sizes, matching the NarHash Nix registered", () => {
     const database = new StoreDatabase(store.dbPath, "/nix/store");
     const info = database.pathInfo(hashPart(storePath));
     database.close();
@@ -114,7 +109,7 @@ describe.skipIf(!hasNix)("a file larger than 4 GiB", () => {
 
     const hash = createHash("sha256");
     let length = 0;
-    for await (const chunk of narStream(store.realPath(storePath), info?.narSize ?? 0)) {
+    for (const chunk of narStream(store.realPath(storePath), info?.narSize ?? 0)) {
       hash.update(chunk);
       length += chunk.length;
     }

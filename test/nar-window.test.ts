@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { narStream } from "../src/store/nar-stream.ts";
 import { hasNix } from "./support/nix.ts";
+import { collect } from "./support/chunks.ts";
 
 // Small files are read with synchronous calls and large ones with promises: count both.
 vi.mock("node:fs/promises", async (importOriginal) => {
@@ -20,12 +21,6 @@ vi.mock("node:fs", async (importOriginal) => {
   const original = await importOriginal<typeof import("node:fs")>();
   return { ...original, openSync: vi.fn(original.openSync), lstatSync: vi.fn(original.lstatSync) };
 });
-
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return Buffer.concat(parts);
-}
 
 describe.skipIf(!hasNix)("NAR windows", () => {
   let root: string;

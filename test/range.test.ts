@@ -9,17 +9,12 @@ import { narStream } from "../src/store/nar-stream.ts";
 import { httpRequest, narUrl } from "./support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
+import { collect } from "./support/chunks.ts";
 
 const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
 
 function dump(realPath: string): Buffer {
   return execFileSync("nix-store", ["--dump", realPath], { maxBuffer: 1 << 30 });
-}
-
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return Buffer.concat(parts);
 }
 
 describe.skipIf(!hasNix)("NAR ranges", () => {

@@ -161,13 +161,23 @@ export async function pipeToResponse(
  * generator just as well: its `finally` blocks close its files.
  */
 function stoppedByReturn(source: BodySource): BodySource {
-  if (!(Symbol.asyncIterator in source)) return source;
+  if (Symbol.asyncIterator in source) {
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
+        const iterator = source[Symbol.asyncIterator]();
+        return {
+          next: () => iterator.next(),
+          return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+        };
+      },
+    };
+  }
   return {
-    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
-      const iterator = source[Symbol.asyncIterator]();
+    [Symbol.iterator]: (): Iterator<Buffer> => {
+      const iterator = source[Symbol.iterator]();
       return {
         next: () => iterator.next(),
-        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+        return: () => iterator.return?.() ?? { done: true, value: undefined },
       };
     },
   };

@@ -2,12 +2,15 @@
 // handled as bytes throughout: a NAR holds names exactly as the file system has them, UTF-8 or
 // not, and sorts directory entries by their bytes.
 //
-// Directories, symlinks and small files are read with synchronous calls, until a chunk is full:
-// each is one system call on data that is almost always in the page cache, where an async call
-// costs a round trip through libuv's thread pool that takes far longer than the call itself
-// (profiles of the benchmark: the event loop idle 60-70 % of the time, waiting for lstat, open,
-// read and close one after the other). Large files are read asynchronously in chunk-sized
-// reads, so that a cold disk never blocks the event loop for a whole file.
+// Everything is read with synchronous calls, as nginx reads files (without its `aio`): each call
+// is one system call on data that is almost always in the page cache, where an async call costs
+// a round trip through libuv's thread pool that takes far longer than the call itself (profiles
+// of the benchmark: the event loop idle 60-70 % of the time, waiting for lstat, open, read and
+// close one after the other; async reads of the large files alone cost NAR c16 about 11 % on
+// two cores). Directories, symlinks and small files are read until a chunk is full; a large
+// file is read a chunk at a time, each chunk handed over before the next is read, so that a
+// download holds a chunk or two whatever the file's size. The price: a read from a cold disk
+// holds up the other downloads of the same worker for the length of that one read.
 //
 // With a window (a Range request), only those bytes are yielded: the tree is walked (framing
 // depends on names and sizes), but files whose contents lie outside the window are not opened,
@@ -16,7 +19,6 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 import { readdirSync, readlinkSync } from "node:fs";
 import { constants, type Dirent, type Stats } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { StorefrontError } from "../errors.ts";
 import {
   CLOSE,
@@ -37,12 +39,12 @@ const SLASH = Buffer.from("/");
 const S_IXUSR = 0o100;
 
 /**
- * Files up to this size are read with one synchronous read; larger ones asynchronously. At
+ * Files up to this size are read whole within the walk; larger ones a chunk at a time. At
  * page-cache speed a read this size takes tens of microseconds.
  */
 export const SYNC_READ_MAX_BYTES = 256 * 1024;
 
-/** Part of a large file met during the walk, to be copied asynchronously before it goes on. */
+/** Part of a large file met during the walk, to be copied chunk by chunk before it goes on. */
 interface LargeFile {
   readonly path: Buffer;
   readonly size: number;
@@ -56,11 +58,7 @@ interface LargeFile {
  * database promised; a tree that serialises to anything else fails with `store_changed` before
  * the last chunk. Stopping the iteration (the client went away) closes any open file at once.
  */
-export async function* narStream(
-  path: string,
-  narSize: number,
-  window?: NarWindow,
-): AsyncGenerator<Buffer> {
+export function* narStream(path: string, narSize: number, window?: NarWindow): Generator<Buffer> {
   const chunks = new NarChunks(narSize, window);
   chunks.put(NAR_MAGIC);
   const walk = serialise(Buffer.from(path), lstatSync(path), chunks);
@@ -168,54 +166,35 @@ function copySmallRange(
 ): void {
   const fd = typeof file === "number" ? file : openListedFile(path);
   try {
-    let position = from;
-    while (position < to) {
-      const { buffer, offset, length } = chunks.reserve();
-      const bytesRead = readSync(fd, buffer, offset, Math.min(length, to - position), position);
-      if (bytesRead === 0) {
-        throw new StorefrontError("store_changed", `${path.toString()}: file shrank while read`);
-      }
-      position += bytesRead;
-      chunks.commit(bytesRead);
-    }
+    for (let position = from; position < to;) position += readInto(fd, path, position, to, chunks);
   } finally {
     if (fd !== file) closeSync(fd);
   }
 }
 
-/** Starts reading the file's next bytes into the free part of the current chunk. */
-function readAhead(file: FileHandle, chunks: NarChunks, position: number, to: number) {
+/** Reads the file's bytes from `position` (up to `to`) into the free part of the current chunk. */
+function readInto(fd: number, path: Buffer, position: number, to: number, chunks: NarChunks) {
   const { buffer, offset, length } = chunks.reserve();
-  return file.read(buffer, offset, Math.min(length, to - position), position);
+  const bytesRead = readSync(fd, buffer, offset, Math.min(length, to - position), position);
+  if (bytesRead === 0) {
+    throw new StorefrontError("store_changed", `${path.toString()}: file shrank while read`);
+  }
+  chunks.commit(bytesRead);
+  return bytesRead;
 }
 
 /**
- * Copies a large file chunk by chunk, reading the next chunk while the consumer sends the one
- * just filled, so that reading and sending overlap (a single download was otherwise idle a
- * third of the time, waiting for one or the other).
+ * Copies a large file a chunk at a time. Its own descriptor, closed when the consumer stops
+ * (the client went away), since the walk that met the file may be abandoned at that point.
  */
-async function* copyLargeFile(
-  { path, from, to }: LargeFile,
-  chunks: NarChunks,
-): AsyncGenerator<Buffer> {
-  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  let reading = readAhead(file, chunks, from, to);
+function* copyLargeFile({ path, from, to }: LargeFile, chunks: NarChunks): Generator<Buffer> {
+  const fd = openListedFile(path);
   try {
-    let position = from;
-    for (;;) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) {
-        throw new StorefrontError("store_changed", `${path.toString()}: file shrank while read`);
-      }
-      position += bytesRead;
-      chunks.commit(bytesRead);
-      if (position >= to) break;
-      reading = readAhead(file, chunks, position, to);
+    for (let position = from; position < to;) {
+      position += readInto(fd, path, position, to, chunks);
       yield* chunks.drain();
     }
   } finally {
-    // A read may still be in flight when the client went away: let it end before closing.
-    await reading.catch(() => undefined);
-    await file.close();
+    closeSync(fd);
   }
 }
