@@ -12,10 +12,10 @@ import { IMMUTABLE } from "./respond.ts";
 import type { Services } from "./services.ts";
 
 /** The valid store path named by `hashText`, its files on disk; else bad_request or not_found. */
-export async function validPathOfHash(
+export function validPathOfHash(
   hashText: string,
   { config, store }: Pick<Services, "config" | "store">,
-): Promise<ValidPathOnDisk> {
+): ValidPathOnDisk {
   const hash = parseStoreHash(hashText);
   if (hash === undefined) throw new StorefrontError("bad_request", "malformed store hash");
   return validPathOnDisk(store, storeDirsOf(config), hash);

@@ -1,8 +1,7 @@
 // From a hash in a URL to a valid store path whose files are on disk, for the routes that read
 // a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
 
-import { lstat } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import type { PathInfo } from "../core/path-info.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
@@ -30,11 +29,15 @@ export interface ValidPathOnDisk {
   readonly stats: Stats;
 }
 
-export async function validPathOnDisk(
+/**
+ * Synchronous, as the NAR serialiser is: one lstat of metadata that is almost always cached,
+ * where a call through libuv's thread pool costs a round trip that takes longer.
+ */
+export function validPathOnDisk(
   store: { pathInfo(hash: StoreHash): PathInfo | undefined },
   dirs: StoreDirs,
   hash: StoreHash,
-): Promise<ValidPathOnDisk> {
+): ValidPathOnDisk {
   const info = store.pathInfo(hash);
   if (info === undefined) throw new StorefrontError("not_found", `no valid path ${hash}`);
   const baseName = storePathBaseName(dirs.virtual, info.storePath);
@@ -43,7 +46,7 @@ export async function validPathOnDisk(
   }
   const realPath = `${dirs.real}/${baseName}`;
   try {
-    return { info, baseName, realPath, stats: await lstat(realPath) };
+    return { info, baseName, realPath, stats: lstatSync(realPath) };
   } catch (error) {
     if (isMissingFileError(error)) {
       throw new StorefrontError("not_found", `${realPath} is registered but gone from disk`);

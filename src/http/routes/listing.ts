@@ -15,7 +15,7 @@ export const listingRoute: Route = {
   methods: ["GET"],
   handle: async ({ req, res, params, services }) => {
     const { config } = services;
-    const path = await validPathOfHash(params[0] ?? "", services);
+    const path = validPathOfHash(params[0] ?? "", services);
     const body = Buffer.from(renderListing(await readListing(Buffer.from(path.realPath))));
     // A listing can run to megabytes (a package with many files): those are compressed.
     const encoding = chooseEncoding(req, config, body.length);

@@ -22,7 +22,7 @@ async function serveNar(
     throw new StorefrontError("bad_request", "malformed hash in NAR URL");
   }
   const { config, store } = context.services;
-  const { info, realPath } = await validPathOnDisk(store, storeDirsOf(config), outHash);
+  const { info, realPath } = validPathOnDisk(store, storeDirsOf(config), outHash);
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }

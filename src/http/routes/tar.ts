@@ -16,7 +16,7 @@ export const tarRoute: Route = {
   methods: ["GET"],
   handle: async ({ req, res, params, services }) => {
     const { config } = services;
-    const { info, baseName, realPath, stats } = await validPathOfHash(params[0] ?? "", services);
+    const { info, baseName, realPath, stats } = validPathOfHash(params[0] ?? "", services);
     // A tar is at least 1 KiB (its end marker), so its size need not be known to compress it.
     const encoding = chooseEncoding(req, config);
     const etag = hashEtag(narHashDigest(info.narHash), encoding, "tar");
