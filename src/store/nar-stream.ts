@@ -134,7 +134,7 @@ function* serialiseFile(path: Buffer, chunks: NarChunks): Generator<LargeFile | 
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  // Copied asynchronously, from a file of its own: a walk abandoned here holds no descriptor.
+  // Copied by copyLargeFile, from a descriptor of its own: a walk abandoned here holds none.
   yield large;
   chunks.skip(large.size - large.to);
   chunks.put(padding(large.size));
