@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 import { readdirSync, readlinkSync } from "node:fs";
 import { constants, type Dirent, type Stats } from "node:fs";
-import { StorefrontError } from "../errors.ts";
+import { StorefrontError, isMissingFileError } from "../errors.ts";
 import {
   CLOSE,
   DIRECTORY_OPEN,
@@ -61,10 +61,21 @@ interface LargeFile {
 export function* narStream(path: string, narSize: number, window?: NarWindow): Generator<Buffer> {
   const chunks = new NarChunks(narSize, window);
   chunks.put(NAR_MAGIC);
-  const walk = serialise(Buffer.from(path), lstatSync(path), chunks);
-  for (let step = walk.next(); step.done !== true; step = walk.next()) {
-    yield* chunks.drain();
-    if (step.value !== undefined) yield* copyLargeFile(step.value, chunks);
+  try {
+    const walk = serialise(Buffer.from(path), lstatSync(path), chunks);
+    for (let step = walk.next(); step.done !== true; step = walk.next()) {
+      yield* chunks.drain();
+      if (step.value !== undefined) yield* copyLargeFile(step.value, chunks);
+    }
+  } catch (error) {
+    // Files or directories gone while read (a garbage collection, say): the store changed,
+    // which is a 404 if no byte has gone out yet, not an internal error.
+    if (isMissingFileError(error)) {
+      throw new StorefrontError("store_changed", `${path}: files gone while read`, {
+        cause: error,
+      });
+    }
+    throw error;
   }
   yield* chunks.drain();
   yield chunks.finish();
@@ -147,8 +158,7 @@ function openListedFile(path: Buffer): number {
     // that became a FIFO fails the isFile check after opening, instead of blocking here.
     return openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ELOOP") {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") {
       throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`, {
         cause: error,
       });
