@@ -12,7 +12,8 @@ import { narStream } from "../src/store/nar-stream.ts";
 import { hasNix } from "./support/nix.ts";
 import { collect } from "./support/chunks.ts";
 
-// Small files are read with synchronous calls and large ones with promises: count both.
+// The walk opens and stats with synchronous calls; the promise forms are counted too, so that
+// a file read asynchronously would not go unseen.
 vi.mock("node:fs/promises", async (importOriginal) => {
   const original = await importOriginal<typeof import("node:fs/promises")>();
   return { ...original, open: vi.fn(original.open), lstat: vi.fn(original.lstat) };
