@@ -16,7 +16,6 @@ import {
   futimesSync,
   mkdirSync,
   openSync,
-  read,
   readSync,
   readdirSync,
   statSync,
@@ -43,9 +42,10 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 const TOUCH_INTERVAL_MS = 60_000;
 /**
  * Entries up to this size are read whole with one synchronous read; larger ones in NAR-chunk
- * sized asynchronous reads. Most entries are small, and for them the thread-pool round trips of
- * async calls (open, header, stat, reads, close) cost more than the reads themselves: a repeat
- * download of the benchmark closure left the workers idle two thirds of the time.
+ * sized synchronous reads, one chunk handed over before the next is read. The thread-pool
+ * round trips of async calls (open, header, stat, reads, close) cost more than the reads
+ * themselves: a repeat download of the benchmark closure left the workers idle two thirds of
+ * the time.
  */
 const SYNC_READ_MAX_BYTES = 256 * 1024;
 
@@ -54,7 +54,7 @@ export interface CachedNar {
    * The compressed NAR, in chunks (from the NAR chunk pool: `releaseChunk` each once written).
    * Iterate it to the end or stop it with `return()`: that closes the file.
    */
-  readonly body: Iterable<Buffer> | AsyncIterable<Buffer>;
+  readonly body: Iterable<Buffer>;
   readonly length: number;
 }
 
@@ -393,37 +393,24 @@ function readWhole(fd: number, length: number): Buffer {
   return bytes;
 }
 
-function readChunk(fd: number, position: number, length: number): Promise<Buffer> {
-  const chunk = takeChunk(Math.min(NAR_CHUNK_BYTES, length));
-  return new Promise((resolve, reject) => {
-    read(fd, chunk, 0, chunk.length, position, (error, count) => {
-      if (error !== null) reject(error);
-      else if (count !== chunk.length) reject(new Error("compressed NAR shrank while read"));
-      else resolve(chunk);
-    });
-  });
-}
-
 /**
- * A large entry in chunks, each read while the one before is sent. Owns `fd`: closes it when
- * done or stopped.
+ * A large entry in chunks, read synchronously as the NAR walk reads files: each chunk is
+ * handed over before the next is read. Owns `fd`: closes it when done or stopped.
  */
-async function* readInChunks(fd: number, length: number): AsyncGenerator<Buffer> {
-  let position = 0;
-  let reading = readChunk(fd, HEADER_BYTES, length);
+function* readInChunks(fd: number, length: number): Generator<Buffer> {
   try {
-    for (;;) {
-      const chunk = await reading;
-      position += chunk.length;
-      if (position >= length) {
-        yield chunk;
-        return;
+    for (let position = 0; position < length;) {
+      const chunk = takeChunk(Math.min(NAR_CHUNK_BYTES, length - position));
+      let filled = 0;
+      while (filled < chunk.length) {
+        const count = readSync(fd, chunk, filled, chunk.length - filled, HEADER_BYTES + position);
+        if (count === 0) throw new Error("compressed NAR shrank while read");
+        filled += count;
+        position += count;
       }
-      reading = readChunk(fd, HEADER_BYTES + position, length - position);
       yield chunk;
     }
   } finally {
-    await reading.catch(() => undefined);
     closeSync(fd);
   }
 }
