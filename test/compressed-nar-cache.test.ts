@@ -30,11 +30,11 @@ function sink(): Writable {
   });
 }
 
-async function read(cache: CompressedNarCache, narHash: string): Promise<Buffer | undefined> {
+function read(cache: CompressedNarCache, narHash: string): Buffer | undefined {
   const cached = cache.open(narHash, 4242);
   if (cached === undefined) return undefined;
   const parts: Buffer[] = [];
-  for await (const chunk of cached.body) parts.push(chunk);
+  for (const chunk of cached.body) parts.push(chunk);
   const bytes = Buffer.concat(parts);
   expect(bytes.length).toBe(cached.length);
   return bytes;
@@ -55,10 +55,10 @@ describe("CompressedNarCache", () => {
   it("keeps an entry once committed, and serves it with its length", async () => {
     const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
     if (cache === undefined) throw new Error("no cache");
-    expect(await read(cache, hash("a"))).toBeUndefined();
+    expect(read(cache, hash("a"))).toBeUndefined();
     await put(cache, hash("a"), Buffer.alloc(1000, 1));
     expect(files()).toEqual([`${hash("a")}.3.zst`]);
-    expect(await read(cache, hash("a"))).toEqual(Buffer.alloc(1000, 1));
+    expect(read(cache, hash("a"))).toEqual(Buffer.alloc(1000, 1));
     expect([cache.hits, cache.misses, cache.bytesServed, cache.bytesWritten]).toEqual([
       1, 1, 1000, 1000,
     ]);
@@ -72,7 +72,7 @@ describe("CompressedNarCache", () => {
     await put(cache, hash("a"), bytes);
     const cached = cache.open(hash("a"), 4242);
     const parts: Buffer[] = [];
-    for await (const chunk of cached?.body ?? []) parts.push(Buffer.from(chunk));
+    for (const chunk of cached?.body ?? []) parts.push(Buffer.from(chunk));
     expect(parts.length).toBeGreaterThan(1);
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
   });
@@ -85,7 +85,7 @@ describe("CompressedNarCache", () => {
     const before = openFiles();
     const cached = cache.open(hash("a"), 4242);
     expect(openFiles()).toBe(before + 1);
-    for await (const chunk of cached?.body ?? []) {
+    for (const chunk of cached?.body ?? []) {
       expect(chunk.length).toBeGreaterThan(0);
       break; // the client went away
     }
@@ -113,7 +113,7 @@ describe("CompressedNarCache", () => {
     const cache = CompressedNarCache.open(config(3 * entry), LEVEL, log);
     if (cache === undefined) throw new Error("no cache");
     for (const letter of "abc") await put(cache, hash(letter), Buffer.alloc(1000));
-    await read(cache, hash("a")); // a is now the most recent
+    read(cache, hash("a")); // a is now the most recent
     await put(cache, hash("d"), Buffer.alloc(1000));
     expect(files()).toEqual(["a", "c", "d"].map((l) => `${hash(l)}.3.zst`));
     expect(cache.size).toBe(3 * entry);
@@ -150,8 +150,8 @@ describe("CompressedNarCache", () => {
     await put(cache, hash("b"), Buffer.alloc(1000, 7));
     truncateSync(join(dir, `${hash("a")}.3.zst`), HEADER_BYTES + 999);
     writeFileSync(join(dir, `${hash("b")}.3.zst`), Buffer.alloc(HEADER_BYTES + 1000));
-    expect(await read(cache, hash("a"))).toBeUndefined();
-    expect(await read(cache, hash("b"))).toBeUndefined();
+    expect(read(cache, hash("a"))).toBeUndefined();
+    expect(read(cache, hash("b"))).toBeUndefined();
     expect(files()).toEqual([]);
     expect(warnings.join("")).toContain("removing a damaged compressed NAR");
   });
@@ -168,7 +168,7 @@ describe("CompressedNarCache", () => {
     const nine = CompressedNarCache.open(config(1 << 20), 9, log);
     if (three === undefined || nine === undefined) throw new Error("no cache");
     await put(three, hash("a"), Buffer.alloc(1000));
-    expect(await read(nine, hash("a"))).toBeUndefined();
+    expect(read(nine, hash("a"))).toBeUndefined();
   });
 
   it("writes one NAR once in a process; two processes racing leave one whole entry", async () => {
@@ -183,8 +183,8 @@ describe("CompressedNarCache", () => {
       put(other, hash("a"), Buffer.alloc(5000, 1)),
     ]);
     expect(files()).toEqual([`${hash("a")}.3.zst`]);
-    expect(await read(cache, hash("a"))).toEqual(Buffer.alloc(5000, 1));
-    expect(await read(other, hash("a"))).toEqual(Buffer.alloc(5000, 1));
+    expect(read(cache, hash("a"))).toEqual(Buffer.alloc(5000, 1));
+    expect(read(other, hash("a"))).toEqual(Buffer.alloc(5000, 1));
   });
 
   it("runs without a cache, with a warning, when the directory cannot be made", () => {
