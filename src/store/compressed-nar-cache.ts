@@ -40,14 +40,6 @@ const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** A cached file's mtime (its last use, for the order after a restart) is renewed this often. */
 const TOUCH_INTERVAL_MS = 60_000;
-/**
- * Entries up to this size are read whole with one synchronous read; larger ones in NAR-chunk
- * sized synchronous reads, one chunk handed over before the next is read. The thread-pool
- * round trips of async calls (open, header, stat, reads, close) cost more than the reads
- * themselves: a repeat download of the benchmark closure left the workers idle two thirds of
- * the time.
- */
-const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 export interface CachedNar {
   /**
@@ -165,11 +157,11 @@ export class CompressedNarCache {
       }
       this.#hits += 1;
       this.#bytesServed += length;
-      body = length <= SYNC_READ_MAX_BYTES ? [readWhole(fd, length)] : readInChunks(fd, length);
+      // The reader owns the file from here: it closes it when done or stopped.
+      body = readInChunks(fd, length);
       return { body, length };
     } finally {
-      // A large entry's file is closed by its reader.
-      if (!(body !== undefined && !Array.isArray(body))) closeSync(fd);
+      if (body === undefined) closeSync(fd);
     }
   }
 
@@ -381,21 +373,12 @@ export class CacheWriter {
   }
 }
 
-/** A small entry's compressed bytes, read at once. */
-function readWhole(fd: number, length: number): Buffer {
-  const bytes = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const count = readSync(fd, bytes, done, length - done, HEADER_BYTES + done);
-    if (count === 0) throw new Error("compressed NAR shrank while read");
-    done += count;
-  }
-  return bytes;
-}
-
 /**
- * A large entry in chunks, read synchronously as the NAR walk reads files: each chunk is
- * handed over before the next is read. Owns `fd`: closes it when done or stopped.
+ * An entry in chunks, read synchronously as the NAR walk reads files: the thread-pool round
+ * trips of async reads cost more than the reads of a file that is almost always in the page
+ * cache (a repeat download of the benchmark closure left the workers idle two thirds of the
+ * time). Each chunk is handed over before the next is read. Owns `fd`: closes it when done or
+ * stopped.
  */
 function* readInChunks(fd: number, length: number): Generator<Buffer> {
   try {
