@@ -160,24 +160,14 @@ export async function pipeToResponse(
  * (`yield* chunks`) turns into a TypeError, hiding the premature close. `return()` stops a
  * generator just as well: its `finally` blocks close its files.
  */
-function stoppedByReturn(source: BodySource): BodySource {
-  if (Symbol.asyncIterator in source) {
-    return {
-      [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
-        const iterator = source[Symbol.asyncIterator]();
-        return {
-          next: () => iterator.next(),
-          return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
-        };
-      },
-    };
-  }
+function stoppedByReturn(source: BodySource): AsyncIterable<Buffer> {
   return {
-    [Symbol.iterator]: (): Iterator<Buffer> => {
-      const iterator = source[Symbol.iterator]();
+    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
+      const iterator =
+        Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
       return {
-        next: () => iterator.next(),
-        return: () => iterator.return?.() ?? { done: true, value: undefined },
+        next: async () => iterator.next(),
+        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
       };
     },
   };
