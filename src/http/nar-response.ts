@@ -2,11 +2,12 @@
 // range, transport compression, and the cache of zstd-compressed NARs. Every form of the
 // answer carries the same validators and caching headers, so that a proxy in front can keep it.
 
-import type { PathInfo } from "../core/path-info.ts";
 import { narHashDigest } from "../core/path-info.ts";
 import { StorefrontError } from "../errors.ts";
 import { releaseChunk } from "../store/nar-chunks.ts";
+import type { NarWindow } from "../store/nar-chunks.ts";
 import { narStream } from "../store/nar-stream.ts";
+import type { ValidPathOnDisk } from "../store/valid-path.ts";
 import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
@@ -15,11 +16,10 @@ import type { RequestContext } from "./router.ts";
 
 const NAR_TYPE = "application/x-nix-archive";
 
-/** Answers GET or HEAD for the NAR of `info`, whose files are at `realPath`. */
+/** Answers GET or HEAD for the NAR of a valid path whose files are on disk. */
 export async function sendNar(
   { req, res, services }: RequestContext,
-  info: PathInfo,
-  realPath: string,
+  { info, realPath, stats }: ValidPathOnDisk,
 ): Promise<void> {
   const { config, narCache, log } = services;
   const narHash32 = narHashDigest(info.narHash);
@@ -33,6 +33,8 @@ export async function sendNar(
   );
   const encoding = range.kind === "whole" ? chooseEncoding(req, config, size) : undefined;
   const etag = hashEtag(narHash32, encoding);
+  // The walk starts from the lstat that found the path on disk: no second one.
+  const nar = (window?: NarWindow): Generator<Buffer> => narStream(realPath, size, window, stats);
 
   res.setHeader("content-type", NAR_TYPE);
   res.setHeader("cache-control", IMMUTABLE);
@@ -57,17 +59,17 @@ export async function sendNar(
       "content-length": range.range.end - range.range.start,
     });
     if (req.method === "HEAD") res.end();
-    else await sendChunks(res, narStream(realPath, size, range.range), releaseChunk);
+    else await sendChunks(res, nar(range.range), releaseChunk);
     return;
   }
   if (encoding === undefined) {
     res.writeHead(200, { "content-length": size });
     if (req.method === "HEAD") res.end();
-    else await sendChunks(res, narStream(realPath, size), releaseChunk);
+    else await sendChunks(res, nar(), releaseChunk);
     return;
   }
   if (encoding !== "zstd" || narCache === undefined) {
-    await sendEncoded(res, narStream(realPath, size), encoding, config);
+    await sendEncoded(res, nar(), encoding, config);
     return;
   }
   const cached = narCache.open(narHash32, size);
@@ -81,13 +83,7 @@ export async function sendNar(
   // Compress once for this client and keep the result for the next ones.
   const writer = await narCache.startWrite(narHash32, size);
   try {
-    const whole = await sendEncoded(
-      res,
-      narStream(realPath, size),
-      encoding,
-      config,
-      writer?.tee(),
-    );
+    const whole = await sendEncoded(res, nar(), encoding, config, writer?.tee());
     await (whole ? writer?.commit() : writer?.abort());
   } catch (error) {
     await writer?.abort();

@@ -57,12 +57,18 @@ interface LargeFile {
  * Yields the NAR of `path` (a real file system path) in chunks. `narSize` is the size the
  * database promised; a tree that serialises to anything else fails with `store_changed` before
  * the last chunk. Stopping the iteration (the client went away) closes any open file at once.
+ * `top` is the lstat of `path`, when the caller has it already.
  */
-export function* narStream(path: string, narSize: number, window?: NarWindow): Generator<Buffer> {
+export function* narStream(
+  path: string,
+  narSize: number,
+  window?: NarWindow,
+  top?: Stats,
+): Generator<Buffer> {
   const chunks = new NarChunks(narSize, window);
   chunks.put(NAR_MAGIC);
   try {
-    const walk = serialise(Buffer.from(path), lstatSync(path), chunks);
+    const walk = serialise(Buffer.from(path), top ?? lstatSync(path), chunks);
     for (let step = walk.next(); step.done !== true; step = walk.next()) {
       yield* chunks.drain();
       if (step.value !== undefined) yield* copyLargeFile(step.value, chunks);

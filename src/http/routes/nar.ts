@@ -22,14 +22,15 @@ async function serveNar(
     throw new StorefrontError("bad_request", "malformed hash in NAR URL");
   }
   const { config, store } = context.services;
-  const { info, realPath } = validPathOnDisk(store, storeDirsOf(config), outHash);
+  const onDisk = validPathOnDisk(store, storeDirsOf(config), outHash);
+  const { info } = onDisk;
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }
   const { metrics } = context.services;
   metrics.narStreamsInFlight.inc();
   try {
-    await sendNar(context, info, realPath);
+    await sendNar(context, onDisk);
   } finally {
     metrics.narStreamsInFlight.dec();
   }
