@@ -4,13 +4,13 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs/promises";
 import * as fsSync from "node:fs";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { narStream } from "../src/store/nar-stream.ts";
 import { hasNix } from "./support/nix.ts";
 import { collect } from "./support/chunks.ts";
+import { tempDir } from "./support/temp.ts";
 
 // The walk opens and stats with synchronous calls; the promise forms are counted too, so that
 // a file read asynchronously would not go unseen.
@@ -28,16 +28,12 @@ describe.skipIf(!hasNix)("NAR windows", () => {
   let nar: Buffer;
 
   beforeAll(() => {
-    root = join(mkdtempSync(join(tmpdir(), "storefront-window-")), "tree");
+    root = join(tempDir("storefront-window-"), "tree");
     mkdirSync(join(root, "sub"), { recursive: true });
     writeFileSync(join(root, "a"), Buffer.alloc(100_000, "a"));
     writeFileSync(join(root, "b"), Buffer.alloc(100_000, "b"));
     writeFileSync(join(root, "sub/c"), Buffer.alloc(100_000, "c"));
     nar = execFileSync("nix-store", ["--dump", root], { maxBuffer: 1 << 30 });
-  });
-
-  afterAll(() => {
-    rmSync(join(root, ".."), { recursive: true, force: true });
   });
 
   const opened = (): string[] =>

@@ -2,10 +2,10 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { tempDir } from "./temp.ts";
 
 const MAIN = new URL("../../src/bin.js", import.meta.url).pathname;
 
@@ -21,13 +21,14 @@ export interface RunningServer {
 /**
  * Runs `storefront ARGS` with the Node running the tests; returns exit code and output. A
  * `serve` that gets as far as opening the compressed-NAR cache makes it in a temporary
- * `$CACHE_DIRECTORY`, removed afterwards, never in /var/cache.
+ * `$CACHE_DIRECTORY` (removed with the test file's other temporary directories), never in
+ * /var/cache.
  */
 export async function runCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cacheDirectory = mkdtempSync(join(tmpdir(), "storefront-cli-cache-"));
+  const cacheDirectory = tempDir("storefront-cli-cache-");
   const child = spawn(process.execPath, [MAIN, ...args], {
     env: { ...process.env, CACHE_DIRECTORY: cacheDirectory, ...env },
   });
@@ -36,7 +37,6 @@ export async function runCli(
   child.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
   child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
   const [code] = (await once(child, "exit")) as [number | null];
-  rmSync(cacheDirectory, { recursive: true, force: true });
   return { code, stdout, stderr };
 }
 

@@ -1,9 +1,6 @@
 // storefront serving a test store on a free loopback port, with its config in a temporary
 // directory that goes away with the server.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { builtStore, type BuiltStore, type TestStore } from "./nix.ts";
 import { startServer, type RunningServer } from "./server.ts";
@@ -17,7 +14,7 @@ export interface StoreServer {
 
 /** One worker, so that the test sees the one process's caches and reads. */
 export async function serveTestStore(store: TestStore, extraToml = ""): Promise<StoreServer> {
-  const dir = mkdtempSync(join(tmpdir(), "storefront-config-"));
+  const dir = tempDir("storefront-config-");
   const toml = ['bind = "127.0.0.1:0"', "workers = 1", store.configLine + extraToml].join("\n");
   const server = await startServer(dir, toml);
   return {
@@ -25,7 +22,6 @@ export async function serveTestStore(store: TestStore, extraToml = ""): Promise<
     port: server.port,
     stop: async () => {
       await server.stop();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
