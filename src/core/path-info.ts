@@ -19,6 +19,12 @@ export interface PathInfo {
   readonly ca: string | undefined;
 }
 
+/**
+ * What serving a path's files needs (a NAR, a listing, a tar): the path, and its NAR's hash and
+ * size. Looked up without the references, which only the narinfo needs.
+ */
+export type PathNar = Pick<PathInfo, "storePath" | "narHash" | "narSize">;
+
 const SHA256_BASE16 = /^[0-9a-f]{64}$/;
 
 /**

@@ -1,7 +1,7 @@
 // What routes are given, rather than importing global state.
 
 import type { Config } from "../config.ts";
-import type { PathInfo } from "../core/path-info.ts";
+import type { PathInfo, PathNar } from "../core/path-info.ts";
 import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import type { SigningKey } from "../core/signing-key.ts";
 import type { StoreHash } from "../core/store-path.ts";
@@ -13,6 +13,8 @@ import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
+  /** The same path's NAR hash and size only, for the routes that serve its files. */
+  pathNar(hash: StoreHash): PathNar | undefined;
 }
 
 export interface RealisationSource {

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StorefrontError } from "../errors.ts";
-import { narHashToNix32, type PathInfo } from "../core/path-info.ts";
+import { narHashToNix32, type PathInfo, type PathNar } from "../core/path-info.ts";
 import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
 
@@ -63,13 +63,9 @@ export class StoreDatabase {
 
   /** The valid path whose hash part is `hash`, or undefined. */
   pathInfo(hash: StoreHash): PathInfo | undefined {
-    const prefix = `${this.#storeDir}/${hash}-`;
-    const row = this.#query(hash, () => this.#pathByHashPart.get(prefix.slice(0, -1))) as
-      ValidPathRow | undefined;
-    if (row?.path.startsWith(prefix) !== true) return undefined;
-    const narHash = narHashToNix32(row.hash);
-    // Very old databases may lack a NarSize; such a path cannot be served with a known length.
-    if (narHash === undefined || row.narSize === null || row.narSize <= 0) return undefined;
+    const found = this.#validPath(hash);
+    if (found === undefined) return undefined;
+    const { row, narSize, narHash } = found;
     const references = (
       this.#query(hash, () => this.#references.all(row.id)) as { path: string }[]
     ).map((reference) => reference.path);
@@ -77,12 +73,29 @@ export class StoreDatabase {
     return {
       storePath: row.path,
       narHash,
-      narSize: row.narSize,
+      narSize,
       references,
       deriver: row.deriver === null || row.deriver === "" ? undefined : row.deriver,
       signatures: row.sigs === null ? [] : row.sigs.split(" ").filter((sig) => sig !== ""),
       ca: row.ca === null || row.ca === "" ? undefined : row.ca,
     };
+  }
+
+  /** The valid path whose hash part is `hash`, with its NAR's hash and size only (one query). */
+  pathNar(hash: StoreHash): PathNar | undefined {
+    const found = this.#validPath(hash);
+    return found && { storePath: found.row.path, narHash: found.narHash, narSize: found.narSize };
+  }
+
+  #validPath(hash: StoreHash): { row: ValidPathRow; narHash: string; narSize: number } | undefined {
+    const prefix = `${this.#storeDir}/${hash}-`;
+    const row = this.#query(hash, () => this.#pathByHashPart.get(prefix.slice(0, -1))) as
+      ValidPathRow | undefined;
+    if (row?.path.startsWith(prefix) !== true) return undefined;
+    const narHash = narHashToNix32(row.hash);
+    // Very old databases may lack a NarSize; such a path cannot be served with a known length.
+    if (narHash === undefined || row.narSize === null || row.narSize <= 0) return undefined;
+    return { row, narHash, narSize: row.narSize };
   }
 
   /** The realisation of a CA derivation's output, or undefined (also when Nix never made one). */

@@ -2,7 +2,7 @@
 // a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
 
 import { lstatSync, type Stats } from "node:fs";
-import type { PathInfo } from "../core/path-info.ts";
+import type { PathNar } from "../core/path-info.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
 
@@ -22,7 +22,7 @@ export function storeDirsOf(config: {
 }
 
 export interface ValidPathOnDisk {
-  readonly info: PathInfo;
+  readonly info: PathNar;
   /** `<hash>-<name>`. */
   readonly baseName: string;
   readonly realPath: string;
@@ -34,11 +34,11 @@ export interface ValidPathOnDisk {
  * where a call through libuv's thread pool costs a round trip that takes longer.
  */
 export function validPathOnDisk(
-  store: { pathInfo(hash: StoreHash): PathInfo | undefined },
+  store: { pathNar(hash: StoreHash): PathNar | undefined },
   dirs: StoreDirs,
   hash: StoreHash,
 ): ValidPathOnDisk {
-  const info = store.pathInfo(hash);
+  const info = store.pathNar(hash);
   if (info === undefined) throw new StorefrontError("not_found", `no valid path ${hash}`);
   const baseName = storePathBaseName(dirs.virtual, info.storePath);
   if (baseName === undefined) {

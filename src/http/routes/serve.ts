@@ -72,7 +72,7 @@ export const serveRoute: Route = {
 function validPathCheck(store: PathInfoSource, storeDir: string): (baseName: string) => boolean {
   return (baseName) => {
     const hash = parseStoreHash(baseName.slice(0, 32));
-    return hash !== undefined && store.pathInfo(hash)?.storePath === `${storeDir}/${baseName}`;
+    return hash !== undefined && store.pathNar(hash)?.storePath === `${storeDir}/${baseName}`;
   };
 }
 
