@@ -31,7 +31,7 @@ export class StoreIndex {
   readonly #countUpTo: StatementSync;
   readonly #totals: StatementSync;
   readonly #referencedAmong: StatementSync;
-  readonly #referencesOf: StatementSync;
+  readonly #closureOf: StatementSync;
   readonly #closureTotals: StatementSync;
 
   constructor(path: string) {
@@ -58,9 +58,12 @@ export class StoreIndex {
            AND r.reference IN (SELECT value FROM json_each(?1))
            AND r.referrer != r.reference`,
       );
-      this.#referencesOf = this.#database.prepare(
-        `SELECT DISTINCT v.path AS path FROM Refs r JOIN ValidPaths v ON v.id = r.reference
-         WHERE r.referrer IN (SELECT value FROM json_each(?)) AND r.referrer != r.reference`,
+      this.#closureOf = this.#database.prepare(
+        `WITH RECURSIVE closure(id) AS (
+           SELECT r.reference FROM Refs r WHERE r.referrer IN (SELECT value FROM json_each(?1))
+           UNION SELECT r.reference FROM Refs r JOIN closure c ON r.referrer = c.id)
+         SELECT v.path AS path FROM closure c JOIN ValidPaths v ON v.id = c.id
+         WHERE c.id NOT IN (SELECT value FROM json_each(?1))`,
       );
       this.#closureTotals = this.#database.prepare(
         `WITH RECURSIVE closure(id) AS (
@@ -126,10 +129,10 @@ export class StoreIndex {
     return paths.filter((p) => !referenced.has(p.id));
   }
 
-  /** The paths that any of `paths` refers to (not themselves). */
-  referencesOf(paths: readonly NewPath[]): string[] {
+  /** The paths in the closures of `paths`, not `paths` themselves. */
+  closureOf(paths: readonly NewPath[]): string[] {
     const ids = JSON.stringify(paths.map((p) => p.id));
-    return (this.#run("references", () => this.#referencesOf.all(ids)) as { path: string }[]).map(
+    return (this.#run("references", () => this.#closureOf.all(ids)) as { path: string }[]).map(
       (row) => row.path,
     );
   }

@@ -87,8 +87,9 @@ export class StoreMonitor {
 
   /**
    * Pins the top-level paths among `fresh` (those no other fresh path refers to). A closure
-   * may arrive over several scans, references first: a pin made earlier for a path that a
-   * new top-level path refers to is dropped, since the new pin keeps it at least as long.
+   * may arrive over several scans, references first (`nix copy` registers paths as they come):
+   * a pin made earlier for a path anywhere in a new top-level path's closure, not only among
+   * its direct references, is dropped, since the new pin keeps it at least as long.
    */
   #pinNew(fresh: readonly NewPath[], days: number): void {
     const { index, roots, log, storeDir } = this.#options;
@@ -99,7 +100,7 @@ export class StoreMonitor {
       roots.pin(autoPinName(baseName), path.path, { kind: "days", days });
       log.info("pinned new path", { path: path.path, days });
     }
-    for (const reference of index.referencesOf(topLevel)) {
+    for (const reference of index.closureOf(topLevel)) {
       const baseName = storePathBaseName(storeDir, reference);
       if (baseName === undefined) continue;
       const name = autoPinName(baseName);
