@@ -6,9 +6,10 @@ import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Services } from "./http/services.ts";
 import type { Logger } from "./log.ts";
-import { registerCompressionCacheMetrics } from "./metrics/compression-cache-metrics.ts";
+import { registerNarCacheMetrics } from "./metrics/nar-cache-metrics.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { loadSigningKeys } from "./signing-keys.ts";
+import { CacheDirectory } from "./store/cache-directory.ts";
 import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
 import { StoreDatabase } from "./store/database.ts";
 import { GcRoots } from "./store/gc-roots.ts";
@@ -27,7 +28,7 @@ export interface App {
 
 export interface AppOptions {
   /**
-   * Open (and create) the compressed-NAR cache directory. Off for `--check-config`, which
+   * Open (and create) the NAR cache directory. Off for `--check-config`, which
    * must leave no trace on the machine and may run as another user than the daemon, and in a
    * cluster's primary, which serves nothing. Default: on.
    */
@@ -52,11 +53,16 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
   const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
   const pins = new PinService(roots, index, config.virtual_nix_store, config.real_nix_store);
   const metrics = options.metrics ?? createMetrics();
+  const cacheDirectory =
+    options.narCache === false ? undefined : CacheDirectory.open(config.nar_cache, log);
   const narCache =
-    options.narCache === false
+    cacheDirectory === undefined
       ? undefined
-      : CompressedNarCache.open(config.nar_cache, config.zstd.level, log);
-  if (narCache !== undefined) registerCompressionCacheMetrics(metrics.registry, narCache);
+      : {
+          directory: cacheDirectory,
+          compressed: new CompressedNarCache(cacheDirectory, config.zstd.level),
+        };
+  if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
   return {
     services: {
       config,
@@ -68,7 +74,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       narInfoCache: new NarInfoCache(),
       pins,
       adminTokens,
-      narCache,
+      narCache: narCache?.compressed,
     },
     roots,
     index,

@@ -10,6 +10,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "./support/temp.ts";
 import type { NarCacheConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
+import { CacheDirectory } from "../src/store/cache-directory.ts";
 import { CompressedNarCache, HEADER_BYTES } from "../src/store/compressed-nar-cache.ts";
 
 const LEVEL = 3;
@@ -30,6 +31,15 @@ function sink(): Writable {
   });
 }
 
+/** The directory each cache of a test was opened on, for its size and entry count. */
+const directories = new Map<CompressedNarCache, CacheDirectory>();
+
+function directoryOf(cache: CompressedNarCache): CacheDirectory {
+  const directory = directories.get(cache);
+  if (directory === undefined) throw new Error("not opened by openCache");
+  return directory;
+}
+
 function read(cache: CompressedNarCache, narHash: string): Buffer | undefined {
   const cached = cache.open(narHash, 4242);
   if (cached === undefined) return undefined;
@@ -45,6 +55,13 @@ describe("CompressedNarCache", () => {
   let warnings: string[];
   const log = createLogger((line) => warnings.push(line));
   const config = (max_size: number): NarCacheConfig => ({ enable: true, path: dir, max_size });
+  const openCache = (settings: NarCacheConfig, level = LEVEL): CompressedNarCache => {
+    const directory = CacheDirectory.open(settings, log);
+    if (directory === undefined) throw new Error("no cache directory");
+    const cache = new CompressedNarCache(directory, level);
+    directories.set(cache, directory);
+    return cache;
+  };
   const files = (): string[] => readdirSync(dir).sort();
 
   beforeEach(() => {
@@ -53,8 +70,7 @@ describe("CompressedNarCache", () => {
   });
 
   it("keeps an entry once committed, and serves it with its length", async () => {
-    const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(1 << 20));
     expect(read(cache, hash("a"))).toBeUndefined();
     await put(cache, hash("a"), Buffer.alloc(1000, 1));
     expect(files()).toEqual([`${hash("a")}.3.zst`]);
@@ -62,12 +78,12 @@ describe("CompressedNarCache", () => {
     expect([cache.hits, cache.misses, cache.bytesServed, cache.bytesWritten]).toEqual([
       1, 1, 1000, 1000,
     ]);
-    expect([cache.entries, cache.size]).toEqual([1, 1000 + HEADER_BYTES]);
+    const directory = directoryOf(cache);
+    expect([directory.entries, directory.size]).toEqual([1, 1000 + HEADER_BYTES]);
   });
 
   it("serves a large entry in chunks, byte for byte", async () => {
-    const cache = CompressedNarCache.open(config(8 << 20), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(8 << 20));
     const bytes = randomBytes(1_300_000);
     await put(cache, hash("a"), bytes);
     const cached = cache.open(hash("a"), 4242);
@@ -78,8 +94,7 @@ describe("CompressedNarCache", () => {
   });
 
   it("closes a large entry's file when the reader stops early", async () => {
-    const cache = CompressedNarCache.open(config(8 << 20), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(8 << 20));
     await put(cache, hash("a"), randomBytes(1_300_000));
     const openFiles = (): number => readdirSync("/proc/self/fd").length;
     const before = openFiles();
@@ -93,36 +108,33 @@ describe("CompressedNarCache", () => {
   });
 
   it("leaves nothing behind for an aborted write", async () => {
-    const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
-    const writer = await cache?.startWrite(hash("a"), 4242);
+    const cache = openCache(config(1 << 20));
+    const writer = await cache.startWrite(hash("a"), 4242);
     expect(files()).toHaveLength(1); // the temporary file
     await writer?.abort();
     expect(files()).toEqual([]);
-    expect(cache?.open(hash("a"), 4242)).toBeUndefined();
+    expect(cache.open(hash("a"), 4242)).toBeUndefined();
   });
 
   it("does not keep an entry larger than the whole cache", async () => {
-    const cache = CompressedNarCache.open(config(500), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(500));
     await put(cache, hash("a"), Buffer.alloc(1000));
     expect(files()).toEqual([]);
   });
 
   it("evicts the least recently used entries when over max_size", async () => {
     const entry = 1000 + HEADER_BYTES;
-    const cache = CompressedNarCache.open(config(3 * entry), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(3 * entry));
     for (const letter of "abc") await put(cache, hash(letter), Buffer.alloc(1000));
     read(cache, hash("a")); // a is now the most recent
     await put(cache, hash("d"), Buffer.alloc(1000));
     expect(files()).toEqual(["a", "c", "d"].map((l) => `${hash(l)}.3.zst`));
-    expect(cache.size).toBe(3 * entry);
+    expect(directoryOf(cache).size).toBe(3 * entry);
   });
 
   it("rebuilds its index from the directory at start, oldest use first", async () => {
     const entry = 1000 + HEADER_BYTES;
-    const first = CompressedNarCache.open(config(3 * entry), LEVEL, log);
-    if (first === undefined) throw new Error("no cache");
+    const first = openCache(config(3 * entry));
     for (const letter of "abc") await put(first, hash(letter), Buffer.alloc(1000));
     // b was used longest ago, then c, then a.
     const at = (seconds: number): Date => new Date(1_700_000_000_000 + seconds * 1000);
@@ -133,9 +145,9 @@ describe("CompressedNarCache", () => {
     utimesSync(join(dir, ".tmp-stale"), at(0), at(0));
     writeFileSync(join(dir, ".tmp-in-progress"), "x");
 
-    const second = CompressedNarCache.open(config(3 * entry), LEVEL, log);
-    if (second === undefined) throw new Error("no cache");
-    expect([second.entries, second.size]).toEqual([3, 3 * entry]);
+    const second = openCache(config(3 * entry));
+    const directory = directoryOf(second);
+    expect([directory.entries, directory.size]).toEqual([3, 3 * entry]);
     await put(second, hash("d"), Buffer.alloc(1000));
     expect(files()).toEqual([
       ".tmp-in-progress",
@@ -144,8 +156,7 @@ describe("CompressedNarCache", () => {
   });
 
   it("never serves a damaged entry, and removes it", async () => {
-    const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(1 << 20));
     await put(cache, hash("a"), Buffer.alloc(1000, 7));
     await put(cache, hash("b"), Buffer.alloc(1000, 7));
     truncateSync(join(dir, `${hash("a")}.3.zst`), HEADER_BYTES + 999);
@@ -157,24 +168,21 @@ describe("CompressedNarCache", () => {
   });
 
   it("does not serve an entry made for another NAR size", async () => {
-    const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
-    if (cache === undefined) throw new Error("no cache");
+    const cache = openCache(config(1 << 20));
     await put(cache, hash("a"), Buffer.alloc(1000));
     expect(cache.open(hash("a"), 4243)).toBeUndefined();
   });
 
   it("keeps entries of other zstd levels apart", async () => {
-    const three = CompressedNarCache.open(config(1 << 20), 3, log);
-    const nine = CompressedNarCache.open(config(1 << 20), 9, log);
-    if (three === undefined || nine === undefined) throw new Error("no cache");
+    const three = openCache(config(1 << 20), 3);
+    const nine = openCache(config(1 << 20), 9);
     await put(three, hash("a"), Buffer.alloc(1000));
     expect(read(nine, hash("a"))).toBeUndefined();
   });
 
   it("writes one NAR once in a process; two processes racing leave one whole entry", async () => {
-    const cache = CompressedNarCache.open(config(1 << 20), LEVEL, log);
-    const other = CompressedNarCache.open(config(1 << 20), LEVEL, log); // another worker
-    if (cache === undefined || other === undefined) throw new Error("no cache");
+    const cache = openCache(config(1 << 20));
+    const other = openCache(config(1 << 20)); // another worker
     const writer = await cache.startWrite(hash("a"), 4242);
     expect(await cache.startWrite(hash("a"), 4242)).toBeUndefined();
     await writer?.abort();
@@ -189,20 +197,15 @@ describe("CompressedNarCache", () => {
 
   it("runs without a cache, with a warning, when the directory cannot be made", () => {
     writeFileSync(join(dir, "a-file"), "");
-    const cache = CompressedNarCache.open(
+    const directory = CacheDirectory.open(
       { enable: true, path: join(dir, "a-file", "nars"), max_size: 1 << 20 },
-      LEVEL,
       log,
     );
-    expect(cache).toBeUndefined();
-    expect(warnings.join("")).toMatch(
-      /^warn running without the compressed NAR cache.*code=ENOTDIR/,
-    );
+    expect(directory).toBeUndefined();
+    expect(warnings.join("")).toMatch(/^warn running without the NAR cache.*code=ENOTDIR/);
   });
 
   it("is off when disabled", () => {
-    expect(
-      CompressedNarCache.open({ enable: false, path: dir, max_size: 1 }, LEVEL, log),
-    ).toBeUndefined();
+    expect(CacheDirectory.open({ enable: false, path: dir, max_size: 1 }, log)).toBeUndefined();
   });
 });

@@ -1,45 +1,20 @@
-// zstd-compressed NARs kept on disk, keyed by NarHash, so that a repeat download is a static
-// file read: no tree walk, no compression, and a Content-Length. A store path never changes, so
-// an entry is valid until it is evicted (least recently used first, over `max_size`).
+// zstd-compressed NARs kept in the NAR cache directory (cache-directory.ts), keyed by NarHash,
+// so that a repeat download is a static file read: no tree walk, no compression, and a
+// Content-Length.
 //
 // Each file is a 32-byte header and the compressed NAR. The header carries the NAR's size and
 // the compressed length; an entry whose header or file size disagrees (a torn write, a disk
-// error) is removed and never served. Files are written under a unique temporary name and
-// renamed into place only once the whole NAR went through, so several processes (workers, or
-// two daemons) can share the directory: a reader sees a complete entry or none.
+// error) is removed and never served.
 
-import {
-  accessSync,
-  closeSync,
-  constants,
-  fstatSync,
-  futimesSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  readdirSync,
-  statSync,
-  unlinkSync,
-} from "node:fs";
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { randomUUID } from "node:crypto";
-import { join } from "node:path";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { open, unlink, type FileHandle } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { NAR_CHUNK_BYTES, takeChunk } from "./nar-chunks.ts";
-import type { NarCacheConfig } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { CacheDirectory } from "./cache-directory.ts";
 
 const MAGIC = Buffer.from("SFNARZ01");
 /** magic (8), NAR size (u64), compressed length (u64), zstd level (u32), unused (4). */
 export const HEADER_BYTES = 32;
-
-/** `<narhash32>.<level>.zst`: a level change makes new entries beside the old, which age out. */
-const ENTRY_NAME = /^[0-9a-df-np-sv-z]{52}\.\d+\.zst$/;
-const TEMP_PREFIX = ".tmp-";
-/** A temporary file older than this belongs to a process that died mid-write. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
-/** A cached file's mtime (its last use, for the order after a restart) is renewed this often. */
-const TOUCH_INTERVAL_MS = 60_000;
 
 export interface CachedNar {
   /**
@@ -51,48 +26,17 @@ export interface CachedNar {
 }
 
 export class CompressedNarCache {
-  readonly #dir: string;
-  readonly #maxSize: number;
+  readonly #directory: CacheDirectory;
   readonly #level: number;
-  readonly #log: Logger;
-  /** File name → file size, least recently used first (a Map keeps insertion order). */
-  readonly #entries = new Map<string, number>();
-  /** NARs this process is compressing into the cache now; a second download meanwhile only
-   * compresses, rather than writing the same entry twice. */
-  readonly #writing = new Set<string>();
-  #size = 0;
   #hits = 0;
   #misses = 0;
   #bytesServed = 0;
   #bytesWritten = 0;
 
-  /**
-   * Opens the cache at `config.path`, creating the directory; undefined (with a warning) when
-   * it cannot be used, so that storefront runs on without it.
-   */
-  static open(config: NarCacheConfig, level: number, log: Logger): CompressedNarCache | undefined {
-    if (!config.enable) return undefined;
-    try {
-      mkdirSync(config.path, { recursive: true });
-      accessSync(config.path, constants.R_OK | constants.W_OK);
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? String(error);
-      log.warn("running without the compressed NAR cache: cannot use its directory", {
-        path: config.path,
-        code,
-        fix: "create it writable for storefront, or set nar_cache.path",
-      });
-      return undefined;
-    }
-    return new CompressedNarCache(config.path, config.max_size, level, log);
-  }
-
-  private constructor(dir: string, maxSize: number, level: number, log: Logger) {
-    this.#dir = dir;
-    this.#maxSize = maxSize;
+  /** Entries of zstd `level` in `directory`; a level change makes new entries beside the old. */
+  constructor(directory: CacheDirectory, level: number) {
+    this.#directory = directory;
     this.#level = level;
-    this.#log = log;
-    this.#scan();
   }
 
   get hits(): number {
@@ -109,13 +53,6 @@ export class CompressedNarCache {
   get bytesWritten(): number {
     return this.#bytesWritten;
   }
-  get entries(): number {
-    return this.#entries.size;
-  }
-  /** Bytes on disk, as far as this process knows. */
-  get size(): number {
-    return this.#size;
-  }
 
   /**
    * The cached compressed NAR for `narHash32` (of `narSize` bytes), if a sound one exists.
@@ -124,37 +61,24 @@ export class CompressedNarCache {
    */
   open(narHash32: string, narSize: number): CachedNar | undefined {
     const name = this.#entryName(narHash32);
-    const path = join(this.#dir, name);
     let fd: number;
     try {
-      fd = openSync(path, "r");
+      fd = openSync(`${this.#directory.path}/${name}`, "r");
     } catch {
       this.#misses += 1;
-      this.#forget(name);
+      this.#directory.missing(name);
       return undefined;
     }
     let body: CachedNar["body"] | undefined;
     try {
-      const checked = this.#check(fd, narSize);
+      const checked = check(fd, narSize);
       if (checked === undefined) {
-        this.#log.warn("removing a damaged compressed NAR", { path });
-        this.#forget(name);
-        try {
-          unlinkSync(path);
-        } catch {
-          // Removed by another process meanwhile.
-        }
+        this.#directory.discard(name, "compressed NAR");
         this.#misses += 1;
         return undefined;
       }
       const { length, modified } = checked;
-      this.#touch(name, HEADER_BYTES + length);
-      // Kept on disk too, so that a restart (see #scan) knows what was used last; to the
-      // minute is enough, and spares a metadata write per download.
-      if (Date.now() - modified > TOUCH_INTERVAL_MS) {
-        const now = new Date();
-        futimesSync(fd, now, now);
-      }
+      this.#directory.used(name, HEADER_BYTES + length, fd, modified);
       this.#hits += 1;
       this.#bytesServed += length;
       // The reader owns the file from here: it closes it when done or stopped.
@@ -171,22 +95,28 @@ export class CompressedNarCache {
    * when this process is writing that entry already.
    */
   async startWrite(narHash32: string, narSize: number): Promise<CacheWriter | undefined> {
-    if (this.#writing.has(narHash32)) return undefined;
-    this.#writing.add(narHash32);
-    const temp = join(this.#dir, `${TEMP_PREFIX}${narHash32}-${process.pid}-${randomUUID()}`);
+    const directory = this.#directory;
+    const name = this.#entryName(narHash32);
+    const temp = directory.claim(name);
+    if (temp === undefined) return undefined;
     try {
       return new CacheWriter({
         handle: await open(temp, "wx"),
         temp,
         narSize,
         level: this.#level,
-        maxLength: this.#maxSize,
-        added: (length) => this.#added(this.#entryName(narHash32), temp, length),
-        released: () => this.#writing.delete(narHash32),
+        maxLength: directory.maxSize,
+        added: async (length) => {
+          await directory.putInPlace(temp, name, HEADER_BYTES + length);
+          this.#bytesWritten += length;
+        },
+        released: () => {
+          directory.release(name);
+        },
       });
     } catch (error) {
-      this.#writing.delete(narHash32);
-      this.#log.warn("cannot add to the compressed NAR cache", { detail: String(error) });
+      directory.release(name);
+      directory.log.warn("cannot add to the compressed NAR cache", { detail: String(error) });
       return undefined;
     }
   }
@@ -194,82 +124,18 @@ export class CompressedNarCache {
   #entryName(narHash32: string): string {
     return `${narHash32}.${this.#level}.zst`;
   }
+}
 
-  /** The compressed length, when the header is ours and the file has exactly its size. */
-  #check(fd: number, narSize: number): { length: number; modified: number } | undefined {
-    const header = Buffer.alloc(HEADER_BYTES);
-    const bytesRead = readSync(fd, header, 0, HEADER_BYTES, 0);
-    if (bytesRead !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return undefined;
-    const storedNarSize = Number(header.readBigUInt64LE(8));
-    const length = Number(header.readBigUInt64LE(16));
-    const { size, mtimeMs } = fstatSync(fd);
-    if (storedNarSize !== narSize || size !== HEADER_BYTES + length) return undefined;
-    return { length, modified: mtimeMs };
-  }
-
-  async #added(name: string, temp: string, length: number): Promise<void> {
-    await rename(temp, join(this.#dir, name));
-    this.#bytesWritten += length;
-    this.#touch(name, HEADER_BYTES + length);
-    this.#log.debug("compressed NAR cached", { name, bytes: length });
-    // Another process may have removed a file already; a reader holding it open reads on.
-    await Promise.all(
-      this.#evict().map((victim) => unlink(join(this.#dir, victim)).catch(() => undefined)),
-    );
-  }
-
-  /** Marks `name` as the most recently used. */
-  #touch(name: string, size: number): void {
-    this.#forget(name);
-    this.#entries.set(name, size);
-    this.#size += size;
-  }
-
-  #forget(name: string): void {
-    const size = this.#entries.get(name);
-    if (size === undefined) return;
-    this.#entries.delete(name);
-    this.#size -= size;
-  }
-
-  /** Drops the least recently used entries from the index until under max_size; their names. */
-  #evict(): string[] {
-    const victims: string[] = [];
-    for (const [name, size] of this.#entries) {
-      if (this.#size <= this.#maxSize) break;
-      this.#entries.delete(name);
-      this.#size -= size;
-      victims.push(name);
-      this.#log.debug("compressed NAR evicted", { name, bytes: size });
-    }
-    return victims;
-  }
-
-  /** Rebuilds the index from the directory, oldest access first; removes stale temp files. */
-  #scan(): void {
-    const found: { name: string; size: number; used: number }[] = [];
-    for (const name of readdirSync(this.#dir)) {
-      try {
-        const stats = statSync(join(this.#dir, name));
-        if (name.startsWith(TEMP_PREFIX)) {
-          if (Date.now() - stats.mtimeMs > STALE_TEMP_MS) unlinkSync(join(this.#dir, name));
-        } else if (ENTRY_NAME.test(name) && stats.isFile()) {
-          found.push({ name, size: stats.size, used: Math.max(stats.atimeMs, stats.mtimeMs) });
-        }
-      } catch {
-        // Removed by another process meanwhile: nothing to index.
-      }
-    }
-    found.sort((a, b) => a.used - b.used);
-    for (const { name, size } of found) this.#touch(name, size);
-    for (const victim of this.#evict()) {
-      try {
-        unlinkSync(join(this.#dir, victim));
-      } catch {
-        // Gone already.
-      }
-    }
-  }
+/** The compressed length, when the header is ours and the file has exactly its size. */
+function check(fd: number, narSize: number): { length: number; modified: number } | undefined {
+  const header = Buffer.alloc(HEADER_BYTES);
+  const bytesRead = readSync(fd, header, 0, HEADER_BYTES, 0);
+  if (bytesRead !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return undefined;
+  const storedNarSize = Number(header.readBigUInt64LE(8));
+  const length = Number(header.readBigUInt64LE(16));
+  const { size, mtimeMs } = fstatSync(fd);
+  if (storedNarSize !== narSize || size !== HEADER_BYTES + length) return undefined;
+  return { length, modified: mtimeMs };
 }
 
 interface CacheWriterOptions {
