@@ -14,6 +14,7 @@ import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
 import { StoreDatabase } from "./store/database.ts";
 import { GcRoots } from "./store/gc-roots.ts";
 import { NarInfoCache } from "./store/narinfo-cache.ts";
+import { NarLayoutCache } from "./store/nar-layout-cache.ts";
 import { PinService } from "./store/pins.ts";
 import { StoreIndex } from "./store/store-index.ts";
 import { VERSION } from "./version.ts";
@@ -61,6 +62,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       : {
           directory: cacheDirectory,
           compressed: new CompressedNarCache(cacheDirectory, config.zstd.level),
+          layouts: new NarLayoutCache(cacheDirectory),
         };
   if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
   return {
@@ -75,6 +77,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       pins,
       adminTokens,
       narCache: narCache?.compressed,
+      narLayouts: narCache?.layouts,
     },
     roots,
     index,

@@ -1,5 +1,6 @@
-// The compressed-NAR cache seen from outside: a second zstd download of a NAR is a static file
-// with a Content-Length; a cut download or a damaged file leaves no entry to be served.
+// The NAR cache seen from outside: a second zstd download of a NAR is a static file with a
+// Content-Length, a second plain one comes from the NAR's layout; a cut download or a damaged
+// file leaves no entry to be served.
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import {
   baseNameOf,
 } from "./support/nix.ts";
 import { runCli, startServer, type RunningServer } from "./support/server.ts";
+import { parseMetrics } from "./support/metrics.ts";
 import { waitFor } from "./support/wait.ts";
 
 const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
@@ -80,6 +82,28 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     expect(entries()).toHaveLength(1);
   });
 
+  it("serves a repeat plain download of a directory from its layout", async () => {
+    const url = await narUrl(server.url, treeHash);
+    const layoutHits = async (): Promise<number> => {
+      const metrics = parseMetrics((await httpRequest(`${server.url}/metrics`)).body.toString());
+      return metrics.get("storefront_nar_layout_cache_hits_total") ?? 0;
+    };
+    expect((await httpRequest(url)).body.equals(treeNar)).toBe(true);
+    await waitFor(
+      () => readdirSync(cacheDir()).some((name) => name.endsWith(".layout")),
+      "the layout",
+    );
+    const hits = await layoutHits();
+    const again = await httpRequest(url);
+    expect(again.headers["content-length"]).toBe(String(treeNar.length));
+    expect(again.body.equals(treeNar)).toBe(true);
+    expect(await layoutHits()).toBe(hits + 1);
+    // A range is of the same bytes, walked.
+    const range = await httpRequest(url, { headers: { range: "bytes=100-199" } });
+    expect(range.status).toBe(206);
+    expect(range.body.equals(treeNar.subarray(100, 200))).toBe(true);
+  });
+
   it("serves a HEAD without opening the cache, with the plain NAR's headers", async () => {
     const url = await narUrl(server.url, treeHash);
     const head = await httpRequest(url, { method: "HEAD", headers: ZSTD });
@@ -122,7 +146,8 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
   it("keeps nothing of a NAR whose files changed mid-download", async () => {
     const url = await narUrl(server.url, bigHash);
     const bigHashOfNar = url.split("/nar/")[1]?.slice(0, 52) ?? "?";
-    for (const name of entries().filter((entry) => entry.startsWith(bigHashOfNar))) {
+    // Its layout too: the NAR is walked, as a first download is.
+    for (const name of readdirSync(cacheDir()).filter((entry) => entry.startsWith(bigHashOfNar))) {
       rmSync(join(cacheDir(), name));
     }
     // `z-after` comes after the 24 MiB blob: most of the NAR is compressed and written first.

@@ -8,6 +8,7 @@ import { releaseChunk } from "../store/nar-chunks.ts";
 import type { NarWindow } from "../store/nar-chunks.ts";
 import { narStream } from "../store/nar-stream.ts";
 import type { ValidPathOnDisk } from "../store/valid-path.ts";
+import { wholeNar } from "../store/whole-nar.ts";
 import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
@@ -21,7 +22,7 @@ export async function sendNar(
   { req, res, services }: RequestContext,
   { info, realPath, stats }: ValidPathOnDisk,
 ): Promise<void> {
-  const { config, narCache, log } = services;
+  const { config, narCache, narLayouts, log } = services;
   const narHash32 = narHashDigest(info.narHash);
   const size = info.narSize;
   const ifRange = req.headers["if-range"];
@@ -33,8 +34,12 @@ export async function sendNar(
   );
   const encoding = range.kind === "whole" ? chooseEncoding(req, config, size) : undefined;
   const etag = hashEtag(narHash32, encoding);
-  // The walk starts from the lstat that found the path on disk: no second one.
-  const nar = (window?: NarWindow): Generator<Buffer> => narStream(realPath, size, window, stats);
+  // The walk starts from the lstat that found the path on disk: no second one. A whole NAR
+  // comes from its cached layout when there is one.
+  const nar = (window?: NarWindow): Generator<Buffer> =>
+    window === undefined
+      ? wholeNar(narLayouts, { narHash32, narSize: size, realPath, stats })
+      : narStream(realPath, size, window, stats);
 
   res.setHeader("content-type", NAR_TYPE);
   res.setHeader("cache-control", IMMUTABLE);

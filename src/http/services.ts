@@ -10,6 +10,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { NarInfoCache } from "../store/narinfo-cache.ts";
 import type { PinService } from "../store/pins.ts";
 import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
+import type { NarLayoutCache } from "../store/nar-layout-cache.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
@@ -35,4 +36,6 @@ export interface Services {
   readonly adminTokens: readonly Buffer[];
   /** zstd-compressed NARs for repeat downloads; undefined when disabled or unusable. */
   readonly narCache: CompressedNarCache | undefined;
+  /** NAR layouts, so that a repeat download needs no walk; as `narCache`, in its directory. */
+  readonly narLayouts: NarLayoutCache | undefined;
 }

@@ -1,5 +1,5 @@
-// Metrics of the NAR cache directory, read from the caches' own counters when Prometheus
-// scrapes (the caches count; nothing is recorded twice).
+// Metrics of the NAR cache directory (compressed NARs and NAR layouts), read from the caches'
+// own counters when Prometheus scrapes (the caches count; nothing is recorded twice).
 
 import { Counter, Gauge, type Registry } from "prom-client";
 
@@ -11,6 +11,7 @@ interface HitsAndMisses {
 /** What the caches tell: their counters since start, and the bytes their directory holds. */
 export interface NarCacheStats {
   readonly compressed: HitsAndMisses;
+  readonly layouts: HitsAndMisses;
   readonly directory: { readonly size: number };
 }
 
@@ -27,7 +28,7 @@ function countFrom(registry: Registry, name: string, help: string, read: () => n
 }
 
 export function registerNarCacheMetrics(registry: Registry, cache: NarCacheStats): void {
-  const { compressed, directory } = cache;
+  const { compressed, layouts, directory } = cache;
   countFrom(
     registry,
     "storefront_compression_cache_hits_total",
@@ -40,9 +41,21 @@ export function registerNarCacheMetrics(registry: Registry, cache: NarCacheStats
     "Compressed NARs that were not in the disk cache.",
     () => compressed.misses,
   );
+  countFrom(
+    registry,
+    "storefront_nar_layout_cache_hits_total",
+    "NARs served from their cached layout, without walking the store path.",
+    () => layouts.hits,
+  );
+  countFrom(
+    registry,
+    "storefront_nar_layout_cache_misses_total",
+    "NARs of directories whose layout was not cached: walked, and the layout recorded.",
+    () => layouts.misses,
+  );
   new Gauge({
     name: "storefront_compression_cache_size_bytes",
-    help: "Bytes the NAR disk cache holds.",
+    help: "Bytes the NAR disk cache holds: compressed NARs and NAR layouts.",
     registers: [registry],
     // Every worker sees the one cache directory: its size is not summed across them.
     aggregator: "max",

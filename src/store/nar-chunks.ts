@@ -87,6 +87,11 @@ export class NarChunks {
     return this.#window.end < this.#narSize && this.#offset >= this.#window.end;
   }
 
+  /** Position in the NAR of the next byte serialised, kept or not. */
+  get offset(): number {
+    return this.#offset;
+  }
+
   /** True when the window is the whole NAR: every file's contents will be read. */
   get whole(): boolean {
     return this.#total === this.#narSize;

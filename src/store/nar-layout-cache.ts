@@ -1,0 +1,189 @@
+// NAR layouts (core/nar-layout.ts) kept in the NAR cache directory, keyed by NarHash: the first
+// download of a NAR walks the store path and records its layout as it streams; later ones read
+// the layout and the path's large files, with no walk. Two store paths with the same NarHash
+// have the same files, so one layout serves both.
+//
+// An entry is checked when opened (its footer against the file's size and the NAR's size, its
+// table for order and sums, its paths for anything that could leave the store path); a damaged
+// one is removed and the NAR walked again. The large files are checked as they are opened: a
+// regular file of the span's size, or the store changed under us, as when walking.
+
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { StorefrontError, isMissingFileError } from "../errors.ts";
+import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../core/nar-layout.ts";
+import type { LayoutSpan, NarLayout } from "../core/nar-layout.ts";
+import type { CacheDirectory } from "./cache-directory.ts";
+import { NarChunks } from "./nar-chunks.ts";
+import { openListedFile, readInto } from "./nar-stream.ts";
+import { LayoutRecorder } from "./nar-layout-recorder.ts";
+
+/** What is read at once from an entry's end: the footer, and the table when it is this small. */
+const TAIL_READ_BYTES = 64 * 1024;
+
+export class NarLayoutCache {
+  readonly #directory: CacheDirectory;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(directory: CacheDirectory) {
+    this.#directory = directory;
+  }
+
+  get hits(): number {
+    return this.#hits;
+  }
+  get misses(): number {
+    return this.#misses;
+  }
+
+  /**
+   * The NAR of `realPath` (NarHash `narHash32`, `narSize` bytes) from its layout, if a sound
+   * one is cached: chunks from the NAR chunk pool, as the walk yields them. Iterate it to the
+   * end or stop it with `return()`, which closes its files.
+   */
+  open(narHash32: string, narSize: number, realPath: string): Generator<Buffer> | undefined {
+    const name = entryName(narHash32);
+    let fd: number;
+    try {
+      fd = openSync(`${this.#directory.path}/${name}`, constants.O_RDONLY);
+    } catch {
+      this.#misses += 1;
+      this.#directory.missing(name);
+      return undefined;
+    }
+    let stream: Generator<Buffer> | undefined;
+    try {
+      const { size, mtimeMs } = fstatSync(fd);
+      const layout = readLayout(fd, size);
+      if (layout?.narSize !== narSize) {
+        this.#directory.discard(name, "NAR layout");
+        this.#misses += 1;
+        return undefined;
+      }
+      this.#directory.used(name, size, fd, mtimeMs);
+      this.#hits += 1;
+      // The stream owns the file from here: it closes it when done or stopped.
+      stream = layoutNarStream(fd, layout, Buffer.from(realPath));
+      return stream;
+    } finally {
+      if (stream === undefined) closeSync(fd);
+    }
+  }
+
+  /**
+   * A recorder for the layout of a NAR about to be walked, or undefined when this process is
+   * recording that one already or the file cannot be made. Give `onLargeFile` to the walk,
+   * every chunk to `take`, then `commit` once the walk completed, or `abort`.
+   */
+  record(narHash32: string, narSize: number): LayoutRecorder | undefined {
+    const directory = this.#directory;
+    const name = entryName(narHash32);
+    const temp = directory.claim(name);
+    if (temp === undefined) return undefined;
+    try {
+      return new LayoutRecorder({
+        fd: openSync(temp, "wx"),
+        temp,
+        narSize,
+        maxBytes: directory.maxSize,
+        putInPlace: (size) => directory.putInPlace(temp, name, size),
+        released: () => {
+          directory.release(name);
+        },
+      });
+    } catch (error) {
+      directory.release(name);
+      directory.log.warn("cannot add to the NAR cache", { detail: String(error) });
+      return undefined;
+    }
+  }
+}
+
+function entryName(narHash32: string): string {
+  return `${narHash32}.layout`;
+}
+
+/** The layout in the entry open as `fd` (of `size` bytes), if it is sound. */
+function readLayout(fd: number, size: number): NarLayout | undefined {
+  if (size < FOOTER_BYTES) return undefined;
+  const tailStart = Math.max(0, size - TAIL_READ_BYTES);
+  let tail = readExactly(fd, size - tailStart, tailStart);
+  if (tail === undefined) return undefined;
+  const footer = decodeLayoutFooter(tail.subarray(tail.length - FOOTER_BYTES), size);
+  if (footer === undefined) return undefined;
+  const trailerBytes = footer.tableBytes + FOOTER_BYTES;
+  if (trailerBytes > tail.length) {
+    tail = readExactly(fd, trailerBytes, size - trailerBytes);
+    if (tail === undefined) return undefined;
+  }
+  const tableEnd = tail.length - FOOTER_BYTES;
+  return decodeLayoutTable(tail.subarray(tableEnd - footer.tableBytes, tableEnd), footer);
+}
+
+function readExactly(fd: number, length: number, position: number): Buffer | undefined {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const count = readSync(fd, buffer, filled, length - filled, position + filled);
+    if (count === 0) return undefined;
+    filled += count;
+  }
+  return buffer;
+}
+
+/**
+ * The NAR from a layout: the inline bytes from the entry (`fd`, closed when done or stopped),
+ * each span's contents from its file under `root`. Held to the NAR's size as the walk is.
+ */
+function* layoutNarStream(fd: number, layout: NarLayout, root: Buffer): Generator<Buffer> {
+  const chunks = new NarChunks(layout.narSize);
+  const entry = Buffer.from("NAR layout");
+  try {
+    // Inline bytes read so far, and span bytes copied so far: together, the NAR's offset.
+    let inline = 0;
+    let spanned = 0;
+    for (const span of layout.spans) {
+      const before = span.narOffset - spanned;
+      while (inline < before) {
+        inline += readInto(fd, entry, inline, before, chunks);
+        yield* chunks.drain();
+      }
+      yield* copySpan(root, span, chunks);
+      spanned += span.length;
+    }
+    while (inline < layout.inlineBytes) {
+      inline += readInto(fd, entry, inline, layout.inlineBytes, chunks);
+      yield* chunks.drain();
+    }
+  } catch (error) {
+    if (isMissingFileError(error)) {
+      throw new StorefrontError("store_changed", `${root.toString()}: files gone while read`, {
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+  yield chunks.finish();
+}
+
+/** A span's contents, from its file in the store path, which must still be what it was. */
+function* copySpan(root: Buffer, span: LayoutSpan, chunks: NarChunks): Generator<Buffer> {
+  const path = span.path.length === 0 ? root : Buffer.concat([root, SLASH, span.path]);
+  const fd = openListedFile(path);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size !== span.length) {
+      throw new StorefrontError("store_changed", `${path.toString()}: not the file it was`);
+    }
+    for (let position = 0; position < span.length;) {
+      position += readInto(fd, path, position, span.length, chunks);
+      yield* chunks.drain();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const SLASH = Buffer.from("/");
