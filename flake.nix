@@ -88,8 +88,11 @@
             rm -f node_modules/.package-lock.json
             mkdir -p $out/lib/storefront $out/bin
             cp -r package.json README.md src node_modules $out/lib/storefront/
+            # The memory settings src/bin.js would otherwise start over for; set here, they
+            # also hold under socket activation, where it cannot.
             makeWrapper ${nodejs_24}/bin/node $out/bin/storefront \
-              --add-flags $out/lib/storefront/src/bin.js
+              --set-default MALLOC_ARENA_MAX 2 \
+              --add-flags "--max-semi-space-size=2 $out/lib/storefront/src/bin.js"
             runHook postInstall
           '';
 

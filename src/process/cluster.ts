@@ -63,26 +63,6 @@ export interface PrimaryOptions {
   readonly messageHandlers?: PrimaryMessageHandlers;
 }
 
-/**
- * glibc gives each thread that allocates (libuv's pool, where zstd compresses) an arena of its
- * own and keeps what is freed there: a worker that had compressed NARs held ~35 MiB more for
- * good. Two arenas keep that to a few MiB at no measurable cost in speed (benchmark: zstd first
- * download and NAR c16). An operator's own MALLOC_ARENA_MAX wins.
- */
-const WORKER_ENV = { MALLOC_ARENA_MAX: process.env["MALLOC_ARENA_MAX"] ?? "2" };
-
-/**
- * V8's young generation may grow to 16 MiB per semi-space by default; a worker's young objects
- * are small (request state: the NAR bytes live outside the heap), and 2 MiB took 18 MiB off the
- * peak of NAR c16 at no measurable cost in speed (benchmark, two workers). An operator's own
- * --max-semi-space-size, given to node, wins.
- */
-const WORKER_EXEC_ARGV = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((flags) =>
-  flags.includes("--max-semi-space-size"),
-)
-  ? process.execArgv
-  : [...process.execArgv, "--max-semi-space-size=2"];
-
 /** A worker that ran at least this long before dying is restarted without delay at first. */
 const STABLE_WORKER_MS = 30_000;
 const FIRST_RESTART_DELAY_MS = 500;
@@ -119,9 +99,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   // once both its exit and its IPC disconnect have been seen, in either order.
   const alive = new Set<Worker>();
 
-  cluster.setupPrimary({ execArgv: WORKER_EXEC_ARGV });
+  // Workers inherit the primary's flags and environment, with the memory settings that
+  // src/bin.js gave it.
   const fork = (): void => {
-    const worker = cluster.fork(WORKER_ENV);
+    const worker = cluster.fork();
     alive.add(worker);
     startedAt.set(worker, Date.now());
   };
