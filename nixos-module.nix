@@ -143,7 +143,7 @@ let
           assertion = workers == null || (builtins.isInt workers && workers >= 1);
           message = ''
             services.storefront.settings.workers = ${builtins.toJSON workers}: at least one
-            worker process is needed; null uses one per CPU core.'';
+            worker process is needed; null uses one.'';
         }
         {
           assertion = !(builtins.isString cfg.metrics && cfg.metrics == bind);
@@ -362,7 +362,7 @@ let
                 example = 41;
                 description = "Priority in `/nix-cache-info`; lower wins (cache.nixos.org has 40).";
               };
-              workers = nullable types.int "one per CPU core" {
+              workers = nullable types.int "one process" {
                 example = 4;
                 description = "Processes serving requests (at least 1).";
               };

@@ -2,7 +2,6 @@
 // setting, so that a harmonia config works unchanged, plus environment variables that harmonia
 // and nix-serve users already set.
 
-import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { readConfiguredFile } from "./config-files.ts";
@@ -29,9 +28,10 @@ export const configSchema = {
     default: "[::]:5000",
   }),
   workers: integer(1, 1024, {
-    doc: "Processes serving requests.",
-    default: () => availableParallelism(),
-    defaultText: "number of cores",
+    doc: "Processes serving requests; 1: one process, no cluster.",
+    // One process serves NARs from their layouts at the speed of a static file server, and the
+    // libuv thread pool compresses on the other cores; each more process costs ~80 MiB.
+    default: 1,
   }),
   max_connection_rate: integer(1, 1_000_000, {
     doc: "Accepted for harmonia compatibility; storefront does not limit the connection rate.",
