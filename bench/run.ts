@@ -56,7 +56,7 @@ if (flags.help) {
   --out FILE   where RESULTS.md goes (default bench/RESULTS.md; the SVG goes beside it)
   --work DIR   stores, caches and server files (default bench/work/, gitignored)
   --profile    also profile storefront (node --cpu-prof) and add its hottest functions
-  --workers N  storefront's \`workers\` (default: storefront's default, the number of cores)
+  --workers N  storefront's \`workers\` (default: storefront's default, one process)
   --report-only  write the report again from the work dir's results.json (after editing
                bench/notes.md), measuring nothing
 `);
@@ -282,7 +282,6 @@ async function main(): Promise<void> {
         await sleep(1000); // workers may still be starting when the first answers
         idle = treeMemory(storefront.pid);
       }
-      const sf = withBase(targets.storefront, storefront.url);
       const sfZstd = withBase(targets.storefrontZstd, storefront.url);
       const zstdOrder = sample % 2 === 0 ? ["nginx", "storefront"] : ["storefront", "nginx"];
       for (const who of zstdOrder) {
@@ -305,8 +304,20 @@ async function main(): Promise<void> {
           zstdWire.nginx = repeat.bytes;
         }
       }
+      // The first plain download, with no NAR layouts yet: every path is walked and its
+      // layout recorded. Each server goes first in turn.
+      await stopSf(storefront);
+      rmSync(narCache, { recursive: true, force: true });
+      storefront = await startSf();
+      const sfFirst = withBase(targets.storefront, storefront.url);
+      for (const who of sample % 2 === 0 ? ["storefront", "nginx"] : ["nginx", "storefront"]) {
+        const target = who === "storefront" ? sfFirst : targets.nginx;
+        const pass = check(await narPass(target, 1), `${who} nar-c1-first`, narBytes);
+        times["nar-c1-first"][who === "storefront" ? "storefront" : "nginx"].push(pass.seconds);
+      }
       // The restarted storefront gets the same warm-up as at the start (untimed): every
-      // narinfo and every NAR once.
+      // narinfo and every NAR once more.
+      const sf = sfFirst;
       await warmNarInfos(sf.base, hashes);
       await narPass(sf, 2);
       for (const [index, metric] of (
