@@ -4,8 +4,8 @@ import { NarInfoCache } from "../src/store/narinfo-cache.ts";
 describe("narinfo cache", () => {
   it("keeps texts until invalidated", () => {
     const cache = new NarInfoCache(10);
-    cache.set("a", "text a", cache.generation);
-    expect(cache.get("a")).toBe("text a");
+    cache.set("a", Buffer.from("text a"), cache.generation);
+    expect(cache.get("a")).toEqual(Buffer.from("text a"));
     cache.invalidate();
     expect(cache.get("a")).toBeUndefined();
   });
@@ -14,19 +14,19 @@ describe("narinfo cache", () => {
     const cache = new NarInfoCache(10);
     const before = cache.generation;
     cache.invalidate();
-    cache.set("a", "stale", before);
+    cache.set("a", Buffer.from("stale"), before);
     expect(cache.get("a")).toBeUndefined();
   });
 
   it("evicts the least recently used beyond its capacity", () => {
     const cache = new NarInfoCache(2);
-    cache.set("a", "1", cache.generation);
-    cache.set("b", "2", cache.generation);
+    cache.set("a", Buffer.from("1"), cache.generation);
+    cache.set("b", Buffer.from("2"), cache.generation);
     cache.get("a");
-    cache.set("c", "3", cache.generation);
+    cache.set("c", Buffer.from("3"), cache.generation);
     expect(cache.get("b")).toBeUndefined();
-    expect(cache.get("a")).toBe("1");
-    expect(cache.get("c")).toBe("3");
+    expect(cache.get("a")).toEqual(Buffer.from("1"));
+    expect(cache.get("c")).toEqual(Buffer.from("3"));
     expect(cache.size).toBe(2);
   });
 });

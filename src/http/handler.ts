@@ -32,7 +32,7 @@ async function handle(
   const socket = req.socket;
   const bytesBefore = socket.bytesWritten;
   let routeName = UNMATCHED_ROUTE;
-  res.once("close", () => {
+  const record = (): void => {
     services.metrics.recordRequest(
       routeName,
       req.method ?? "",
@@ -40,7 +40,7 @@ async function handle(
       (performance.now() - started) / 1000,
       socket.bytesWritten - bytesBefore,
     );
-  });
+  };
   try {
     const url = req.url ?? "";
     const queryStart = url.indexOf("?");
@@ -60,4 +60,9 @@ async function handle(
   } catch (error) {
     sendError(res, error, services.log);
   }
+  // Nearly every response has been handed to the socket by now (bytesWritten counts what the
+  // socket still holds): recorded at once, with no listener per request. One that is not (a
+  // stream being cut) is recorded when it closes.
+  if (res.writableEnded || res.destroyed) record();
+  else res.once("close", record);
 }

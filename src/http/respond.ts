@@ -8,10 +8,11 @@ export const IMMUTABLE = "public, max-age=31536000, immutable";
 export const SHORT_LIVED = "public, max-age=60";
 export const NO_STORE = "no-store";
 
+/** A whole body at once; a Buffer is written as it is, with no text to encode. */
 export function sendText(
   res: ServerResponse,
   status: number,
-  body: string,
+  body: string | Buffer,
   headers: OutgoingHttpHeaders & { "content-type": string; "cache-control": string },
 ): void {
   res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });

@@ -1,8 +1,8 @@
-// Signed narinfo texts by store hash, so that a narinfo asked for again costs neither the
-// queries nor the signing. Any change to Nix's database clears it (the watcher calls
+// Signed narinfos by store hash, as the bytes to send, so that a narinfo asked for again costs
+// neither the queries nor the signing, nor encoding the text again. Any change to Nix's database clears it (the watcher calls
 // `invalidate`): changes are rare next to reads, and clearing on every one is simply correct
 // for paths added, collected or re-signed. Misses are never kept, so a pushed path appears at
-// once. A generation number keeps a text rendered before a change from being stored after it.
+// once. A generation number keeps a narinfo rendered before a change from being stored after it.
 
 /** Enough for the hot set of a busy cache; a narinfo text is about 1 KiB. */
 export const NARINFO_CACHE_ENTRIES = 8192;
@@ -10,14 +10,14 @@ export const NARINFO_CACHE_ENTRIES = 8192;
 export class NarInfoCache {
   readonly #capacity: number;
   // A Map iterates in insertion order: the first key is the least recently used.
-  readonly #texts = new Map<string, string>();
+  readonly #texts = new Map<string, Buffer>();
   #generation = 0;
 
   constructor(capacity = NARINFO_CACHE_ENTRIES) {
     this.#capacity = capacity;
   }
 
-  get(hash: string): string | undefined {
+  get(hash: string): Buffer | undefined {
     const text = this.#texts.get(hash);
     if (text !== undefined) {
       this.#texts.delete(hash);
@@ -31,7 +31,7 @@ export class NarInfoCache {
     return this.#generation;
   }
 
-  set(hash: string, text: string, generation: number): void {
+  set(hash: string, text: Buffer, generation: number): void {
     if (generation !== this.#generation) return;
     this.#texts.delete(hash);
     this.#texts.set(hash, text);

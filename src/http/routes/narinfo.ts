@@ -22,7 +22,9 @@ export const narInfoRoute: Route = {
         metrics.narInfoMisses.inc();
         throw new StorefrontError("not_found", `no valid path ${hash}`);
       }
-      text = renderNarInfo(info, config.virtual_nix_store, narInfoSignatures(info, keys));
+      text = Buffer.from(
+        renderNarInfo(info, config.virtual_nix_store, narInfoSignatures(info, keys)),
+      );
       if (keys.length > 0) metrics.signatures.inc(keys.length);
       narInfoCache.set(hash, text, generation);
     }
