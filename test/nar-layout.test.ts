@@ -200,6 +200,17 @@ describe.skipIf(!hasNix)("NARs from their layouts", () => {
     expect((gone as StorefrontError).code).toBe("store_changed");
   });
 
+  it("opens and records nothing for a stream dropped before its first chunk", () => {
+    const openFiles = (): number => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    for (const name of ["spans", "small"]) {
+      const nar = wholeNar(layouts, source(name));
+      nar.return(undefined);
+    }
+    expect(openFiles()).toBe(before);
+    expect(readdirSync(cacheDir).filter((file) => file.startsWith(".tmp-"))).toEqual([]);
+  });
+
   it("closes its files when the reader stops early", async () => {
     const from = source("spans");
     await recordLayout(from);

@@ -14,21 +14,31 @@ export interface NarSource {
   readonly stats: Stats;
 }
 
-/** The whole NAR of a valid path on disk, in chunks from the NAR chunk pool. */
-export function wholeNar(
+/**
+ * The whole NAR of a valid path on disk, in chunks from the NAR chunk pool. Nothing is opened
+ * until the first chunk is asked for, so a stream dropped before it starts holds nothing.
+ */
+export function* wholeNar(
   layouts: NarLayoutCache | undefined,
   source: NarSource,
 ): Generator<Buffer> {
   const { narHash32, narSize, realPath, stats } = source;
   // A lone file or symlink is as cheap to walk as its layout would be to read.
   if (layouts === undefined || !stats.isDirectory()) {
-    return narStream(realPath, narSize, undefined, stats);
+    yield* narStream(realPath, narSize, undefined, stats);
+    return;
   }
   const cached = layouts.open(narHash32, narSize, realPath);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    yield* cached;
+    return;
+  }
   const recorder = layouts.record(narHash32, narSize);
-  if (recorder === undefined) return narStream(realPath, narSize, undefined, stats);
-  return recorded(narStream(realPath, narSize, undefined, stats, recorder.onLargeFile), recorder);
+  if (recorder === undefined) {
+    yield* narStream(realPath, narSize, undefined, stats);
+    return;
+  }
+  yield* recorded(narStream(realPath, narSize, undefined, stats, recorder.onLargeFile), recorder);
 }
 
 /** Passes the walk's chunks through the recorder; keeps the layout if the walk completed. */
