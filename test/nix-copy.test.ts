@@ -1,6 +1,6 @@
 // The judge: a real Nix client substitutes a closure from storefront with signature checking on.
 
-import { lstatSync, readFileSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./support/temp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,9 +13,13 @@ import {
   type TestStore,
   hashOf,
 } from "./support/nix.ts";
+import { parseMetrics } from "./support/metrics.ts";
 import { generateKey, startServer, type RunningServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const FIXTURE = new URL("fixtures/store.nix", import.meta.url).pathname;
+/** A path whose NAR layout has every kind of span: the second copy reads it from its layout. */
+const LAYOUT_FIXTURE = new URL("fixtures/layout.nix", import.meta.url).pathname;
 const OTHER_PUBLIC_KEY = readFileSync(
   new URL("fixtures/keys/other-1.public", import.meta.url),
   "utf8",
@@ -35,7 +39,10 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
 
   beforeAll(async () => {
     store = makeTestStore();
-    paths = nixBuild(store, FIXTURE, ["app", "lib", "tree", "topFile", "topExe", "topSymlink"]);
+    paths = new Map([
+      ...nixBuild(store, FIXTURE, ["app", "lib", "tree", "topFile", "topExe", "topSymlink"]),
+      ...nixBuild(store, LAYOUT_FIXTURE, ["spans"]),
+    ]);
     work = tempDir("storefront-copy-");
     // A key made by our own CLI: that it works here shows Nix accepts its format.
     const key = await generateKey(work, "copy-test-1");
@@ -85,6 +92,29 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
         join(destination.root, "cache"),
       );
       expect(closure.output.trim().split("\n").length).toBe(4);
+    } finally {
+      destination.remove();
+    }
+  });
+
+  it("copies it all again into another store, the directories' NARs now from their layouts", async () => {
+    // The first copy recorded the layouts of the four directories (app, lib, tree, spans).
+    const layouts = (): number =>
+      readdirSync(join(work, "nars")).filter((name) => name.endsWith(".layout")).length;
+    await waitFor(() => layouts() === 4, "the layouts of the first copy");
+    const layoutHits = async (): Promise<number> =>
+      parseMetrics((await get(server.url, "/metrics")).body.toString()).get(
+        "storefront_nar_layout_cache_hits_total",
+      ) ?? 0;
+    const hits = await layoutHits();
+    const destination = makeTestStore("storefront-dest-");
+    try {
+      const wanted = [...paths.values()];
+      const result = copyTo(destination.root, publicKey, wanted);
+      expect(result.output).not.toContain("error");
+      expect(result.status).toBe(0);
+      for (const storePath of wanted) expect(present(destination.realPath(storePath))).toBe(true);
+      expect(await layoutHits()).toBe(hits + 4);
     } finally {
       destination.remove();
     }
