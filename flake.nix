@@ -91,7 +91,7 @@
             # The memory settings src/bin.js would otherwise start over for; set here, they
             # also hold under socket activation, where it cannot.
             makeWrapper ${nodejs_24}/bin/node $out/bin/storefront \
-              --set-default MALLOC_ARENA_MAX 2 \
+              --set-default MALLOC_ARENA_MAX 1 \
               --add-flags "--max-semi-space-size=2 $out/lib/storefront/src/bin.js"
             runHook postInstall
           '';

@@ -21,13 +21,13 @@ import process from "node:process";
 
 /**
  * What a serving process runs with, unless the operator chose otherwise (measured on the
- * benchmark, one process, peak VmRSS during 16 concurrent downloads: 111-116 MiB without,
- * 94-96 MiB with both, at the same speed):
+ * benchmark closure, one process, peak VmRSS during 16 concurrent downloads):
  * - V8's young generation may grow to 16 MiB per semi-space; a server's young objects are small
- *   (request state: NAR bytes live outside the heap), and 2 MiB holds them.
+ *   (request state: NAR bytes live outside the heap), and 2 MiB holds them: 111-116 MiB
+ *   without, 99-101 MiB with it, at the same speed.
  * - glibc gives each thread that allocates (libuv's pool, where zstd compresses) an arena of
- *   its own and keeps what is freed there (~35 MiB more after a zstd pass); two arenas keep
- *   that to a few MiB.
+ *   its own and keeps what is freed there: after a zstd pass, 125 MiB with two arenas, 100 MiB
+ *   with one, whose first downloads with zstd were no slower (16 s against 19 s a pass).
  * Workers of a cluster inherit both from the primary.
  */
 function servingSettings() {
@@ -37,7 +37,7 @@ function servingSettings() {
   )
     ? []
     : ["--max-semi-space-size=2"];
-  const env = process.env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: "2" } : {};
+  const env = process.env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: "1" } : {};
   return { flags, env };
 }
 

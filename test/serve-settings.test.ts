@@ -32,7 +32,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     const { args, env } = processOf(server.child.pid ?? 0);
     expect(args).toContain("--max-semi-space-size=2");
     expect(args.slice(-3, -1)).toEqual(["serve", "--config"]);
-    expect(env.get("MALLOC_ARENA_MAX")).toBe("2");
+    expect(env.get("MALLOC_ARENA_MAX")).toBe("1");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
 
@@ -55,7 +55,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     for (const pid of workers) {
       const { args, env } = processOf(pid);
       expect(args).toContain("--max-semi-space-size=2");
-      expect(env.get("MALLOC_ARENA_MAX")).toBe("2");
+      expect(env.get("MALLOC_ARENA_MAX")).toBe("1");
     }
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
