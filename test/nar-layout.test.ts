@@ -103,7 +103,7 @@ describe.skipIf(!hasNix)("NARs from their layouts", () => {
   beforeAll(() => {
     store = makeTestStore();
     paths = new Map([
-      ...nixBuild(store, join(FIXTURES, "layout.nix"), ["spans", "small"]),
+      ...nixBuild(store, join(FIXTURES, "layout.nix"), ["spans", "small", "longPaths"]),
       ...nixBuild(store, join(FIXTURES, "store.nix"), ["tree", "topFile"]),
     ]);
     database = new StoreDatabase(store.dbPath, "/nix/store");
@@ -144,7 +144,7 @@ describe.skipIf(!hasNix)("NARs from their layouts", () => {
     await waitFor(() => existsSync(entryOf(from)), "the layout entry");
   }
 
-  it.each(["spans", "small", "tree"])(
+  it.each(["spans", "small", "longPaths", "tree"])(
     "%s: walked and recorded, then read from its layout, byte for byte",
     async (name) => {
       const from = source(name);

@@ -17,8 +17,11 @@ import { NarChunks } from "./nar-chunks.ts";
 import { openListedFile, readInto } from "./nar-stream.ts";
 import { LayoutRecorder } from "./nar-layout-recorder.ts";
 
-/** What is read at once from an entry's end: the footer, and the table when it is this small. */
-const TAIL_READ_BYTES = 64 * 1024;
+/**
+ * What is read at once from an entry's end: the footer, and the table when it is this small,
+ * as it almost always is (the benchmark closure: 262 bytes on average, 3 of 358 over 4 KiB).
+ */
+const TAIL_READ_BYTES = 4096;
 
 export class NarLayoutCache {
   readonly #directory: CacheDirectory;
