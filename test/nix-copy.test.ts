@@ -78,15 +78,20 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
     );
   }
 
+  /** Copies every path into `destination` with our key trusted; all must arrive. */
+  function copyEverything(destination: TestStore): void {
+    const wanted = [...paths.values()];
+    const result = copyTo(destination.root, publicKey, wanted);
+    expect(result.output).not.toContain("error");
+    expect(result.status).toBe(0);
+    for (const storePath of wanted) expect(present(destination.realPath(storePath))).toBe(true);
+  }
+
   it("copies a closure with references and derivers, every kind of path, signatures checked", () => {
     const destination = makeTestStore("storefront-dest-");
     try {
-      const wanted = [...paths.values()];
-      const result = copyTo(destination.root, publicKey, wanted);
-      expect(result.output).not.toContain("error");
-      expect(result.status).toBe(0);
+      copyEverything(destination);
       // The closure of app came along: lib and tree are its (transitive) references.
-      for (const storePath of wanted) expect(present(destination.realPath(storePath))).toBe(true);
       const closure = nixCommand(
         ["path-info", "--store", destination.root, "--recursive", paths.get("app") ?? ""],
         join(destination.root, "cache"),
@@ -109,11 +114,7 @@ describe.skipIf(!hasNix)("nix copy --from storefront", () => {
     const hits = await layoutHits();
     const destination = makeTestStore("storefront-dest-");
     try {
-      const wanted = [...paths.values()];
-      const result = copyTo(destination.root, publicKey, wanted);
-      expect(result.output).not.toContain("error");
-      expect(result.status).toBe(0);
-      for (const storePath of wanted) expect(present(destination.realPath(storePath))).toBe(true);
+      copyEverything(destination);
       expect(await layoutHits()).toBe(hits + 4);
     } finally {
       destination.remove();
