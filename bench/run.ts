@@ -219,6 +219,8 @@ async function main(): Promise<void> {
     servers.push(floor);
     rmSync(narCache, { recursive: true, force: true });
     let storefront = await startSf();
+    await sleep(1000); // workers may still be starting when the first answers
+    const idle = treeMemory(storefront.pid);
     step(
       `servers: nginx at ${nginxNone} (none) and ${nginxZstd} (zstd), storefront at ${storefront.url}`,
     );
@@ -272,7 +274,6 @@ async function main(): Promise<void> {
     const zstdEncodings: Record<string, number> = {};
     const zstdWire = { storefrontFirst: 0, storefrontRepeat: 0, nginx: 0 };
     let cacheBytes = 0;
-    let idle: TreeMemory = { rss: 0, pss: 0, processes: 0 };
 
     const check = (pass: Pass, what: string, expected: number | undefined): Pass => {
       if (expected !== undefined && pass.bytes !== expected) {
@@ -286,8 +287,6 @@ async function main(): Promise<void> {
     // for each sample spent its first ~15,000 narinfo requests compiling (V8 optimises hot
     // code on a background thread, which took CPU from the two-core machine's other users):
     // that measured start-up, not serving.
-    await sleep(1000); // workers may still be starting when the first answers
-    idle = treeMemory(storefront.pid);
     for (let sample = 0; sample < samples; sample++) {
       step(`sample ${sample + 1}/${samples}`);
       emptyDirectory(narCache);
