@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `storefront` executable. For `serve`, it first starts over with the memory settings that
-// Node and glibc read only when a process starts; then it turns on Node's compile cache before
-// the first TypeScript file is loaded, and runs src/main.ts.
+// The `storefront` executable. It turns on Node's compile cache before the first TypeScript file
+// is loaded; for `serve`, it then starts over once with the memory settings that Node and glibc
+// read only when a process starts, and with every source compiled; then it runs main().
 //
 // Why plain JavaScript: Node strips a .ts file's types with a WebAssembly build of swc that,
 // once loaded, holds about 17 MiB for the life of the process (measured: a worker at 80 MiB
@@ -13,8 +13,8 @@
 // directory that someone else could write to (Node's default is under /tmp) must not be used.
 // Where no such directory can be made, storefront runs without the cache.
 
-import { mkdirSync } from "node:fs";
-import { enableCompileCache } from "node:module";
+import { mkdirSync, readdirSync } from "node:fs";
+import { enableCompileCache, flushCompileCache, getCompileCacheDir } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -41,28 +41,6 @@ function servingSettings() {
   return { flags, env };
 }
 
-// Once, marked in the environment: the new process must not start over again. Node's `execve`
-// keeps the pid but closes every descriptor past stderr, so not with sockets passed by systemd
-// (LISTEN_FDS; there the unit or wrapper sets both, as the flake's wrapper does), and not in a
-// cluster worker, whose channel to the primary is such a descriptor (it inherits both anyway).
-const keepsDescriptors = process.env.LISTEN_FDS !== undefined || process.send !== undefined;
-if (
-  process.argv[2] === "serve" &&
-  !keepsDescriptors &&
-  process.env.STOREFRONT_EXECED === undefined
-) {
-  const { flags, env } = servingSettings();
-  if (typeof process.execve === "function" && (flags.length > 0 || Object.keys(env).length > 0)) {
-    const { execPath } = process;
-    const args = [execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)];
-    try {
-      process.execve(execPath, args, { ...process.env, ...env, STOREFRONT_EXECED: "1" });
-    } catch {
-      // Not possible here: serve as we are, with Node's and glibc's defaults.
-    }
-  }
-}
-
 /** `$CACHE_DIRECTORY` (systemd's CacheDirectory=), else the user's XDG cache directory. */
 function compileCacheDirectory() {
   const systemd = process.env.CACHE_DIRECTORY?.split(":")[0];
@@ -81,4 +59,51 @@ if (!process.env.NODE_DISABLE_COMPILE_CACHE) {
   }
 }
 
-await import("./main.ts");
+/** Files in the compile cache, as a measure of what this process has compiled and written. */
+function compileCacheEntries() {
+  const directory = getCompileCacheDir();
+  if (directory === undefined) return 0;
+  try {
+    return readdirSync(directory, { recursive: true }).length;
+  } catch {
+    return 0;
+  }
+}
+
+// `serve` starts over once, marked in the environment so that the new process does not, when
+// it has memory settings to add or when it had to strip types that the compile cache lacked (a
+// first start, or the first after an upgrade): the process that serves then runs with the
+// settings and reads every source already compiled, never loading the type stripper. The
+// serving modules are loaded (compiled, or read from the cache) here first and the cache
+// written at once, for the process started over to read.
+//
+// Node's `execve` keeps the pid but closes every descriptor past stderr, so not with sockets
+// passed by systemd (LISTEN_FDS; there the unit or wrapper sets the memory settings, as the
+// flake's wrapper does), and not in a cluster worker, whose channel to the primary is such a
+// descriptor (it inherits the settings anyway).
+const keepsDescriptors = process.env.LISTEN_FDS !== undefined || process.send !== undefined;
+if (
+  process.argv[2] === "serve" &&
+  !keepsDescriptors &&
+  process.env.STOREFRONT_EXECED === undefined &&
+  typeof process.execve === "function"
+) {
+  const { flags, env } = servingSettings();
+  const cached = compileCacheEntries();
+  await import("./main.ts");
+  await import("./http/serving.ts");
+  flushCompileCache();
+  const compiled = compileCacheEntries() > cached;
+  if (compiled || flags.length > 0 || Object.keys(env).length > 0) {
+    const { execPath } = process;
+    const args = [execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)];
+    try {
+      process.execve(execPath, args, { ...process.env, ...env, STOREFRONT_EXECED: "1" });
+    } catch {
+      // Not possible here: serve as we are.
+    }
+  }
+}
+
+const { main } = await import("./main.ts");
+await main(process.argv.slice(2));

@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-// storefront's entry: pick the command, run it, and set the exit code in this one place.
+// storefront's commands: pick the command, run it, and set the exit code in this one place.
+// src/bin.js, the executable, calls `main`.
 
 import { keyCommand, keyHelp } from "./cli/key.ts";
 import { pinCommand, pinHelp } from "./cli/pin.ts";
@@ -69,16 +69,19 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await run(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof UsageError) {
-    process.stderr.write(`storefront: ${error.message}\n`);
-    process.exitCode = 2;
-  } else if (error instanceof ConfigError || error instanceof StorefrontError) {
-    process.stderr.write(`storefront: ${error.message}\n`);
-    process.exitCode = 1;
-  } else {
-    throw error;
+/** Runs the command in `argv` and sets the exit code; src/bin.js calls it. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await run(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`storefront: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof ConfigError || error instanceof StorefrontError) {
+      process.stderr.write(`storefront: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      throw error;
+    }
   }
 }

@@ -1,10 +1,12 @@
 // src/bin.js: `serve` starts over once with the memory settings that Node and glibc read only at
-// start (same pid), keeps an operator's own, and does not start over where that would close
-// descriptors it needs (sockets from systemd, a cluster worker's channel).
+// start (same pid) and with its sources compiled, keeps an operator's own settings, and does
+// not start over where that would close descriptors it needs (sockets from systemd, a cluster
+// worker's channel).
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import { tempDir } from "./support/temp.ts";
 import { childPids, listeningPort, serveProcesses, stopWith } from "./support/serve-process.ts";
 
 /** The command line and environment of a running process, as /proc has them. */
@@ -45,6 +47,24 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     expect(args).not.toContain("--max-semi-space-size=2");
     expect(env.get("MALLOC_ARENA_MAX")).toBe("4");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
+  });
+
+  it("starts over after compiling its sources, so that the server never strips types", async () => {
+    // The operator's settings leave nothing else to start over for.
+    const env = {
+      MALLOC_ARENA_MAX: "1",
+      NODE_OPTIONS: "--max-semi-space-size=2",
+      CACHE_DIRECTORY: tempDir("storefront-compile-"),
+    };
+    const startedOver = async (): Promise<boolean> => {
+      const server = processes.spawn(config(1), { env });
+      await listeningPort(server);
+      const { env: seen } = processOf(server.child.pid ?? 0);
+      expect(await stopWith(server, "SIGTERM")).toBe(0);
+      return seen.has("STOREFRONT_EXECED");
+    };
+    expect(await startedOver()).toBe(true); // an empty compile cache: everything compiled
+    expect(await startedOver()).toBe(false); // all of it cached now
   });
 
   it("gives the cluster's workers the same settings", async () => {
