@@ -88,7 +88,7 @@ export function chartRows(results: Results): { ratios: ChartRow[]; memory: Chart
     }),
     memory: [
       row(
-        `VmRSS, ${processes(results)} processes`,
+        `VmRSS, ${plural(processes(results), "process", "processes")}`,
         results.memory.peaks.map((m) => m.rss),
       ),
       row(
@@ -97,6 +97,10 @@ export function chartRows(results: Results): { ratios: ChartRow[]; memory: Chart
       ),
     ],
   };
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 function processes(results: Results): number {
@@ -137,7 +141,7 @@ function goalTable(results: Results): string[] {
   const mib = (s: Summary): string =>
     s.samples === 0 ? "–" : `${s.median.toFixed(0)} MiB (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
   lines.push(
-    `| peak RSS during NAR c16, sum of VmRSS | ${mib(peaks)}, ${processes(results)} processes | | highest: ${peaks.max.toFixed(0)} MiB | <= ${RSS_GOAL_BYTES / MIB} MiB | ${verdict(peaks.max, RSS_GOAL_BYTES / MIB)} |`,
+    `| peak RSS during NAR c16, sum of VmRSS | ${mib(peaks)}, ${plural(processes(results), "process", "processes")} | | highest: ${peaks.max.toFixed(0)} MiB | <= ${RSS_GOAL_BYTES / MIB} MiB | ${verdict(peaks.max, RSS_GOAL_BYTES / MIB)} |`,
     `| the same, sum of PSS (shared pages counted once) | ${mib(pss)} | | highest: ${pss.max.toFixed(0)} MiB | (<= ${RSS_GOAL_BYTES / MIB} MiB) | ${pss.samples === 0 ? "" : pss.max <= RSS_GOAL_BYTES / MIB ? "within" : "over"} |`,
   );
   return lines;
@@ -262,7 +266,7 @@ export function renderReport(
         .map(([name, s]) => `${name} ${s.toFixed(2)}`)
         .join(", ") +
       ".",
-    `- storefront after start, before any request: ${results.memory.idle.processes} processes, ` +
+    `- storefront after start, before any request: ${plural(results.memory.idle.processes, "process", "processes")}, ` +
       `VmRSS ${(results.memory.idle.rss / MIB).toFixed(0)} MiB, PSS ${(results.memory.idle.pss / MIB).toFixed(0)} MiB.`,
     "",
     ...floorSection(results),
