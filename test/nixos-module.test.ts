@@ -165,7 +165,7 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     // Without nixpkgs the package cannot be built here; this checks the wrapper's source.
     const flake = readFileSync(FLAKE, "utf8");
     expect(flake).toMatch(/makeWrapper \$\{nodejs_24\}\/bin\/node \$out\/bin\/storefront/);
-    expect(flake).toContain('--add-flags "--max-semi-space-size=2 $out/lib/storefront/src/bin.js"');
+    expect(flake).toContain('--add-flags "--max-semi-space-size=4 $out/lib/storefront/src/bin.js"');
     expect(flake).toContain("--set-default MALLOC_ARENA_MAX 1");
     expect(flake).toContain("cp -r package.json README.md src node_modules $out/lib/storefront/");
   });

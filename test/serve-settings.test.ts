@@ -32,7 +32,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     const server = processes.spawn(config(1));
     await listeningPort(server);
     const { args, env } = processOf(server.child.pid ?? 0);
-    expect(args).toContain("--max-semi-space-size=2");
+    expect(args).toContain("--max-semi-space-size=4");
     expect(args.slice(-3, -1)).toEqual(["serve", "--config"]);
     expect(env.get("MALLOC_ARENA_MAX")).toBe("1");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
@@ -44,7 +44,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     });
     await listeningPort(server);
     const { args, env } = processOf(server.child.pid ?? 0);
-    expect(args).not.toContain("--max-semi-space-size=2");
+    expect(args).not.toContain("--max-semi-space-size=4");
     expect(env.get("MALLOC_ARENA_MAX")).toBe("4");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
@@ -53,7 +53,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     // The operator's settings leave nothing else to start over for.
     const env = {
       MALLOC_ARENA_MAX: "1",
-      NODE_OPTIONS: "--max-semi-space-size=2",
+      NODE_OPTIONS: "--max-semi-space-size=4",
       CACHE_DIRECTORY: tempDir("storefront-compile-"),
     };
     const startedOver = async (): Promise<boolean> => {
@@ -74,7 +74,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     expect(workers).toHaveLength(2);
     for (const pid of workers) {
       const { args, env } = processOf(pid);
-      expect(args).toContain("--max-semi-space-size=2");
+      expect(args).toContain("--max-semi-space-size=4");
       expect(env.get("MALLOC_ARENA_MAX")).toBe("1");
     }
     expect(await stopWith(server, "SIGTERM")).toBe(0);
