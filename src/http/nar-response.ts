@@ -74,7 +74,7 @@ export async function sendNar(
     return;
   }
   if (encoding !== "zstd" || narCache === undefined) {
-    await sendEncoded(res, nar(), encoding, config);
+    await sendEncoded(res, nar(), encoding, config, { release: releaseChunk });
     return;
   }
   const cached = narCache.open(narHash32, size);
@@ -88,7 +88,10 @@ export async function sendNar(
   // Compress once for this client and keep the result for the next ones.
   const writer = await narCache.startWrite(narHash32, size);
   try {
-    const whole = await sendEncoded(res, nar(), encoding, config, writer?.tee());
+    const whole = await sendEncoded(res, nar(), encoding, config, {
+      tee: writer?.tee(),
+      release: releaseChunk,
+    });
     await (whole ? writer?.commit() : writer?.abort());
   } catch (error) {
     await writer?.abort();
