@@ -216,6 +216,8 @@ function profileSection(results: Results): string[] {
     "(`--profile`; not the timed samples): the functions that took the most time themselves, as a",
     "share of the time the processes were busy, and how busy each process was (the rest is",
     "waiting: for the socket, the disk or the client; the cluster's primary is always idle).",
+    "A `serve` that starts over (src/bin.js) leaves a short first profile, busy loading and",
+    "compiling its modules: its functions (`compileForInternalLoader`, ...) are start-up.",
     "Native functions (`read`, `writeBuffer`, `open`, ...) are the system calls and their copies.",
     "",
   ];
