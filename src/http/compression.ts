@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
+import { drainedOrClosed } from "./respond.ts";
 
 export type ContentEncoding = "zstd" | "br" | "gzip";
 
@@ -202,18 +203,6 @@ async function feedToResponse(
     if (isPrematureClose(error) && !res.writableFinished) return false;
     throw error;
   }
-}
-
-function drainedOrClosed(stream: Transform): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off("drain", done);
-      stream.off("close", done);
-      resolve();
-    };
-    stream.on("drain", done);
-    stream.on("close", done);
-  });
 }
 
 /**

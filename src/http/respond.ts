@@ -1,6 +1,7 @@
 // Writing responses: fixed texts and streams, with Content-Length and Cache-Control always set.
 
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Writable } from "node:stream";
 
 /** For content that never changes: NARs are named by hash. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -43,14 +44,15 @@ export async function sendChunks(
   res.end();
 }
 
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Resolves when `stream` (a response, an encoder) takes writes again, or is gone. */
+export function drainedOrClosed(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
+      stream.off("drain", done);
+      stream.off("close", done);
       resolve();
     };
-    res.on("drain", done);
-    res.on("close", done);
+    stream.on("drain", done);
+    stream.on("close", done);
   });
 }
