@@ -215,7 +215,7 @@ let
           Group = "storefront";
           LoadCredential = map (credential: "${credential.id}:${credential.path}") (signKeys ++ adminTokens);
 
-          # Writable: only the roots directory and the compressed-NAR cache (/var/cache/storefront,
+          # Writable: only the roots directory and the NAR cache (/var/cache/storefront,
           # $CACHE_DIRECTORY, where `[nar_cache] path` defaults to). The store and Nix's database
           # stay readable, as the rest of the file system, and read-only (ProtectSystem=strict).
           CacheDirectory = "storefront";
@@ -375,8 +375,8 @@ let
               nar_cache.max_size = nullable (types.either types.str types.ints.positive) "`\"10G\"`" {
                 example = "50G";
                 description = ''
-                  Size limit of the on-disk cache of zstd-compressed NARs (under
-                  /var/cache/storefront): bytes, or a number with K, M, G or T.
+                  Size limit of the on-disk cache of NAR layouts and zstd-compressed NARs
+                  (under /var/cache/storefront): bytes, or a number with K, M, G or T.
                 '';
               };
               gcroots.pin_new_paths = nullable types.bool "`false`" {

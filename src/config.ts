@@ -128,19 +128,25 @@ export const configSchema = {
       default: 3,
     }),
   }),
-  nar_cache: section("The on-disk cache of zstd-compressed NARs, for repeat downloads.", {
-    enable: boolean({ doc: "Keep zstd-compressed NARs for repeat downloads.", default: true }),
-    path: optionalString({
-      doc: "Directory of the cache; created when missing.",
-      default: undefined,
-      defaultText: "$CACHE_DIRECTORY/nars, else /var/cache/storefront/nars",
-    }),
-    max_size: byteSize({
-      doc: 'Size limit of the cache; least recently used NARs are evicted. Bytes or "10G", "512M".',
-      default: 10 * 1024 ** 3,
-      defaultText: '"10G"',
-    }),
-  }),
+  nar_cache: section(
+    "The on-disk cache of NAR layouts and zstd-compressed NARs, for repeat downloads.",
+    {
+      enable: boolean({
+        doc: "Keep NAR layouts and zstd-compressed NARs for repeat downloads.",
+        default: true,
+      }),
+      path: optionalString({
+        doc: "Directory of the cache; created when missing.",
+        default: undefined,
+        defaultText: "$CACHE_DIRECTORY/nars, else /var/cache/storefront/nars",
+      }),
+      max_size: byteSize({
+        doc: 'Size limit of the cache; least recently used entries are evicted. Bytes or "10G", "512M".',
+        default: 10 * 1024 ** 3,
+        defaultText: '"10G"',
+      }),
+    },
+  ),
 } as const;
 
 type FileConfig = ConfigOf<typeof configSchema>;
