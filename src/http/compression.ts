@@ -4,7 +4,7 @@
 
 import type { Config } from "../config.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable, type Transform } from "node:stream";
+import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
 import { drainedOrClosed } from "./respond.ts";
@@ -134,55 +134,34 @@ export async function sendEncoded(
   const encoder = createEncoder(encoding, settings);
   const transforms: [Transform, ...Transform[]] =
     options.tee === undefined ? [encoder] : [encoder, options.tee];
-  return options.release === undefined
-    ? pipeToResponse(res, source, transforms)
-    : feedToResponse(res, source, transforms, options.release);
+  return pipeToResponse(res, source, transforms, options.release);
 }
 
 /**
  * Streams `source` through `transforms` (an encoder, a tee) to `res`, with backpressure.
  * Resolves true when the body went out whole, false when the client went away (the source is
  * then stopped, so the disk is no longer read); a failing source rejects.
+ *
+ * The first transform is fed by hand, so that each chunk goes to `release` once that transform
+ * is done with it (its write callback). Fed through Readable.from, a NAR compressed on the fly
+ * left every one of its chunks to the garbage collector, which frees such memory only after
+ * tens of MiB of it: a zstd pass of the benchmark closure peaked at 155 MiB VmRSS, and 118 MiB
+ * stayed.
  */
-export async function pipeToResponse(
-  res: ServerResponse,
-  source: BodySource | Readable,
-  transforms: readonly Transform[],
-): Promise<boolean> {
-  // A byte stream with a small high-water mark: at most about one NAR chunk waits in memory.
-  const readable =
-    source instanceof Readable
-      ? source
-      : Readable.from(stoppedByReturn(source), { objectMode: false, highWaterMark: 1 });
-  try {
-    await pipeline([readable, ...transforms, res]);
-    return true;
-  } catch (error) {
-    if (isPrematureClose(error) && !res.writableFinished) return false;
-    throw error;
-  }
-}
-
-/**
- * As pipeToResponse, but the first transform is fed by hand rather than through a Readable, so
- * that each chunk goes to `release` once that transform is done with it (its write callback).
- * Through a Readable, a NAR compressed on the fly left every one of its chunks to the garbage
- * collector, which frees such memory only after tens of MiB of it: a zstd pass of the benchmark
- * closure peaked at 155 MiB VmRSS, and 118 MiB stayed.
- */
-async function feedToResponse(
+async function pipeToResponse(
   res: ServerResponse,
   source: BodySource,
   transforms: readonly [Transform, ...Transform[]],
-  release: (chunk: Buffer) => void,
+  release: (chunk: Buffer) => void = () => undefined,
 ): Promise<boolean> {
   const [first] = transforms;
   const piped = pipeline([...transforms, res]);
   // Settled below in every path; until then a rejection (the client went away) is not lost.
   piped.catch(() => undefined);
   try {
-    for await (const chunk of stoppedByReturn(source)) {
-      // Leaving the loop stops the source at once: it closes its files and reads no more.
+    // Leaving the loop stops the source with `return()` at once: a generator's `finally` closes
+    // its files, and the disk is read no more.
+    for await (const chunk of source) {
       if (first.destroyed) break;
       const flushed = first.write(chunk, (error) => {
         if (error === undefined || error === null) release(chunk);
@@ -203,25 +182,6 @@ async function feedToResponse(
     if (isPrematureClose(error) && !res.writableFinished) return false;
     throw error;
   }
-}
-
-/**
- * `source` without its `throw`: a stream destroyed by a client that went away stops its
- * iterator with `throw(error)` when there is one, which a generator delegating to an array
- * (`yield* chunks`) turns into a TypeError, hiding the premature close. `return()` stops a
- * generator just as well: its `finally` blocks close its files.
- */
-function stoppedByReturn(source: BodySource): AsyncIterable<Buffer> {
-  return {
-    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
-      const iterator =
-        Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
-      return {
-        next: async () => iterator.next(),
-        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
-      };
-    },
-  };
 }
 
 function isPrematureClose(error: unknown): boolean {
