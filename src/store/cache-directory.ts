@@ -9,8 +9,8 @@
 // damaged ones here.
 
 import { randomUUID } from "node:crypto";
-import { accessSync, constants, futimesSync, mkdirSync, readdirSync } from "node:fs";
-import { statSync, unlinkSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, futimesSync, mkdirSync } from "node:fs";
+import { openSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { NarCacheConfig } from "../config.ts";
@@ -23,6 +23,13 @@ const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** An entry's mtime (its last use, for the order after a restart) is renewed this often. */
 const TOUCH_INTERVAL_MS = 60_000;
+
+/** An entry open for reading, as it was when opened. */
+export interface OpenEntry {
+  readonly fd: number;
+  readonly size: number;
+  readonly modifiedMs: number;
+}
 
 export class CacheDirectory {
   readonly path: string;
@@ -72,20 +79,36 @@ export class CacheDirectory {
   }
 
   /**
-   * Records a hit on `name` (open as `fd`, last modified at `modifiedMs`): it becomes the most
-   * recently used. Its mtime is renewed too, to the minute, so that a restart knows the order.
+   * Opens entry `name` for reading, with its size and mtime: an open and an fstat of a file that
+   * is almost always in the page cache. Undefined when it is not there (it is then forgotten).
    */
-  used(name: string, size: number, fd: number, modifiedMs: number): void {
-    this.#touch(name, size);
-    if (Date.now() - modifiedMs > TOUCH_INTERVAL_MS) {
-      const now = new Date();
-      futimesSync(fd, now, now);
+  openEntry(name: string): OpenEntry | undefined {
+    let fd: number;
+    try {
+      fd = openSync(join(this.path, name), constants.O_RDONLY);
+    } catch {
+      this.#forget(name);
+      return undefined;
+    }
+    try {
+      const { size, mtimeMs } = fstatSync(fd);
+      return { fd, size, modifiedMs: mtimeMs };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
     }
   }
 
-  /** Forgets `name`, which is not on disk (any more). */
-  missing(name: string): void {
-    this.#forget(name);
+  /**
+   * Records a hit on `name`, found sound: it becomes the most recently used. Its mtime is
+   * renewed too, to the minute, so that a restart knows the order.
+   */
+  used(name: string, entry: OpenEntry): void {
+    this.#touch(name, entry.size);
+    if (Date.now() - entry.modifiedMs > TOUCH_INTERVAL_MS) {
+      const now = new Date();
+      futimesSync(entry.fd, now, now);
+    }
   }
 
   /** Removes a damaged entry, so that it is made again. */

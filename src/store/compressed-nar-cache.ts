@@ -6,11 +6,11 @@
 // the compressed length; an entry whose header or file size disagrees (a torn write, a disk
 // error) is removed and never served.
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { NAR_CHUNK_BYTES, takeChunk } from "./nar-chunks.ts";
-import type { CacheDirectory } from "./cache-directory.ts";
+import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
 
 const MAGIC = Buffer.from("SFNARZ01");
 /** magic (8), NAR size (u64), compressed length (u64), zstd level (u32), unused (4). */
@@ -56,36 +56,32 @@ export class CompressedNarCache {
 
   /**
    * The cached compressed NAR for `narHash32` (of `narSize` bytes), if a sound one exists.
-   * Synchronous: an open, a 32-byte read and an fstat of a file that is almost always in the
+   * Synchronous: an open, an fstat and a 32-byte read of a file that is almost always in the
    * page cache.
    */
   open(narHash32: string, narSize: number): CachedNar | undefined {
     const name = this.#entryName(narHash32);
-    let fd: number;
-    try {
-      fd = openSync(`${this.#directory.path}/${name}`, "r");
-    } catch {
+    const entry = this.#directory.openEntry(name);
+    if (entry === undefined) {
       this.#misses += 1;
-      this.#directory.missing(name);
       return undefined;
     }
     let body: CachedNar["body"] | undefined;
     try {
-      const checked = check(fd, narSize);
-      if (checked === undefined) {
+      const length = compressedLength(entry, narSize);
+      if (length === undefined) {
         this.#directory.discard(name, "compressed NAR");
         this.#misses += 1;
         return undefined;
       }
-      const { length, modified } = checked;
-      this.#directory.used(name, HEADER_BYTES + length, fd, modified);
+      this.#directory.used(name, entry);
       this.#hits += 1;
       this.#bytesServed += length;
       // The reader owns the file from here: it closes it when done or stopped.
-      body = readInChunks(fd, length);
+      body = readInChunks(entry.fd, length);
       return { body, length };
     } finally {
-      if (body === undefined) closeSync(fd);
+      if (body === undefined) closeSync(entry.fd);
     }
   }
 
@@ -127,15 +123,14 @@ export class CompressedNarCache {
 }
 
 /** The compressed length, when the header is ours and the file has exactly its size. */
-function check(fd: number, narSize: number): { length: number; modified: number } | undefined {
+function compressedLength({ fd, size }: OpenEntry, narSize: number): number | undefined {
   const header = Buffer.alloc(HEADER_BYTES);
   const bytesRead = readSync(fd, header, 0, HEADER_BYTES, 0);
   if (bytesRead !== HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return undefined;
   const storedNarSize = Number(header.readBigUInt64LE(8));
   const length = Number(header.readBigUInt64LE(16));
-  const { size, mtimeMs } = fstatSync(fd);
   if (storedNarSize !== narSize || size !== HEADER_BYTES + length) return undefined;
-  return { length, modified: mtimeMs };
+  return length;
 }
 
 interface CacheWriterOptions {

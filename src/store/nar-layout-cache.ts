@@ -8,11 +8,11 @@
 // one is removed and the NAR walked again. The large files are checked as they are opened: a
 // regular file of the span's size, or the store changed under us, as when walking.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
 import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../core/nar-layout.ts";
 import type { LayoutSpan, NarLayout } from "../core/nar-layout.ts";
-import type { CacheDirectory } from "./cache-directory.ts";
+import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
 import { NarChunks } from "./nar-chunks.ts";
 import { openListedFile, readInto } from "./nar-stream.ts";
 import { LayoutRecorder } from "./nar-layout-recorder.ts";
@@ -46,30 +46,26 @@ export class NarLayoutCache {
    */
   open(narHash32: string, narSize: number, realPath: string): Generator<Buffer> | undefined {
     const name = entryName(narHash32);
-    let fd: number;
-    try {
-      fd = openSync(`${this.#directory.path}/${name}`, constants.O_RDONLY);
-    } catch {
+    const entry = this.#directory.openEntry(name);
+    if (entry === undefined) {
       this.#misses += 1;
-      this.#directory.missing(name);
       return undefined;
     }
     let stream: Generator<Buffer> | undefined;
     try {
-      const { size, mtimeMs } = fstatSync(fd);
-      const layout = readLayout(fd, size);
+      const layout = readLayout(entry);
       if (layout?.narSize !== narSize) {
         this.#directory.discard(name, "NAR layout");
         this.#misses += 1;
         return undefined;
       }
-      this.#directory.used(name, size, fd, mtimeMs);
+      this.#directory.used(name, entry);
       this.#hits += 1;
       // The stream owns the file from here: it closes it when done or stopped.
-      stream = layoutNarStream(fd, layout, Buffer.from(realPath));
+      stream = layoutNarStream(entry.fd, layout, Buffer.from(realPath));
       return stream;
     } finally {
-      if (stream === undefined) closeSync(fd);
+      if (stream === undefined) closeSync(entry.fd);
     }
   }
 
@@ -106,8 +102,8 @@ function entryName(narHash32: string): string {
   return `${narHash32}.layout`;
 }
 
-/** The layout in the entry open as `fd` (of `size` bytes), if it is sound. */
-function readLayout(fd: number, size: number): NarLayout | undefined {
+/** The layout in an open entry, if it is sound. */
+function readLayout({ fd, size }: OpenEntry): NarLayout | undefined {
   if (size < FOOTER_BYTES) return undefined;
   const tailStart = Math.max(0, size - TAIL_READ_BYTES);
   let tail = readExactly(fd, size - tailStart, tailStart);
