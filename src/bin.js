@@ -71,38 +71,39 @@ function compileCacheEntries() {
   }
 }
 
-// `serve` starts over once, marked in the environment so that the new process does not, when
-// it has memory settings to add or when it had to strip types that the compile cache lacked (a
-// first start, or the first after an upgrade): the process that serves then runs with the
-// settings and reads every source already compiled, never loading the type stripper. The
-// serving modules are loaded (compiled, or read from the cache) here first and the cache
-// written at once, for the process started over to read.
+/** Replaces this process with the same command (same pid), with `flags` and `env` added. */
+function startOver(flags, env) {
+  const { execPath } = process;
+  const args = [execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)];
+  try {
+    process.execve(execPath, args, { ...process.env, ...env });
+  } catch {
+    // Not possible here: serve as we are.
+  }
+}
+
+// `serve` starts over (same pid) where the process that serves would otherwise lack something:
+// - the memory settings, at once, before any source is loaded: the new process has them;
+// - its sources compiled (a first start, or the first after an upgrade): having loaded what
+//   serving runs and written the compile cache at once, it starts over, marked in the
+//   environment so that it does so only once, and the new process reads every source compiled
+//   and never loads the type stripper. From a warm cache the modules loaded here are the ones
+//   that serve, so a start loads them once.
 //
 // Node's `execve` keeps the pid but closes every descriptor past stderr, so not with sockets
 // passed by systemd (LISTEN_FDS; there the unit or wrapper sets the memory settings, as the
 // flake's wrapper does), and not in a cluster worker, whose channel to the primary is such a
-// descriptor (it inherits the settings anyway).
+// descriptor (it inherits the settings and reads the cache its primary wrote).
 const keepsDescriptors = process.env.LISTEN_FDS !== undefined || process.send !== undefined;
-if (
-  process.argv[2] === "serve" &&
-  !keepsDescriptors &&
-  process.env.STOREFRONT_EXECED === undefined &&
-  typeof process.execve === "function"
-) {
+if (process.argv[2] === "serve" && !keepsDescriptors && typeof process.execve === "function") {
   const { flags, env } = servingSettings();
-  const cached = compileCacheEntries();
-  await import("./main.ts");
-  await import("./http/serving.ts");
-  flushCompileCache();
-  const compiled = compileCacheEntries() > cached;
-  if (compiled || flags.length > 0 || Object.keys(env).length > 0) {
-    const { execPath } = process;
-    const args = [execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)];
-    try {
-      process.execve(execPath, args, { ...process.env, ...env, STOREFRONT_EXECED: "1" });
-    } catch {
-      // Not possible here: serve as we are.
-    }
+  if (flags.length > 0 || Object.keys(env).length > 0) startOver(flags, env);
+  if (process.env.STOREFRONT_EXECED === undefined) {
+    const cached = compileCacheEntries();
+    await import("./main.ts");
+    await import("./http/serving.ts");
+    flushCompileCache();
+    if (compileCacheEntries() > cached) startOver([], { STOREFRONT_EXECED: "1" });
   }
 }
 
