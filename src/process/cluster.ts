@@ -23,7 +23,8 @@ import { onShutdownSignal } from "./shutdown.ts";
 
 /**
  * The request-serving modules (routes, HTTP, compression, their libraries), imported only in a
- * process that serves: a cluster's primary never does, and loading them cost it ~6 MiB.
+ * process that serves: a cluster's primary does not (they cost it ~6 MiB without the compile
+ * cache), except where src/bin.js loaded them to see that they are compiled (~3 MiB).
  */
 export function importServing(): Promise<typeof import("../http/serving.ts")> {
   return import("../http/serving.ts");
