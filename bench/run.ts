@@ -133,7 +133,7 @@ function emptyDirectory(dir: string): void {
 }
 
 /** Waits until the NAR cache stops growing: writes may finish after the response did. */
-async function waitCacheSettled(dir: string): Promise<number> {
+async function waitCacheSettled(dir: string): Promise<void> {
   let last = -1;
   let stableSince = Date.now();
   const deadline = Date.now() + 60_000;
@@ -147,7 +147,6 @@ async function waitCacheSettled(dir: string): Promise<number> {
     }
     await sleep(200);
   }
-  return last;
 }
 
 /**
