@@ -167,7 +167,7 @@ export class GcRoots {
     const pruned: PrunedRevision[] = [];
     for (const pin of this.list()) {
       const pinDir = join(this.#dir, pin.name);
-      const expired = expiredRevisions(pin.revisions, pin.retention, now);
+      const expired = expiredRevisions(pin, now);
       for (const revision of expired) {
         try {
           unlinkSync(join(pinDir, revisionLinkName(revision.number, revision.createdAt)));
