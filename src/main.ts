@@ -1,4 +1,5 @@
-// storefront's commands: pick the command, run it, and set the exit code in this one place.
+// storefront's commands: pick the command, run it, and set the exit code in this one place
+// (0 done, 1 a failure the user must fix, 2 a wrong command line: see cli/usage.ts).
 // src/bin.js, the executable, calls `main`.
 
 import { keyCommand, keyHelp } from "./cli/key.ts";
@@ -7,7 +8,7 @@ import { pinsCommand, pinsHelp } from "./cli/pins.ts";
 import { pruneCommand, pruneHelp } from "./cli/prune.ts";
 import { serveCommand, serveHelp } from "./cli/serve.ts";
 import { unpinCommand, unpinHelp } from "./cli/unpin.ts";
-import { UsageError } from "./cli/usage.ts";
+import { CommandError, UsageError } from "./cli/usage.ts";
 import { ConfigError } from "./config-schema.ts";
 import { StorefrontError } from "./errors.ts";
 import { createLogger } from "./log.ts";
@@ -60,10 +61,11 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(`storefront ${VERSION}\n`);
       return 0;
     case undefined:
+      throw new UsageError(`no command given\n\n${help}`);
     case "-h":
     case "--help":
       process.stdout.write(help + "\n");
-      return command === undefined ? 2 : 0;
+      return 0;
     default:
       throw new UsageError(`unknown command "${command}"\n\n${help}`);
   }
@@ -77,7 +79,11 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof UsageError) {
       process.stderr.write(`storefront: ${error.message}\n`);
       process.exitCode = 2;
-    } else if (error instanceof ConfigError || error instanceof StorefrontError) {
+    } else if (
+      error instanceof CommandError ||
+      error instanceof ConfigError ||
+      error instanceof StorefrontError
+    ) {
       process.stderr.write(`storefront: ${error.message}\n`);
       process.exitCode = 1;
     } else {

@@ -1,17 +1,15 @@
 import { pinJson } from "../core/pin-json.ts";
 import { clockFromEnv } from "../clock.ts";
 import { describeExpiry, describeRetention, revisionExpiries } from "../core/retention.ts";
-import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { expectNoPositionals, parseCommand } from "./usage.ts";
+import { CONFIG_OPTION, openPins } from "./pin-service.ts";
+import { expectNoPositionals, HELP_ROW, helpRows, parseCommand } from "./usage.ts";
 
 export const pinsHelp = `Usage: storefront pins [--json]
 
 List the pins, their retention and their revisions, with when each revision expires.
 
 Options:
-  --json          print {"pins": [...]}, as GET /api/v1/pins answers
-${CONFIG_OPTION_HELP}
-  -h, --help      show this help`;
+${helpRows([["--json", 'print {"pins": [...]}, as GET /api/v1/pins answers'], CONFIG_OPTION, HELP_ROW])}`;
 
 export function pinsCommand(args: string[]): number {
   const parsed = parseCommand(
