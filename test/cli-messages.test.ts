@@ -4,7 +4,7 @@
 
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -52,6 +52,19 @@ describe("an older Node", () => {
       expect(result.stderr).not.toContain("SyntaxError");
     },
   );
+
+  it("a copy inside node_modules (npm install -g of a tarball) says why it cannot run", () => {
+    const copy = join(tempDir("storefront-cli-"), "lib", "node_modules", "storefront");
+    mkdirSync(copy, { recursive: true });
+    cpSync(new URL("../src", import.meta.url), join(copy, "src"), { recursive: true });
+    const result = spawnSync(process.execPath, [join(copy, "src", "bin.js"), "--version"], {
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `storefront: cannot run from ${copy}/: Node strips TypeScript types only outside node_modules; install a link to a checkout instead (npm link in it, or npm install -g /path/to/checkout), or see "On the PATH" in the README\n`,
+    );
+  });
 
   it("package.json declares the Node it needs", () => {
     const manifest = JSON.parse(
@@ -295,6 +308,21 @@ describe.skipIf(!hasNix)("listen addresses, with a store", () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it("a pin that cannot be written exits 1, saying why in words", async () => {
+    const dir = tempDir("storefront-cli-");
+    writeFileSync(join(dir, "file"), "");
+    writeFileSync(
+      join(dir, "c.toml"),
+      `real_nix_store = "${built.store.realStoreDir}"\n[gcroots]\ndir = "${dir}/file/roots"\n`,
+    );
+    const path = built.paths.get("topFile") ?? "";
+    const result = await runCli(["pin", "web", path, "--config", join(dir, "c.toml")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `storefront: cannot create the GC roots directory ${dir}/file/roots: a part of the path is not a directory\n`,
+    );
   });
 
   it("a [metrics] bind in a missing directory names metrics.bind", async () => {
