@@ -30,7 +30,7 @@ export function fileErrorReason(error: unknown): string {
       return "it is a directory, not a file";
     case "EACCES":
     case "EPERM":
-      return `permission denied to user ${currentUser()}; run as a user who may, or change the owner or mode (chown, chmod)`;
+      return `permission denied to user ${currentUser()}; run as a user with access to it, or change its owner or mode (chown, chmod)`;
     case "EROFS":
       return "the file system is read-only";
     case "ENOSPC":

@@ -207,7 +207,7 @@ describe("config and key files", () => {
     // Root reads any file, so the errno itself stands in for one it may not read.
     const denied = Object.assign(new Error("EACCES"), { code: "EACCES" });
     expect(fileErrorReason(denied)).toMatch(
-      /^permission denied to user \S+; run as a user who may, or change the owner or mode/,
+      /^permission denied to user \S+; run as a user with access to it, or change its owner or mode/,
     );
     expect(fileErrorReason(Object.assign(new Error("EISDIR"), { code: "EISDIR" }))).toBe(
       "it is a directory, not a file",
