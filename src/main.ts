@@ -8,7 +8,7 @@ import { pinsCommand, pinsHelp } from "./cli/pins.ts";
 import { pruneCommand, pruneHelp } from "./cli/prune.ts";
 import { serveCommand, serveHelp } from "./cli/serve.ts";
 import { unpinCommand, unpinHelp } from "./cli/unpin.ts";
-import { CommandError, UsageError } from "./cli/usage.ts";
+import { CommandError, helpRows, UsageError } from "./cli/usage.ts";
 import { ConfigError } from "./config-schema.ts";
 import { StorefrontError } from "./errors.ts";
 import { createLogger } from "./log.ts";
@@ -19,14 +19,23 @@ const help = `Usage: storefront COMMAND [OPTIONS]
 Serve a machine's Nix store as a signed binary cache.
 
 Commands:
-  serve          serve the store over HTTP
-  key generate   write a new signing key pair
-  pin            keep a store path from the garbage collector, by name
-  unpin          remove a pin
-  pins           list the pins
-  prune          remove pin revisions past their retention
+${helpRows([
+  ["serve", "serve the store over HTTP"],
+  ["key generate", "write a new signing key pair"],
+  ["pin", "keep a store path from the garbage collector, by name"],
+  ["unpin", "remove a pin"],
+  ["pins", "list the pins"],
+  ["prune", "remove pin revisions past their retention"],
+])}
 
-Run \`storefront COMMAND --help\` for a command's options.`;
+Run \`storefront COMMAND --help\` for a command's options.
+
+Exit codes:
+${helpRows([
+  ["0", "done"],
+  ["1", "a failure to fix (config, files, addresses), said in one line on stderr"],
+  ["2", "a wrong command line: unknown command or option, missing argument"],
+])}`;
 
 const helps: Readonly<Record<string, string>> = {
   serve: serveHelp,
