@@ -2,9 +2,8 @@
 // The `storefront` executable. storefront needs Node 24 (its type stripping, node:sqlite,
 // process.execve) and a place outside node_modules; this file checks both first and says so
 // in one line, rather than the SyntaxError or stack trace Node gives for a module it cannot
-// load. So it is written for any Node
-// that runs ES modules (12 and later): no `node:` imports, no top-level await, and the rest of
-// storefront loaded only after the check.
+// load. So it is written for any Node that runs ES modules (12 and later): no `node:` imports,
+// no top-level await, and the rest of storefront (src/start.js) loaded only after the check.
 
 /* global process, URL -- Node's globals, not imported: `node:process` is not in every Node */
 import { existsSync } from "fs";
