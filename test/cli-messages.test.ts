@@ -4,7 +4,7 @@
 
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -64,6 +64,29 @@ describe("an older Node", () => {
     expect(result.stderr).toBe(
       `storefront: cannot run from ${copy}/: Node strips TypeScript types only outside node_modules; install a link to a checkout instead (npm link in it, or npm install -g /path/to/checkout), or see "On the PATH" in the README\n`,
     );
+  });
+
+  it("the README's wrapper puts a working storefront on the PATH, whatever node is there", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const line = readme.split("\n").find((l) => l.startsWith("printf '#!/bin/sh"));
+    expect(line).toMatch(/\| sudo tee \/usr\/local\/bin\/storefront >\/dev\/null$/);
+    // As written, run in the checkout, only into a directory of the test's own, without sudo.
+    const bin = tempDir("storefront-cli-");
+    const command = (line ?? "").replace(
+      "| sudo tee /usr/local/bin/storefront",
+      `| tee ${bin}/storefront`,
+    );
+    const checkout = new URL("..", import.meta.url).pathname;
+    expect(spawnSync("sh", ["-c", command], { cwd: checkout }).status).toBe(0);
+    chmodSync(join(bin, "storefront"), 0o755);
+    // A PATH whose node, if any, is the system's (Debian's is 20).
+    const result = spawnSync("storefront", ["--version"], {
+      cwd: bin,
+      encoding: "utf8",
+      env: { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toMatch(/^storefront \d/);
   });
 
   it("package.json declares the Node it needs", () => {
