@@ -5,7 +5,11 @@
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { readConfiguredFile } from "./config-files.ts";
-import { parseListenAddress, type ListenAddress } from "./core/listen-address.ts";
+import {
+  formatListenAddress,
+  parseListenAddress,
+  type ListenAddress,
+} from "./core/listen-address.ts";
 import {
   ConfigError,
   absolutePath,
@@ -195,28 +199,63 @@ function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
     : `${cacheDirectory}/nars`;
 }
 
+/** Whether two listeners would take the same address (a wildcard host takes every host). */
+function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.kind === "unix" || b.kind === "unix") {
+    return a.kind === "unix" && b.kind === "unix" && a.path === b.path;
+  }
+  const wildcard = (host: string): boolean => host === "::" || host === "0.0.0.0";
+  // Port 0 picks a free port each time: never the same.
+  return (
+    a.port === b.port && a.port !== 0 && (a.host === b.host || wildcard(a.host) || wildcard(b.host))
+  );
+}
+
 function readToml(file: string): Record<string, unknown> {
   const text = readConfiguredFile(file, "config file").toString("utf8");
   try {
     return parseToml(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new ConfigError(`${file}: not valid TOML: ${message ?? ""}`);
+    // smol-toml's message is "Invalid TOML document: <reason>", then the line with a caret.
+    const message = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+    const reason = message.replace(/^Invalid TOML document: /, "");
+    const { line, column } = error as { line?: unknown; column?: unknown };
+    const where =
+      typeof line === "number" ? `:${line}${typeof column === "number" ? `:${column}` : ""}` : "";
+    throw new ConfigError(`${file}${where}: not valid TOML: ${reason}`);
   }
 }
 
 /**
- * Loads the config from `file` (or `$CONFIG_FILE`, or the defaults), adds key files from the
- * environment, and checks everything that can be checked without opening files.
+ * Settings given as options of `storefront serve`. They win over the environment and the file:
+ * `--bind` replaces `bind`; key files are added to those of the file and the environment.
  */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+export interface CommandLineSettings {
+  readonly bind?: string | undefined;
+  readonly signKeyPaths?: readonly string[] | undefined;
+}
+
+/**
+ * Loads the config from `file` (or `$CONFIG_FILE`, or the defaults), adds key files from the
+ * environment and the command line, and checks everything that can be checked without opening
+ * files. Precedence: command line, then environment, then file, then defaults.
+ */
+export function loadConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  flags: CommandLineSettings = {},
+): Config {
   const path = file ?? env["CONFIG_FILE"];
   const source = path ?? "defaults";
   const raw = path === undefined ? {} : readToml(path);
-  const { sign_key_path, ...parsed } = applySchema(configSchema, raw, source);
+  const { sign_key_path, ...fromFile } = applySchema(configSchema, raw, source);
+  const parsed = { ...fromFile, bind: flags.bind ?? fromFile.bind };
 
   const listen = parseListenAddress(parsed.bind);
-  if (typeof listen === "string") throw new ConfigError(`${source}: "bind": ${listen}`);
+  if (typeof listen === "string") {
+    const where = flags.bind === undefined ? `${source}: "bind"` : `--bind "${parsed.bind}"`;
+    throw new ConfigError(`${where}: ${listen}`);
+  }
   if ((parsed.tls_cert_path === undefined) !== (parsed.tls_key_path === undefined)) {
     throw new ConfigError(`${source}: set both "tls_cert_path" and "tls_key_path", or neither`);
   }
@@ -234,6 +273,11 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       throw new ConfigError(`${source}: "metrics.bind": ${parsedBind}`);
     }
     metricsListen = parsedBind;
+    if (sameListenAddress(listen, metricsListen)) {
+      throw new ConfigError(
+        `${source}: "metrics.bind" ${formatListenAddress(metricsListen)} is where "bind" listens already; give /metrics an address of its own, or remove "metrics.bind" to serve it on "bind"`,
+      );
+    }
   }
   const rootsDir =
     parsed.gcroots.dir ?? resolve(dirname(parsed.real_nix_store), "var/nix/gcroots/storefront");
@@ -252,6 +296,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       ...parsed.sign_key_paths,
       ...(sign_key_path === undefined ? [] : [sign_key_path]),
       ...keyPathsFromEnv(env),
+      ...(flags.signKeyPaths ?? []),
     ]),
     admin_token_paths: Object.freeze([...parsed.admin_token_paths, ...tokenPathsFromEnv(env)]),
     gcroots: Object.freeze({ ...parsed.gcroots, dir: rootsDir.replace(/(.)\/+$/, "$1") }),

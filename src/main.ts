@@ -1,4 +1,5 @@
-// storefront's commands: pick the command, run it, and set the exit code in this one place.
+// storefront's commands: pick the command, run it, and set the exit code in this one place
+// (0 done, 1 a failure the user must fix, 2 a wrong command line: see cli/usage.ts).
 // src/bin.js, the executable, calls `main`.
 
 import { keyCommand, keyHelp } from "./cli/key.ts";
@@ -7,7 +8,7 @@ import { pinsCommand, pinsHelp } from "./cli/pins.ts";
 import { pruneCommand, pruneHelp } from "./cli/prune.ts";
 import { serveCommand, serveHelp } from "./cli/serve.ts";
 import { unpinCommand, unpinHelp } from "./cli/unpin.ts";
-import { UsageError } from "./cli/usage.ts";
+import { CommandError, helpRows, UsageError } from "./cli/usage.ts";
 import { ConfigError } from "./config-schema.ts";
 import { StorefrontError } from "./errors.ts";
 import { createLogger } from "./log.ts";
@@ -18,14 +19,23 @@ const help = `Usage: storefront COMMAND [OPTIONS]
 Serve a machine's Nix store as a signed binary cache.
 
 Commands:
-  serve          serve the store over HTTP
-  key generate   write a new signing key pair
-  pin            keep a store path from the garbage collector, by name
-  unpin          remove a pin
-  pins           list the pins
-  prune          remove pin revisions past their retention
+${helpRows([
+  ["serve", "serve the store over HTTP"],
+  ["key generate", "write a new signing key pair"],
+  ["pin", "keep a store path from the garbage collector, by name"],
+  ["unpin", "remove a pin"],
+  ["pins", "list the pins"],
+  ["prune", "remove pin revisions past their retention"],
+])}
 
-Run \`storefront COMMAND --help\` for a command's options.`;
+Run \`storefront COMMAND --help\` for a command's options.
+
+Exit codes:
+${helpRows([
+  ["0", "done"],
+  ["1", "a failure to fix (config, files, addresses), said in one line on stderr"],
+  ["2", "a wrong command line: unknown command or option, missing argument"],
+])}`;
 
 const helps: Readonly<Record<string, string>> = {
   serve: serveHelp,
@@ -60,10 +70,11 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(`storefront ${VERSION}\n`);
       return 0;
     case undefined:
+      throw new UsageError(`no command given\n\n${help}`);
     case "-h":
     case "--help":
       process.stdout.write(help + "\n");
-      return command === undefined ? 2 : 0;
+      return 0;
     default:
       throw new UsageError(`unknown command "${command}"\n\n${help}`);
   }
@@ -77,7 +88,11 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof UsageError) {
       process.stderr.write(`storefront: ${error.message}\n`);
       process.exitCode = 2;
-    } else if (error instanceof ConfigError || error instanceof StorefrontError) {
+    } else if (
+      error instanceof CommandError ||
+      error instanceof ConfigError ||
+      error instanceof StorefrontError
+    ) {
       process.stderr.write(`storefront: ${error.message}\n`);
       process.exitCode = 1;
     } else {

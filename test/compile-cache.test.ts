@@ -1,6 +1,6 @@
-// src/bin.js: Node's compile cache, in a directory only storefront's user can use, so that a
-// worker started again does not load the type stripper; and no cache, not a failure, where
-// that directory cannot be made.
+// src/start.js (which src/bin.js runs): Node's compile cache, in a directory only storefront's
+// user can use, so that a worker started again does not load the type stripper; and no cache,
+// not a failure, where that directory cannot be made.
 
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -204,6 +204,40 @@ describe.skipIf(!hasNix)("GC roots", () => {
     expect(badUnpin.code).toBe(1);
   });
 
+  it("keeps the newest revision of a pin kept for days until it is unpinned", async () => {
+    const path = nixBuild(served, FIXTURE, ["topFile"]).get("topFile") ?? "";
+    // The daemon pins the new path for 30 days as well; only the pin under test may keep it.
+    const auto = `auto:${baseNameOf(path)}`;
+    await waitForValue("the auto pin", async () =>
+      (await pins()).pins.some((pin) => pin.name === auto) ? true : undefined,
+    );
+    expect((await cli(["unpin", auto])).code).toBe(0);
+    for (const day of [0, 0.25, 0.5]) {
+      const pinned = await cli(["pin", "site", path, "--keep-days", "1"], at(day));
+      expect(pinned.code, pinned.stderr).toBe(0);
+    }
+    const listed = await cli(["pins"], at(0.5));
+    expect(listed.stdout).toContain(
+      `site (keep 1 day)\n  1  2026-01-01T00:00:00.000Z  ${path}  (expires 2026-01-02T00:00:00Z)\n`,
+    );
+    expect(listed.stdout).toContain(
+      `  3  2026-01-01T12:00:00.000Z  ${path}  (newest: kept while the pin exists)\n`,
+    );
+
+    // Two days later, prune removes the older revisions; the newest stays, and so does the path.
+    const pruned = await cli(["prune"], at(2));
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toContain("2 revisions removed");
+    const site = (await pins(at(2))).pins.find((pin) => pin.name === "site");
+    expect(site?.revisions.map((r) => r.revision)).toEqual([3]);
+    collectGarbage();
+    expect(onDisk(path)).toBe(true);
+
+    expect((await cli(["unpin", "site"], at(2))).code).toBe(0);
+    collectGarbage();
+    expect(onDisk(path)).toBe(false);
+  });
+
   it("sees roots deleted by hand", async () => {
     const path = nixBuild(served, FIXTURE, ["topFile"]).get("topFile") ?? "";
     expect((await cli(["pin", "by-hand", path])).code).toBe(0);

@@ -64,7 +64,7 @@ describe.skipIf(!hasNix)("listening", () => {
     const second = serve(`127.0.0.1:${port}`);
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toBe(
-      `storefront: cannot listen on 127.0.0.1:${port}: the address is in use (is another server running?)\n`,
+      `storefront: cannot listen on 127.0.0.1:${port} ("bind"): the address is in use (is another server, harmonia or nix-serve, running?); stop it, or choose another address with --bind or "bind" in the config\n`,
     );
     expect(await stopWith(first, "SIGTERM")).toBe(0);
   });
@@ -122,7 +122,7 @@ describe.skipIf(!hasNix)("listening", () => {
       [
         "a missing key file",
         () => tls(cert, join(processes.dir, "nope.pem")),
-        "nope.pem: cannot read the TLS key (ENOENT)",
+        "nope.pem: cannot read the TLS key: there is no such file or directory",
       ],
       [
         "a certificate that is not PEM",

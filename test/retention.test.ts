@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { retentionFromOptions } from "../src/core/pin-json.ts";
 import {
+  describeExpiry,
   expiredRevisions,
   parseRetention,
+  revisionExpiries,
   parseRevisionLinkName,
   revisionLinkName,
+  type RetainedPin,
+  type Retention,
   type Revision,
 } from "../src/core/retention.ts";
 
@@ -18,23 +22,55 @@ const revisions: Revision[] = [1, 2, 3, 4].map((number) => ({
 const numbers = (list: Revision[]): number[] => list.map((r) => r.number).sort();
 
 describe("retention", () => {
+  const pin = (name: string, retention: Retention): RetainedPin => ({
+    name,
+    retention,
+    revisions,
+  });
+
   it("keep forever expires nothing", () => {
-    expect(expiredRevisions(revisions, { kind: "forever" }, start + 1000 * DAY)).toEqual([]);
+    expect(expiredRevisions(pin("web", { kind: "forever" }), start + 1000 * DAY)).toEqual([]);
   });
 
   it("keep N revisions expires all but the newest N", () => {
-    expect(numbers(expiredRevisions(revisions, { kind: "revisions", count: 2 }, start))).toEqual([
-      1, 2,
-    ]);
-    expect(expiredRevisions(revisions, { kind: "revisions", count: 9 }, start)).toEqual([]);
+    const two = pin("web", { kind: "revisions", count: 2 });
+    expect(numbers(expiredRevisions(two, start))).toEqual([1, 2]);
+    expect(expiredRevisions(pin("web", { kind: "revisions", count: 9 }), start)).toEqual([]);
   });
 
-  it("keep D days expires revisions older than D days, the newest too", () => {
-    const days = { kind: "days", days: 2 } as const;
+  it("keep D days expires revisions older than D days, but a named pin keeps its newest", () => {
+    const web = pin("web", { kind: "days", days: 2 });
     // Day 4.5: revision 1 (day 0) and 2 (day 1) are older than 2 days; 3 (day 2) is 2.5 days.
-    expect(numbers(expiredRevisions(revisions, days, start + 4.5 * DAY))).toEqual([1, 2, 3]);
-    expect(numbers(expiredRevisions(revisions, days, start + 2 * DAY))).toEqual([]);
-    expect(numbers(expiredRevisions(revisions, days, start + 100 * DAY))).toEqual([1, 2, 3, 4]);
+    expect(numbers(expiredRevisions(web, start + 4.5 * DAY))).toEqual([1, 2, 3]);
+    expect(numbers(expiredRevisions(web, start + 2 * DAY))).toEqual([]);
+    expect(numbers(expiredRevisions(web, start + 100 * DAY))).toEqual([1, 2, 3]);
+  });
+
+  it("an auto: pin of a pushed closure expires whole", () => {
+    const pushed = pin("auto:0123456789abcdfghijklmnpqrsvwxyz-app", { kind: "days", days: 2 });
+    expect(numbers(expiredRevisions(pushed, start + 4.5 * DAY))).toEqual([1, 2, 3]);
+    expect(numbers(expiredRevisions(pushed, start + 100 * DAY))).toEqual([1, 2, 3, 4]);
+  });
+
+  it("says until when each revision is kept", () => {
+    const describe = (p: RetainedPin, now: number): string[] =>
+      revisionExpiries(p, now).map(describeExpiry);
+    expect(describe(pin("web", { kind: "days", days: 2 }), start + 2.5 * DAY)).toEqual([
+      "expired: the next prune removes it",
+      "expires 2026-01-04T00:00:00Z",
+      "expires 2026-01-05T00:00:00Z",
+      "newest: kept while the pin exists",
+    ]);
+    expect(describe(pin("auto:x", { kind: "days", days: 2 }), start).at(-1)).toBe(
+      "expires 2026-01-06T00:00:00Z",
+    );
+    expect(describe(pin("web", { kind: "revisions", count: 3 }), start)).toEqual([
+      "expired: the next prune removes it",
+      "kept while among the newest 3",
+      "kept while among the newest 3",
+      "kept while among the newest 3",
+    ]);
+    expect(describe(pin("web", { kind: "forever" }), start)).toEqual(Array(4).fill("kept forever"));
   });
 
   it("names revision links by number and UTC second, and reads them back", () => {

@@ -84,7 +84,7 @@ describe.skipIf(!hasNix)("workers", () => {
     const second = serve(config(2, `127.0.0.1:${port}`));
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toBe(
-      `storefront: cannot listen on 127.0.0.1:${port}: the address is in use (is another server running?)\n`,
+      `storefront: cannot listen on 127.0.0.1:${port} ("bind"): the address is in use (is another server, harmonia or nix-serve, running?); stop it, or choose another address with --bind or "bind" in the config\n`,
     );
     expect(await stopWith(first, "SIGTERM")).toBe(0);
   });

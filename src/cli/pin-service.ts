@@ -6,7 +6,11 @@ import { GcRoots } from "../store/gc-roots.ts";
 import { PinService } from "../store/pins.ts";
 import { StoreIndex } from "../store/store-index.ts";
 
-export const CONFIG_OPTION_HELP = `  --config FILE   TOML config file, to find the store and the roots (default: $CONFIG_FILE)`;
+/** The `--config` row of the pin commands' help. */
+export const CONFIG_OPTION: readonly [string, string] = [
+  "--config FILE",
+  "TOML config file, to find the store and the roots (default: $CONFIG_FILE)",
+];
 
 export interface OpenedPins {
   readonly config: Config;

@@ -1,7 +1,7 @@
 import { describeRetention } from "../core/retention.ts";
 import { retentionFromOptions } from "../core/pin-json.ts";
-import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { parseCommand, UsageError } from "./usage.ts";
+import { CONFIG_OPTION, openPins } from "./pin-service.ts";
+import { HELP_ROW, helpRows, parseCommand, UsageError } from "./usage.ts";
 
 export const pinHelp = `Usage: storefront pin NAME STORE-PATH [--keep-revisions N | --keep-days D | --keep-forever]
 
@@ -12,11 +12,16 @@ where the files are. A new pin keeps its revisions forever unless told otherwise
 pin keeps its retention unless a new one is given.
 
 Options:
-  --keep-revisions N  keep the newest N revisions
-  --keep-days D       keep revisions for D days after they were made
-  --keep-forever      keep every revision
-${CONFIG_OPTION_HELP}
-  -h, --help          show this help`;
+${helpRows([
+  ["--keep-revisions N", "keep the newest N revisions"],
+  [
+    "--keep-days D",
+    "keep revisions for D days after they were made; the newest stays\nwhile the pin exists",
+  ],
+  ["--keep-forever", "keep every revision"],
+  CONFIG_OPTION,
+  HELP_ROW,
+])}`;
 
 function positiveInteger(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;

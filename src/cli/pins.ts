@@ -1,16 +1,15 @@
 import { pinJson } from "../core/pin-json.ts";
-import { describeRetention } from "../core/retention.ts";
-import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { expectNoPositionals, parseCommand } from "./usage.ts";
+import { clockFromEnv } from "../clock.ts";
+import { describeExpiry, describeRetention, revisionExpiries } from "../core/retention.ts";
+import { CONFIG_OPTION, openPins } from "./pin-service.ts";
+import { expectNoPositionals, HELP_ROW, helpRows, parseCommand } from "./usage.ts";
 
 export const pinsHelp = `Usage: storefront pins [--json]
 
-List the pins, their retention and their revisions.
+List the pins, their retention and their revisions, with when each revision expires.
 
 Options:
-  --json          print {"pins": [...]}, as GET /api/v1/pins answers
-${CONFIG_OPTION_HELP}
-  -h, --help      show this help`;
+${helpRows([["--json", 'print {"pins": [...]}, as GET /api/v1/pins answers'], CONFIG_OPTION, HELP_ROW])}`;
 
 export function pinsCommand(args: string[]): number {
   const parsed = parseCommand(
@@ -28,12 +27,20 @@ export function pinsCommand(args: string[]): number {
     process.stdout.write(JSON.stringify({ pins: pins.map(pinJson) }, null, 2) + "\n");
     return 0;
   }
+  if (pins.length === 0) {
+    process.stdout.write(`no pins in ${opened.pins.rootsDir}\n`);
+    return 0;
+  }
+  const now = clockFromEnv()();
   for (const pin of pins) {
     process.stdout.write(`${pin.name} (${describeRetention(pin.retention)})\n`);
-    for (const revision of pin.revisions) {
+    const expiries = revisionExpiries(pin, now);
+    pin.revisions.forEach((revision, index) => {
       const made = new Date(revision.createdAt).toISOString();
-      process.stdout.write(`  ${revision.number}  ${made}  ${revision.storePath}\n`);
-    }
+      const expiry = expiries[index];
+      const until = expiry === undefined ? "" : `  (${describeExpiry(expiry)})`;
+      process.stdout.write(`  ${revision.number}  ${made}  ${revision.storePath}${until}\n`);
+    });
   }
   return 0;
 }

@@ -1,5 +1,5 @@
-import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { expectNoPositionals, parseCommand } from "./usage.ts";
+import { CONFIG_OPTION, openPins } from "./pin-service.ts";
+import { expectNoPositionals, HELP_ROW, helpRows, parseCommand } from "./usage.ts";
 
 export const pruneHelp = `Usage: storefront prune
 
@@ -8,8 +8,7 @@ revisions. Nix's garbage collector (nix-store --gc) may then collect what they k
 daemon does the same every [gcroots] prune_interval seconds.
 
 Options:
-${CONFIG_OPTION_HELP}
-  -h, --help      show this help`;
+${helpRows([CONFIG_OPTION, HELP_ROW])}`;
 
 export function pruneCommand(args: string[]): number {
   const parsed = parseCommand(args, { config: { type: "string" } }, pruneHelp);

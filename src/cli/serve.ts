@@ -10,27 +10,40 @@ import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { importServing, runPrimary, runWorker } from "../process/cluster.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
+import { checkListenAddresses } from "./bind-check.ts";
 import { checkConfig } from "./check-config.ts";
 import { startStoreTasks } from "../store-tasks.ts";
-import { parseCommandArgs } from "./usage.ts";
+import { HELP_ROW, helpRows, parseCommandArgs } from "./usage.ts";
 
-export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
+export const serveHelp = `Usage: storefront serve [--config FILE] [--bind ADDRESS] [--sign-key-path FILE]... [--check-config]
 
-Serve the Nix store as a binary cache.
+Serve the Nix store as a binary cache. An option wins over the environment, which wins over
+the config file, which wins over the defaults; key files from all of them are used.
 
 Options:
-  --config FILE   TOML config file (default: $CONFIG_FILE, else built-in defaults)
-  --check-config  check the config, open the database, load the keys, print a summary and
-                  exit (0 when all is well, 1 with a message naming the key or file if not)
-  -h, --help      show this help
+${helpRows([
+  ["--config FILE", "TOML config file (default: $CONFIG_FILE, else built-in defaults)"],
+  [
+    "--bind ADDRESS",
+    'where to listen, in place of "bind": host:port, [v6]:port or\nunix:/path (default: [::]:5000)',
+  ],
+  ["--sign-key-path FILE", "a secret key file, added to sign_key_paths; may be repeated"],
+  [
+    "--check-config",
+    "check the config, open the database, load the keys, print a summary\nand exit (0 when all is well, 1 with a message naming the key or file)",
+  ],
+  HELP_ROW,
+])}
 
 Environment:
-  CONFIG_FILE     config file, when --config is not given
-  SIGN_KEY_PATHS  secret key files, space-separated, added to sign_key_paths
-  ADMIN_TOKEN_PATHS  admin API token files, space-separated, added to admin_token_paths
-  NIX_SECRET_KEY_FILE  one more secret key file (nix-serve's variable)
-  LISTEN_FDS, LISTEN_PID  sockets passed by systemd (socket activation); they win over "bind"
-  NOTIFY_SOCKET, WATCHDOG_USEC  systemd readiness and watchdog notification (Type=notify)`;
+${helpRows([
+  ["CONFIG_FILE", "config file, when --config is not given"],
+  ["SIGN_KEY_PATHS", "secret key files, space-separated, added to sign_key_paths"],
+  ["NIX_SECRET_KEY_FILE", "one more secret key file (nix-serve's variable)"],
+  ["ADMIN_TOKEN_PATHS", "admin API token files, space-separated, added to admin_token_paths"],
+  ["LISTEN_FDS, LISTEN_PID", 'sockets passed by systemd (socket activation); they win over "bind"'],
+  ["NOTIFY_SOCKET, WATCHDOG_USEC", "systemd readiness and watchdog notification (Type=notify)"],
+])}`;
 
 export async function serveCommand(args: string[], log: Logger): Promise<number> {
   // A cluster worker takes its config and sockets from the primary, which checked them.
@@ -41,6 +54,8 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
       args,
       options: {
         config: { type: "string" },
+        bind: { type: "string" },
+        "sign-key-path": { type: "string", multiple: true },
         "check-config": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -52,8 +67,14 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     process.stdout.write(serveHelp + "\n");
     return 0;
   }
-  const config = loadConfig(values.config);
-  if (values["check-config"] === true) return checkConfig(config, log);
+  const config = loadConfig(values.config, process.env, {
+    bind: values.bind,
+    signKeyPaths: values["sign-key-path"] ?? [],
+  });
+  if (values["check-config"] === true) {
+    await checkListenAddresses(config);
+    return checkConfig(config, log);
+  }
   // Sockets from systemd win over `bind`.
   const activated = takeActivatedSockets();
   const targets: readonly ListenTarget[] =

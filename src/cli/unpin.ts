@@ -1,5 +1,5 @@
-import { CONFIG_OPTION_HELP, openPins } from "./pin-service.ts";
-import { parseCommand, UsageError } from "./usage.ts";
+import { CONFIG_OPTION, openPins } from "./pin-service.ts";
+import { HELP_ROW, helpRows, parseCommand, UsageError } from "./usage.ts";
 
 export const unpinHelp = `Usage: storefront unpin NAME
 
@@ -7,8 +7,7 @@ Remove the pin NAME and all its revisions' roots; Nix's garbage collector may th
 paths that nothing else keeps. Exits with 1 when there is no such pin.
 
 Options:
-${CONFIG_OPTION_HELP}
-  -h, --help      show this help`;
+${helpRows([CONFIG_OPTION, HELP_ROW])}`;
 
 export function unpinCommand(args: string[]): number {
   const parsed = parseCommand(args, { config: { type: "string" } }, unpinHelp);

@@ -1,11 +1,27 @@
-// Command-line errors: what was wrong with the arguments, and exit code 2.
+// Command-line errors. The exit codes, the same for every command:
+//   0  done;
+//   1  the command could not do its work, for a reason the user must fix: the config, a file
+//      (missing, unreadable, unwritable, there already), a value refused (a pin name, a key
+//      name, a path not in the store), an address it cannot listen on;
+//   2  the command line itself is wrong: an unknown command, subcommand or option, a missing
+//      or extra argument, options that exclude each other, an option value of the wrong form.
+// A script can thus tell "fix how you call it" (2) from "fix the machine or the config" (1).
 
 import { parseArgs, type ParseArgsConfig, type ParseArgsOptionsConfig } from "node:util";
 
+/** The command line is wrong: exit code 2. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
+  }
+}
+
+/** The command could not do its work, for a reason the user must fix: exit code 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandError";
   }
 }
 
@@ -23,6 +39,9 @@ export function parseCommandArgs<T extends ParseArgsConfig>(
 }
 
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
+
+/** The `--help` row of every command's help. */
+export const HELP_ROW: readonly [string, string] = ["-h, --help", "show this help"];
 
 type CommandArgsConfig<O extends ParseArgsOptionsConfig> = {
   args: string[];
@@ -58,4 +77,17 @@ export function parseCommand<const O extends ParseArgsOptionsConfig>(
 export function expectNoPositionals(positionals: readonly string[], help: string): void {
   if (positionals.length > 0)
     throw new UsageError(`unexpected "${positionals[0] ?? ""}"\n\n${help}`);
+}
+
+/**
+ * Rows of a help text (`--config FILE`, what it does), indented by two spaces, with the
+ * descriptions in one column; a description's further lines ("\n") are indented to it.
+ */
+export function helpRows(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([term]) => term.length)) + 2;
+  return rows
+    .map(([term, text]) =>
+      `  ${term.padEnd(width)}${text.split("\n").join("\n" + " ".repeat(width + 2))}`.trimEnd(),
+    )
+    .join("\n");
 }

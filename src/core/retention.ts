@@ -1,6 +1,8 @@
 // Pin revisions and the retention rules that decide which of them to keep, as `cachix pin`
 // has them: the newest N revisions, the revisions younger than D days, or all of them.
 
+import { AUTO_PIN_PREFIX } from "./pin-name.ts";
+
 export type Retention =
   | { readonly kind: "forever" }
   | { readonly kind: "revisions"; readonly count: number }
@@ -16,25 +18,89 @@ export interface Revision {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A pin as retention sees it. */
+export interface RetainedPin {
+  readonly name: string;
+  readonly retention: Retention;
+  readonly revisions: readonly Revision[];
+}
+
+/** Until when a revision is kept, as `storefront pins` shows it. */
+export type Expiry =
+  | { readonly kind: "never" }
+  /** Kept until `time` (milliseconds since the epoch), then removed by the next prune. */
+  | { readonly kind: "at"; readonly time: number }
+  /** The newest revision of a named pin kept for days: kept while the pin exists. */
+  | { readonly kind: "while-newest" }
+  /** Kept while it is among the newest `count` revisions. */
+  | { readonly kind: "while-among-newest"; readonly count: number }
+  /** No longer kept: the next prune removes it. */
+  | { readonly kind: "expired" };
+
 /**
- * The revisions that `retention` no longer keeps at time `now`. With `revisions` the newest are
- * kept; with `days` every revision older than that goes, the newest too, so that a pin made
- * for a pushed closure lets Nix collect it once it expires.
+ * Whether the newest revision of a pin kept for days stays past its days. A pin that a person
+ * named keeps it while the pin exists (only `unpin` drops it): a site pinned for 30 days and not
+ * pinned again for a month must not be collected. The pins storefront makes for pushed
+ * closures (`auto:`) expire whole, so that Nix collects a closure nobody asked to keep.
  */
-export function expiredRevisions(
-  revisions: readonly Revision[],
-  retention: Retention,
-  now: number,
-): Revision[] {
-  switch (retention.kind) {
-    case "forever":
-      return [];
-    case "revisions":
-      return [...revisions].sort((a, b) => b.number - a.number).slice(retention.count);
-    case "days":
-      return revisions.filter((revision) => now - revision.createdAt > retention.days * DAY_MS);
+export function keepsNewestRevision(pinName: string): boolean {
+  return !pinName.startsWith(AUTO_PIN_PREFIX);
+}
+
+/** Until when each of `pin.revisions` is kept at time `now`, in the same order. */
+export function revisionExpiries(pin: RetainedPin, now: number): Expiry[] {
+  const { retention, revisions } = pin;
+  const newestFirst = [...revisions].sort((a, b) => b.number - a.number);
+  const newest = newestFirst[0]?.number;
+  return revisions.map((revision): Expiry => {
+    switch (retention.kind) {
+      case "forever":
+        return { kind: "never" };
+      case "revisions":
+        return newestFirst.indexOf(revision) < retention.count
+          ? { kind: "while-among-newest", count: retention.count }
+          : { kind: "expired" };
+      case "days": {
+        const time = revision.createdAt + retention.days * DAY_MS;
+        if (revision.number === newest && keepsNewestRevision(pin.name)) {
+          return { kind: "while-newest" };
+        }
+        return now > time ? { kind: "expired" } : { kind: "at", time };
+      }
+      default: {
+        const unhandled: never = retention;
+        return unhandled;
+      }
+    }
+  });
+}
+
+/**
+ * The revisions that the pin's retention no longer keeps at time `now`. With `revisions` the
+ * newest are kept; with `days` the revisions older than that go, except the newest of a pin a
+ * person named (see keepsNewestRevision).
+ */
+export function expiredRevisions(pin: RetainedPin, now: number): Revision[] {
+  const expiries = revisionExpiries(pin, now);
+  return pin.revisions.filter((_, index) => expiries[index]?.kind === "expired");
+}
+
+/** An expiry for people: "expires 2026-01-31T00:00:00Z", "kept while the pin exists". */
+export function describeExpiry(expiry: Expiry): string {
+  const utc = (time: number): string => new Date(time).toISOString().replace(/\.000Z$/, "Z");
+  switch (expiry.kind) {
+    case "never":
+      return "kept forever";
+    case "at":
+      return `expires ${utc(expiry.time)}`;
+    case "while-newest":
+      return "newest: kept while the pin exists";
+    case "while-among-newest":
+      return `kept while among the newest ${expiry.count}`;
+    case "expired":
+      return "expired: the next prune removes it";
     default: {
-      const unhandled: never = retention;
+      const unhandled: never = expiry;
       return unhandled;
     }
   }

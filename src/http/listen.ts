@@ -2,10 +2,11 @@
 // with timeouts that cut off clients that stall but never a download that keeps moving.
 
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
 import { createSecureContext } from "node:tls";
 import { readConfiguredFile } from "../config-files.ts";
 import { ConfigError } from "../config-schema.ts";
@@ -109,21 +110,61 @@ export function formatListenTarget(target: ListenTarget): string {
   return target.kind === "fd" ? `fd:${target.fd}` : formatListenAddress(target);
 }
 
+/** Whether the directory that a unix socket goes in exists. */
+function socketDirectoryExists(path: string): boolean {
+  try {
+    return statSync(dirname(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Listens on `target`; resolves with where it listens, for people to read: the port chosen for
- * port 0, the real address of an inherited TCP socket. In a cluster worker the primary opens the
- * socket (node:cluster), and this resolves once the worker shares it.
+ * One line saying why storefront cannot listen on `target` (the value of the config key
+ * `key`, "bind" or "metrics.bind"), from the errno `code` that listening (or, in
+ * `--check-config`, a look-up) gave, and what to do about it.
  */
-export function listen(server: Server, target: ListenTarget): Promise<string> {
+export function listenErrorMessage(target: ListenTarget, key: string, code: string): string {
+  const address = formatListenTarget(target);
+  const where = `cannot listen on ${address}`;
+  if (target.kind === "fd") return `${where} (a socket from systemd): ${code}`;
+  const choose = key === "bind" ? `--bind or "bind" in the config` : `"${key}" in the config`;
+  if (target.kind === "unix") {
+    const directory = dirname(target.path);
+    if (!socketDirectoryExists(target.path)) {
+      // Node reports a missing directory as EACCES ("permission denied"), even to root.
+      return `${where} ("${key}"): the directory ${directory} does not exist; create it (mkdir -p ${directory}) or choose another path with ${choose}`;
+    }
+    if (code === "EACCES" || code === "EPERM") {
+      return `${where} ("${key}"): permission denied in ${directory}; run as a user who may create files there, or choose another path with ${choose}`;
+    }
+  }
+  switch (code) {
+    case "EADDRINUSE":
+      return `${where} ("${key}"): the address is in use (is another server, harmonia or nix-serve, running?); stop it, or choose another address with ${choose}`;
+    case "EADDRNOTAVAIL":
+      return `${where} ("${key}"): that address is not one of this machine's; use one of its addresses (ip address), or [::] for all of them, with ${choose}`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return `${where} ("${key}"): the host is neither an IP address nor a name that resolves; use an IP address such as [::]:5000 or 127.0.0.1:5000 with ${choose}`;
+    case "EACCES":
+      return `${where} ("${key}"): permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE); use a port of 1024 or more with ${choose}`;
+    default:
+      return `${where} ("${key}"): ${code}`;
+  }
+}
+
+/**
+ * Listens on `target`, the value of the config key `key`; resolves with where it listens, for
+ * people to read: the port chosen for port 0, the real address of an inherited TCP socket. In
+ * a cluster worker the primary opens the socket (node:cluster), and this resolves once the
+ * worker shares it.
+ */
+export function listen(server: Server, target: ListenTarget, key = "bind"): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      const reason =
-        error.code === "EADDRINUSE"
-          ? "the address is in use (is another server running?)"
-          : error.code === "EACCES"
-            ? "permission denied"
-            : (error.code ?? error.message);
-      reject(new ConfigError(`cannot listen on ${formatListenTarget(target)}: ${reason}`));
+      reject(new ConfigError(listenErrorMessage(target, key, error.code ?? error.message)));
     };
     server.once("error", onError);
     const onListening = (): void => {

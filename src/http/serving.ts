@@ -101,7 +101,7 @@ export async function startServing(
     const metricsAddress =
       metricsListener === undefined
         ? undefined
-        : await listen(metricsListener.server, metricsListener.target);
+        : await listen(metricsListener.server, metricsListener.target, "metrics.bind");
     if (role.clusterWorker && metricsAddress !== undefined) reportMetricsAddress(metricsAddress);
     return {
       addresses,

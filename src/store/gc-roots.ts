@@ -31,6 +31,7 @@ import {
   type Retention,
   type Revision,
 } from "../core/retention.ts";
+import { fileErrorReason } from "../config-files.ts";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
 
 export interface Pin {
@@ -167,7 +168,7 @@ export class GcRoots {
     const pruned: PrunedRevision[] = [];
     for (const pin of this.list()) {
       const pinDir = join(this.#dir, pin.name);
-      const expired = expiredRevisions(pin.revisions, pin.retention, now);
+      const expired = expiredRevisions(pin, now);
       for (const revision of expired) {
         try {
           unlinkSync(join(pinDir, revisionLinkName(revision.number, revision.createdAt)));
@@ -209,13 +210,13 @@ export class GcRoots {
 
   #fsError(action: string, path: string, error: unknown): StorefrontError {
     if (error instanceof StorefrontError) return error;
-    const code = (error as { code?: string }).code ?? String(error);
+    const code = (error as { code?: string }).code;
     const fix =
-      code === "EACCES" || code === "EPERM" || code === "EROFS"
-        ? "; run as a user who may write there, or set [gcroots] dir"
-        : "";
-    return new StorefrontError("internal", `cannot ${action} ${path} (${code})${fix}`, {
-      cause: error,
-    });
+      code === "EACCES" || code === "EPERM" || code === "EROFS" ? "; or set [gcroots] dir" : "";
+    return new StorefrontError(
+      "internal",
+      `cannot ${action} ${path}: ${fileErrorReason(error)}${fix}`,
+      { cause: error },
+    );
   }
 }
