@@ -8,6 +8,12 @@ import type { Logger } from "../log.ts";
 import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { importServing, runPrimary, runWorker } from "../process/cluster.ts";
+import {
+  catchReloadSignal,
+  reloadCredentials,
+  reloadedConfig,
+  type ReloadSignal,
+} from "../process/reload.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
 import { checkConfig } from "./check-config.ts";
@@ -54,6 +60,8 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
   }
   const config = loadConfig(values.config);
   if (values["check-config"] === true) return checkConfig(config, log);
+  // Before anything that takes time: a SIGHUP must never end the daemon.
+  const reloadSignal = catchReloadSignal(log);
   // Sockets from systemd win over `bind`.
   const activated = takeActivatedSockets();
   const targets: readonly ListenTarget[] =
@@ -80,6 +88,8 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     onStopping: () => {
       notifier.stopping();
     },
+    reloadSignal,
+    readConfig: () => loadConfig(values.config),
   };
   const code = config.workers === 1 ? await serveInThisProcess(run) : await serveWithWorkers(run);
   await notifier.flushed();
@@ -95,6 +105,9 @@ interface ServeRun {
   readonly announce: (addresses: readonly string[]) => void;
   /** Called once, when shutdown begins. */
   readonly onStopping: () => void;
+  /** Where SIGHUP is handled; and how the config is read again for it. */
+  readonly reloadSignal: ReloadSignal;
+  readonly readConfig: () => Config;
 }
 
 /** Where `[metrics] bind` listens, said once, after "listening on". */
@@ -108,6 +121,8 @@ async function serveInThisProcess({
   log,
   announce,
   onStopping,
+  reloadSignal,
+  readConfig,
 }: ServeRun): Promise<number> {
   // The handler goes in before "listening" is announced: whoever reads that line may signal at
   // once. A signal that comes while starting stops the server as soon as it is up.
@@ -116,6 +131,11 @@ async function serveInThisProcess({
   });
   const { startServing } = await importServing();
   const serving = await startServing(config, targets, log);
+  let running = config;
+  reloadSignal.handle(() => {
+    const next = reloadedConfig(running, readConfig, log);
+    if (next !== undefined && reloadCredentials(serving.app, next, log)) running = next;
+  });
   announce(serving.addresses);
   if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);
   const signal = await signalled;
@@ -131,6 +151,8 @@ async function serveWithWorkers({
   log,
   announce,
   onStopping,
+  reloadSignal,
+  readConfig,
 }: ServeRun): Promise<number> {
   // What would make every worker fail is checked here, once, for one clear message.
   loadTlsCredentials(config);
@@ -160,6 +182,13 @@ async function serveWithWorkers({
         if (metricsAddress !== undefined) announceMetrics(log, metricsAddress);
       },
       onStopping,
+      reloadSignal,
+      // The primary reads the files first: a problem is logged once, and no worker is asked to
+      // load what would fail. Its own copy of the keys signs nothing.
+      reload: (running) => {
+        const next = reloadedConfig(running, readConfig, log);
+        return next !== undefined && reloadCredentials(app, next, log) ? next : undefined;
+      },
       messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
         if (metricsAddress !== undefined) return;
         metricsAddress = address;

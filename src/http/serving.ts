@@ -3,7 +3,7 @@
 // cluster), the store watches that keep the narinfo cache right, and, in the process that
 // owns them, the store monitor, the auto-pinning and the pruning.
 
-import { openApp } from "../app.ts";
+import { openApp, type App } from "../app.ts";
 import { clockFromEnv } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -21,6 +21,8 @@ import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./l
 import { metricsRoutes, routes } from "./routes/index.ts";
 
 export interface Serving {
+  /** The app served: its keys and tokens are reloaded on SIGHUP (process/reload.ts). */
+  readonly app: App;
   /** Where the servers listen, for people to read, one per target. */
   readonly addresses: readonly string[];
   /** Where `/metrics` listens alone (`[metrics] bind`), if it does. */
@@ -104,6 +106,7 @@ export async function startServing(
         : await listen(metricsListener.server, metricsListener.target);
     if (role.clusterWorker && metricsAddress !== undefined) reportMetricsAddress(metricsAddress);
     return {
+      app,
       addresses,
       metricsAddress,
       stop: async () => {

@@ -1,0 +1,134 @@
+// SIGHUP: reload what can change without a restart (systemd's `ExecReload`, `kill -HUP`), never
+// dropping a connection. Node ends a process on SIGHUP unless it has a handler, so every process
+// of storefront installs one, the cluster's workers included.
+//
+// What a reload changes: the signing keys and the admin tokens, both the files' contents and the
+// lists of files in the config (and in the environment the process started with). The config file
+// is read again; any other setting that changed is logged as taking effect at the next restart:
+// the listening sockets, the store, the caches and the workers are set up once, at start.
+
+import type { App } from "../app.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+
+/** The config keys that a reload applies. */
+const RELOADABLE: ReadonlySet<string> = new Set(["sign_key_paths", "admin_token_paths"]);
+
+/** What a SIGHUP does, set once the process is ready to reload. */
+export interface ReloadSignal {
+  /**
+   * From now on, runs `reload` on each SIGHUP. A SIGHUP that came before is not lost: `reload`
+   * runs at once for it (several count as one).
+   */
+  handle(reload: () => void): void;
+}
+
+/**
+ * Catches SIGHUP from now on, so that it never ends the process; call it before anything that
+ * may take time. Until `handle` is called, a SIGHUP is kept for later and logged.
+ */
+export function catchReloadSignal(log: Logger): ReloadSignal {
+  let reload: (() => void) | undefined;
+  let pending = false;
+  process.on("SIGHUP", () => {
+    if (reload !== undefined) {
+      reload();
+      return;
+    }
+    if (!pending) log.info("SIGHUP while starting: reloading once started");
+    pending = true;
+  });
+  return {
+    handle: (next) => {
+      reload = next;
+      if (pending) {
+        pending = false;
+        next();
+      }
+    },
+  };
+}
+
+/** A worker leaves reloads to its primary, which reloads every worker. */
+export function ignoreReloadSignalInWorker(log: Logger): void {
+  process.on("SIGHUP", () => {
+    log.info("SIGHUP ignored by a worker: the primary process reloads the workers", {
+      pid: process.pid,
+    });
+  });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The config to run with after a reload: `running`, with the reloadable keys taken from the
+ * config read again by `read`. Logs what changed but needs a restart. Undefined when the config
+ * cannot be read (logged: the running config, keys and tokens stay).
+ */
+export function reloadedConfig(
+  running: Config,
+  read: () => Config,
+  log: Logger,
+): Config | undefined {
+  let fresh: Config;
+  try {
+    fresh = read();
+  } catch (error) {
+    log.error("reload failed; the running config, keys and tokens stay", {
+      detail: errorText(error),
+    });
+    return undefined;
+  }
+  const changed = (Object.keys(fresh) as (keyof Config)[]).filter(
+    (key) =>
+      !RELOADABLE.has(key) &&
+      key !== "source" &&
+      JSON.stringify(fresh[key]) !== JSON.stringify(running[key]),
+  );
+  if (changed.length > 0) {
+    log.warn("reload: settings changed that take effect only at a restart", {
+      keys: changed.join(", "),
+    });
+  }
+  return Object.freeze({
+    ...running,
+    sign_key_paths: fresh.sign_key_paths,
+    admin_token_paths: fresh.admin_token_paths,
+  });
+}
+
+/** What holds the running keys and tokens. */
+export type Reloadable = Pick<App, "reloadCredentials" | "services">;
+
+/**
+ * Puts the keys and tokens of `config` in place in `target`; logs what it did (unless `quiet`)
+ * or, on a problem, why the running ones stay. Returns whether it reloaded.
+ */
+export function reloadCredentials(
+  target: Reloadable,
+  config: Config,
+  log: Logger,
+  quiet = false,
+): boolean {
+  try {
+    target.reloadCredentials(config);
+  } catch (error) {
+    // The message names the file and what is wrong with it, never its contents.
+    log.error("reload failed; the running keys and tokens stay", {
+      pid: process.pid,
+      detail: errorText(error),
+    });
+    return false;
+  }
+  if (!quiet) {
+    const { keys, adminTokens } = target.services;
+    log.info("reloaded signing keys and admin tokens", {
+      pid: process.pid,
+      keys: keys.length === 0 ? "none" : keys.map((key) => key.name).join(", "),
+      admin_tokens: adminTokens.length,
+    });
+  }
+  return true;
+}
