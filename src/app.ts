@@ -23,7 +23,8 @@ export interface App {
   readonly services: Services;
   /**
    * Reads the signing keys and admin tokens of `config` again (SIGHUP), and puts them and
-   * `config` (which may differ from the running one in their paths only) in place
+   * `config` (which may differ from the running one only in what routes read per request,
+   * process/reload.ts) in place
    * of the running ones, both at once, for the next request; narinfos signed with the old keys
    * are dropped. On any problem it throws a ConfigError naming the file, and the running keys
    * and tokens stay.
@@ -93,7 +94,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     reloadCredentials: (next) => {
       const reloadedKeys = loadSigningKeys(next.sign_key_paths, warnTo);
       const reloadedTokens = loadAdminTokens(next.admin_token_paths, warnTo);
-      // `next` differs from the running config in these key and token paths only.
+      // `next` differs from the running config only in what routes read per request.
       services.config = next;
       services.keys = reloadedKeys;
       services.adminTokens = reloadedTokens;

@@ -109,7 +109,7 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
     },
   );
 
-  it("logs settings that need a restart, and applies the key list of the config file", async () => {
+  it("applies the key list and priority of the config file, and logs settings that need a restart", async () => {
     const dir = processes.dir;
     const first = join(dir, "first.secret");
     const second = join(dir, "second.secret");
@@ -122,17 +122,17 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
 
     writeFileSync(
       join(dir, "storefront.toml"),
-      `${base}priority = 50\nsign_key_paths = ["${first}", "${second}"]\n`,
+      `${base}priority = 50\nidle_timeout = 7\nsign_key_paths = ["${first}", "${second}"]\n`,
     );
     server.child.kill("SIGHUP");
     await server.waitForLog(/info reloaded signing keys and admin tokens.*other-key-1/);
-    expect(server.stderr()).toMatch(/warn reload: settings changed .*priority/);
+    expect(server.stderr()).toMatch(/warn reload: settings changed .* keys="?idle_timeout"?\n/);
     const text = await (await fetch(`${url}/${hash}.narinfo`)).text();
     expect([...text.matchAll(/^Sig: ([^:]+):/gm)].map((m) => m[1])).toEqual([
       "storefront-test-1",
       "other-key-1",
     ]);
-    expect(await (await fetch(`${url}/nix-cache-info`)).text()).toContain("Priority: 30");
+    expect(await (await fetch(`${url}/nix-cache-info`)).text()).toContain("Priority: 50");
     expect(server.child.exitCode).toBeNull();
   });
 });

@@ -3,16 +3,20 @@
 // of storefront installs one, the cluster's workers included.
 //
 // What a reload changes: the signing keys and the admin tokens, both the files' contents and the
-// lists of files in the config (and in the environment the process started with). The config file
-// is read again; any other setting that changed is logged as taking effect at the next restart:
-// the listening sockets, the store, the caches and the workers are set up once, at start.
+// lists of files in the config (and in the environment the process started with), and the
+// priority. The config file is read again; any other setting that changed is logged as taking
+// effect at the next restart: the listening sockets, the store, the caches and the workers are
+// set up once, at start.
 
 import type { App } from "../app.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 
-/** The config keys that a reload applies. */
-const RELOADABLE: ReadonlySet<string> = new Set(["sign_key_paths", "admin_token_paths"]);
+/**
+ * The config keys that a reload applies: the key and token files, and what routes read from
+ * the services' config on every request (`priority`, in /nix-cache-info and on the landing page).
+ */
+const RELOADABLE = ["sign_key_paths", "admin_token_paths", "priority"] as const;
 
 /** What a SIGHUP does, set once the process is ready to reload. */
 export interface ReloadSignal {
@@ -83,7 +87,7 @@ export function reloadedConfig(
   }
   const changed = (Object.keys(fresh) as (keyof Config)[]).filter(
     (key) =>
-      !RELOADABLE.has(key) &&
+      !(RELOADABLE as readonly string[]).includes(key) &&
       key !== "source" &&
       JSON.stringify(fresh[key]) !== JSON.stringify(running[key]),
   );
@@ -96,6 +100,7 @@ export function reloadedConfig(
     ...running,
     sign_key_paths: fresh.sign_key_paths,
     admin_token_paths: fresh.admin_token_paths,
+    priority: fresh.priority,
   });
 }
 
