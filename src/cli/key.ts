@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { generateKeyPair } from "../core/signing-key.ts";
+import { generateKeyPair, keyNameProblem } from "../core/signing-key.ts";
 import { parseCommand, UsageError } from "./usage.ts";
 
 export const keyHelp = `Usage: storefront key generate NAME --secret FILE --public FILE
@@ -38,8 +38,11 @@ export function keyCommand(args: string[]): number {
   if (action !== "generate" || name === undefined || rest.length > 0) {
     throw new UsageError(keyHelp);
   }
-  if (!/^[^\s:]+$/.test(name)) {
-    throw new UsageError(`key name "${name}" must be non-empty, without spaces or colons`);
+  const problem = keyNameProblem(name);
+  if (problem !== undefined) {
+    throw new UsageError(
+      `${problem}: a key name must be non-empty, without spaces or colons, and without control characters`,
+    );
   }
   if (values.secret === undefined || values.public === undefined) {
     throw new UsageError(`both --secret FILE and --public FILE are needed\n\n${keyHelp}`);
