@@ -1,7 +1,11 @@
 // SIGHUP reloads the signing keys and admin tokens without dropping a connection, in one
 // process and in a cluster; a bad key file keeps the running keys and says so without the secret.
 
+import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { once } from "node:events";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { connect, type TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasNix } from "./support/nix.ts";
@@ -133,6 +137,76 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
       "other-key-1",
     ]);
     expect(await (await fetch(`${url}/nix-cache-info`)).text()).toContain("Priority: 50");
+    expect(server.child.exitCode).toBeNull();
+  });
+
+  it("reloads the TLS certificate for new connections, and keeps the open ones", async () => {
+    const dir = processes.dir;
+    const makeCertificate = (name: string): { cert: string; key: string } => {
+      const cert = join(dir, `${name}.crt`);
+      const key = join(dir, `${name}.key`);
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "rsa:2048",
+          "-nodes",
+          "-days",
+          "2",
+          "-subj",
+          "/CN=localhost",
+        ].concat(["-keyout", key, "-out", cert]),
+        { stdio: "ignore" },
+      );
+      return { cert, key };
+    };
+    const first = makeCertificate("first");
+    const second = makeCertificate("second");
+    const certPath = join(dir, "tls.crt");
+    const keyPath = join(dir, "tls.key");
+    copyFileSync(first.cert, certPath);
+    copyFileSync(first.key, keyPath);
+    const fingerprint = (path: string): string =>
+      new X509Certificate(readFileSync(path)).fingerprint256;
+    const server = processes.spawn(
+      `bind = "127.0.0.1:0"\n${nar.store.configLine}` +
+        `tls_cert_path = "${certPath}"\ntls_key_path = "${keyPath}"\n`,
+    );
+    const port = await listeningPort(server);
+    const open = async (): Promise<TLSSocket> => {
+      const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+      await once(socket, "secureConnect");
+      return socket;
+    };
+    const request = async (socket: TLSSocket): Promise<string> => {
+      socket.write("GET /nix-cache-info HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      const [data] = (await once(socket, "data")) as [Buffer];
+      return data.toString();
+    };
+
+    const before = await open();
+    expect(before.getPeerCertificate().fingerprint256).toBe(fingerprint(first.cert));
+    expect(await request(before)).toMatch(/^HTTP\/1\.1 200 /);
+
+    copyFileSync(second.cert, certPath);
+    copyFileSync(second.key, keyPath);
+    server.child.kill("SIGHUP");
+    await server.waitForLog(/info reloaded signing keys and admin tokens.* tls=true/);
+    const after = await open();
+    expect(after.getPeerCertificate().fingerprint256).toBe(fingerprint(second.cert));
+    expect(await request(after)).toMatch(/^HTTP\/1\.1 200 /);
+    // The connection made before the reload still answers.
+    expect(await request(before)).toMatch(/^HTTP\/1\.1 200 /);
+
+    // A key that does not fit the certificate: the running certificate stays.
+    copyFileSync(first.key, keyPath);
+    server.child.kill("SIGHUP");
+    await server.waitForLog(/reload failed.*the key does not fit the certificate/);
+    const still = await open();
+    expect(still.getPeerCertificate().fingerprint256).toBe(fingerprint(second.cert));
+    for (const socket of [before, after, still]) socket.destroy();
     expect(server.child.exitCode).toBeNull();
   });
 });

@@ -134,7 +134,7 @@ async function serveInThisProcess({
   let running = config;
   reloadSignal.handle(() => {
     const next = reloadedConfig(running, readConfig, log);
-    if (next !== undefined && reloadCredentials(serving.app, next, log)) running = next;
+    if (next !== undefined && reloadCredentials(serving, next, log)) running = next;
   });
   announce(serving.addresses);
   if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);
@@ -187,7 +187,14 @@ async function serveWithWorkers({
       // load what would fail. Its own copy of the keys signs nothing.
       reload: (running) => {
         const next = reloadedConfig(running, readConfig, log);
-        return next !== undefined && reloadCredentials(app, next, log) ? next : undefined;
+        const checked = {
+          services: app.services,
+          reload: (config: Config) => {
+            loadTlsCredentials(config);
+            app.reloadCredentials(config);
+          },
+        };
+        return next !== undefined && reloadCredentials(checked, next, log) ? next : undefined;
       },
       messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
         if (metricsAddress !== undefined) return;

@@ -250,7 +250,7 @@ export function runWorker(log: Logger): Promise<number> {
     let pendingReload: Config | undefined;
     const reload = (config: Config): void => {
       if (serving === undefined) pendingReload = config;
-      else reloadCredentials(serving.app, config, log);
+      else reloadCredentials(serving, config, log);
     };
     const stop = (): void => {
       if (stopRequested) return;

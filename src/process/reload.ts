@@ -3,8 +3,8 @@
 // of storefront installs one, the cluster's workers included.
 //
 // What a reload changes: the signing keys and the admin tokens, both the files' contents and the
-// lists of files in the config (and in the environment the process started with), and the
-// priority. The config file is read again; any other setting that changed is logged as taking
+// lists of files in the config (and in the environment the process started with), the TLS
+// certificate and key (for new connections), and the priority. The config file is read again; any other setting that changed is logged as taking
 // effect at the next restart: the listening sockets, the store, the caches and the workers are
 // set up once, at start.
 
@@ -85,9 +85,15 @@ export function reloadedConfig(
     });
     return undefined;
   }
+  // New certificate and key files, yes; HTTPS turned on or off, only at a restart.
+  const tlsStays = (fresh.tls_cert_path === undefined) === (running.tls_cert_path === undefined);
+  const reloadable: readonly string[] = [
+    ...RELOADABLE,
+    ...(tlsStays ? ["tls_cert_path", "tls_key_path"] : []),
+  ];
   const changed = (Object.keys(fresh) as (keyof Config)[]).filter(
     (key) =>
-      !(RELOADABLE as readonly string[]).includes(key) &&
+      !reloadable.includes(key) &&
       key !== "source" &&
       JSON.stringify(fresh[key]) !== JSON.stringify(running[key]),
   );
@@ -101,11 +107,16 @@ export function reloadedConfig(
     sign_key_paths: fresh.sign_key_paths,
     admin_token_paths: fresh.admin_token_paths,
     priority: fresh.priority,
+    ...(tlsStays ? { tls_cert_path: fresh.tls_cert_path, tls_key_path: fresh.tls_key_path } : {}),
   });
 }
 
-/** What holds the running keys and tokens. */
-export type Reloadable = Pick<App, "reloadCredentials" | "services">;
+/** What holds the running keys and tokens: what serves (http/serving.ts), or a primary's app. */
+export interface Reloadable {
+  /** Loads every file first and changes nothing unless all load; throws naming the file. */
+  reload(config: Config): void;
+  readonly services: Pick<App["services"], "keys" | "adminTokens">;
+}
 
 /**
  * Puts the keys and tokens of `config` in place in `target`; logs what it did (unless `quiet`)
@@ -118,7 +129,7 @@ export function reloadCredentials(
   quiet = false,
 ): boolean {
   try {
-    target.reloadCredentials(config);
+    target.reload(config);
   } catch (error) {
     // The message names the file and what is wrong with it, never its contents.
     log.error("reload failed; the running keys and tokens stay", {
@@ -130,6 +141,7 @@ export function reloadCredentials(
   if (!quiet) {
     const { keys, adminTokens } = target.services;
     log.info("reloaded signing keys and admin tokens", {
+      tls: config.tls_cert_path !== undefined,
       pid: process.pid,
       keys: keys.length === 0 ? "none" : keys.map((key) => key.name).join(", "),
       admin_tokens: adminTokens.length,
