@@ -93,7 +93,9 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
       writeFileSync(keyPath, `te st\nx:${secret}\n`);
       server.child.kill("SIGHUP");
       await waitFor(() => count(server, /reload failed/) === 1, "the reload to fail");
-      expect(server.stderr()).toMatch(/error reload failed; the running keys and tokens stay/);
+      expect(server.stderr()).toMatch(
+        /error reload failed; the running keys, tokens and certificate stay/,
+      );
       expect(server.stderr()).toContain(`${keyPath}: not a Nix secret key`);
       expect(server.stderr()).not.toContain(secret);
       expect(await signatures()).toEqual(["other-key-1"]);

@@ -10,7 +10,7 @@ import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { importServing, runPrimary, runWorker } from "../process/cluster.ts";
 import {
   catchReloadSignal,
-  reloadCredentials,
+  applyReload,
   reloadedConfig,
   type ReloadSignal,
 } from "../process/reload.ts";
@@ -134,7 +134,7 @@ async function serveInThisProcess({
   let running = config;
   reloadSignal.handle(() => {
     const next = reloadedConfig(running, readConfig, log);
-    if (next !== undefined && reloadCredentials(serving, next, log)) running = next;
+    if (next !== undefined && applyReload(serving, next, log)) running = next;
   });
   announce(serving.addresses);
   if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);
@@ -194,7 +194,7 @@ async function serveWithWorkers({
             app.reloadCredentials(config);
           },
         };
-        return next !== undefined && reloadCredentials(checked, next, log) ? next : undefined;
+        return next !== undefined && applyReload(checked, next, log) ? next : undefined;
       },
       messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
         if (metricsAddress !== undefined) return;

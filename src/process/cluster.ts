@@ -12,7 +12,7 @@
 // the worker's one-line message, rather than restarting it in a loop. A worker that dies later is
 // restarted after a backoff. SIGTERM/SIGINT are passed to the workers, which finish their
 // downloads; the primary exits 0 once they have all exited cleanly. SIGHUP reloads: the primary
-// checks the key and token files, then orders each worker to load them (a worker ignores a
+// checks the key, token and TLS files, then orders each worker to load them (a worker ignores a
 // SIGHUP of its own, which a signal to the whole process group would bring as well).
 
 import cluster, { type Worker } from "node:cluster";
@@ -21,7 +21,7 @@ import type { Config } from "../config.ts";
 import type { ListenTarget } from "../http/listen.ts";
 import type { Serving } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
-import { ignoreReloadSignalInWorker, reloadCredentials, type ReloadSignal } from "./reload.ts";
+import { applyReload, ignoreReloadSignalInWorker, type ReloadSignal } from "./reload.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 
 /**
@@ -68,7 +68,7 @@ export interface PrimaryOptions {
   /** Where SIGHUP is handled. */
   readonly reloadSignal: ReloadSignal;
   /**
-   * On SIGHUP: reads the config again and checks its key and token files; returns the config
+   * On SIGHUP: reads the config again and checks its key, token and TLS files; returns the config
    * to run with, which the workers are then told to reload, or undefined to change nothing.
    */
   readonly reload: (running: Config) => Config | undefined;
@@ -250,7 +250,7 @@ export function runWorker(log: Logger): Promise<number> {
     let pendingReload: Config | undefined;
     const reload = (config: Config): void => {
       if (serving === undefined) pendingReload = config;
-      else reloadCredentials(serving, config, log);
+      else applyReload(serving, config, log);
     };
     const stop = (): void => {
       if (stopRequested) return;

@@ -80,7 +80,7 @@ export function reloadedConfig(
   try {
     fresh = read();
   } catch (error) {
-    log.error("reload failed; the running config, keys and tokens stay", {
+    log.error("reload failed; the running config, keys, tokens and certificate stay", {
       detail: errorText(error),
     });
     return undefined;
@@ -111,7 +111,8 @@ export function reloadedConfig(
   });
 }
 
-/** What holds the running keys and tokens: what serves (http/serving.ts), or a primary's app. */
+/** What holds the running keys, tokens and certificate: what serves (http/serving.ts), or a
+ * cluster primary's checking copy. */
 export interface Reloadable {
   /** Loads every file first and changes nothing unless all load; throws naming the file. */
   reload(config: Config): void;
@@ -119,33 +120,26 @@ export interface Reloadable {
 }
 
 /**
- * Puts the keys and tokens of `config` in place in `target`; logs what it did (unless `quiet`)
- * or, on a problem, why the running ones stay. Returns whether it reloaded.
+ * Puts the keys, tokens and TLS files of `config` in place in `target`; logs what it did or, on
+ * a problem, why the running ones stay. Returns whether it reloaded.
  */
-export function reloadCredentials(
-  target: Reloadable,
-  config: Config,
-  log: Logger,
-  quiet = false,
-): boolean {
+export function applyReload(target: Reloadable, config: Config, log: Logger): boolean {
   try {
     target.reload(config);
   } catch (error) {
     // The message names the file and what is wrong with it, never its contents.
-    log.error("reload failed; the running keys and tokens stay", {
+    log.error("reload failed; the running keys, tokens and certificate stay", {
       pid: process.pid,
       detail: errorText(error),
     });
     return false;
   }
-  if (!quiet) {
-    const { keys, adminTokens } = target.services;
-    log.info("reloaded signing keys and admin tokens", {
-      tls: config.tls_cert_path !== undefined,
-      pid: process.pid,
-      keys: keys.length === 0 ? "none" : keys.map((key) => key.name).join(", "),
-      admin_tokens: adminTokens.length,
-    });
-  }
+  const { keys, adminTokens } = target.services;
+  log.info("reloaded signing keys and admin tokens", {
+    tls: config.tls_cert_path !== undefined,
+    pid: process.pid,
+    keys: keys.length === 0 ? "none" : keys.map((key) => key.name).join(", "),
+    admin_tokens: adminTokens.length,
+  });
   return true;
 }
