@@ -14,7 +14,9 @@ const SCHEMA = `
     hash TEXT NOT NULL, registrationTime INTEGER NOT NULL, deriver TEXT, narSize INTEGER,
     ultimate INTEGER, sigs TEXT, ca TEXT);
   CREATE TABLE Refs (referrer INTEGER NOT NULL, reference INTEGER NOT NULL,
-    PRIMARY KEY (referrer, reference));`;
+    PRIMARY KEY (referrer, reference));
+  CREATE TABLE Realisations (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, drvPath TEXT NOT NULL,
+    outputName TEXT NOT NULL, outputPath INTEGER NOT NULL, signatures TEXT);`;
 
 const INJECTED = "StorePath: /nix/store/00000000000000000000000000000000-evil";
 const GOOD_SIG = `cache.nixos.org-1:${"A".repeat(86)}==`;
@@ -66,6 +68,12 @@ describe("narinfos from a database with hostile rows", () => {
   const badName = insert(3, "bad\nSig: x:y");
   const badReference = insert(4, "refers-to-bad");
   reference(badReference, badName);
+  const drvHash = `sha256:${"a".repeat(64)}`;
+  writer
+    .prepare(
+      "INSERT INTO Realisations (drvPath, outputName, outputPath, signatures) VALUES (?, 'out', ?, ?)",
+    )
+    .run(drvHash, app, `${GOOD_SIG} x:${"A".repeat(86)}==\n${INJECTED}`);
   const store = new StoreDatabase(dbPath, "/nix/store");
 
   it("drops a stored signature, deriver or CA that is malformed, keeping the rest", () => {
@@ -79,6 +87,10 @@ describe("narinfos from a database with hostile rows", () => {
     expect(text).not.toContain("evil");
     expect(text.match(/^Sig: .*$/gm)).toEqual([`Sig: ${GOOD_SIG}`]);
     expect(text).toContain(`\nReferences: ${hashOf(1)}-lib\n`);
+  });
+
+  it("drops a realisation's malformed signatures", () => {
+    expect(store.realisation({ drvHash, outputName: "out" })?.signatures).toEqual([GOOD_SIG]);
   });
 
   it("serves no path whose name, or a reference's, is not a store path name", () => {

@@ -132,7 +132,7 @@ export class StoreDatabase {
     return {
       id,
       outPath,
-      signatures: (row.signatures ?? "").split(" ").filter((sig) => sig !== ""),
+      signatures: (row.signatures ?? "").split(" ").filter(isSignature),
       dependentRealisations: dependencies.map((dependency) => ({
         id: { drvHash: dependency.drvPath, outputName: dependency.outputName },
         outPath: storePathBaseName(this.#storeDir, dependency.path) ?? dependency.path,
