@@ -161,12 +161,13 @@ let
       socketConfig.ListenStream = listenStream cfg.settings.bind;
     };
 
-    # The .service unit. `sqlite3` is the path of SQLite's command-line shell.
+    # The .service unit. `sqlite3` is the path of SQLite's command-line shell, `kill` of kill(1).
     serviceUnit =
       {
         cfg,
         configFile,
         sqlite3,
+        kill,
       }:
       let
         settings = cfg.settings;
@@ -197,6 +198,10 @@ let
           # then keep Nix from deleting them while it runs.
           ExecStartPre = "+${sqlite3} ${databasePath settings} '.output /dev/null' '.filectrl persist_wal 1' 'SELECT 1 FROM ValidPaths LIMIT 1'";
           ExecStart = "${cfg.package}/bin/storefront serve --config ${configFile}";
+          # `systemctl reload`: SIGHUP makes storefront read its key and token files again, no
+          # connection dropped. The credentials below are copies that systemd makes at start, so
+          # a replaced key file needs a restart (see the README).
+          ExecReload = "${kill} -HUP $MAINPID";
 
           Type = "notify";
           # READY=1 and WATCHDOG=1 may come from a helper process (Node has no datagram unix
@@ -455,6 +460,7 @@ let
         systemd.services.storefront = pure.serviceUnit {
           inherit cfg configFile;
           sqlite3 = "${lib.getBin pkgs.sqlite}/bin/sqlite3";
+          kill = "${pkgs.coreutils}/bin/kill";
         };
 
         networking.firewall.allowedTCPPorts = pure.firewallPorts cfg;

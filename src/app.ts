@@ -21,6 +21,15 @@ import { VERSION } from "./version.ts";
 
 export interface App {
   readonly services: Services;
+  /**
+   * Reads the signing keys and admin tokens of `config` again (SIGHUP), and puts them and
+   * `config` (which may differ from the running one only in what routes read per request,
+   * process/reload.ts) in place
+   * of the running ones, both at once, for the next request; narinfos signed with the old keys
+   * are dropped. On any problem it throws a ConfigError naming the file, and the running keys
+   * and tokens stay.
+   */
+  reloadCredentials(config: Config): void;
   /** The store's roots and whole-store queries, for the store monitor. */
   readonly roots: GcRoots;
   readonly index: StoreIndex;
@@ -65,19 +74,31 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           layouts: new NarLayoutCache(cacheDirectory),
         };
   if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
+  // Routes read the keys and tokens from here on every request, so a reload replaces them
+  // without a restart; nothing else in the services changes.
+  const services: { -readonly [K in keyof Services]: Services[K] } = {
+    config,
+    store,
+    keys,
+    log,
+    version: VERSION,
+    metrics,
+    narInfoCache: new NarInfoCache(),
+    pins,
+    adminTokens,
+    narCache: narCache?.compressed,
+    narLayouts: narCache?.layouts,
+  };
   return {
-    services: {
-      config,
-      store,
-      keys,
-      log,
-      version: VERSION,
-      metrics,
-      narInfoCache: new NarInfoCache(),
-      pins,
-      adminTokens,
-      narCache: narCache?.compressed,
-      narLayouts: narCache?.layouts,
+    services,
+    reloadCredentials: (next) => {
+      const reloadedKeys = loadSigningKeys(next.sign_key_paths, warnTo);
+      const reloadedTokens = loadAdminTokens(next.admin_token_paths, warnTo);
+      // `next` differs from the running config only in what routes read per request.
+      services.config = next;
+      services.keys = reloadedKeys;
+      services.adminTokens = reloadedTokens;
+      services.narInfoCache.invalidate();
     },
     roots,
     index,

@@ -55,14 +55,25 @@ export function readConfiguredFile(path: string, what: string): Buffer {
   }
 }
 
+/** What group and others may do with a file of mode `mode`, or undefined when nothing. */
+export function exposure(mode: number): string | undefined {
+  const readable = (mode & 0o044) !== 0;
+  const writable = (mode & 0o022) !== 0;
+  if (readable && writable) return "readable and writable by group or others";
+  if (readable) return "readable by group or others";
+  if (writable) return "writable by group or others";
+  // Execute bits alone expose nothing, but are still not what a key file should have.
+  if ((mode & 0o011) !== 0) return "executable by group or others";
+  return undefined;
+}
+
 /**
- * Reads a file holding a secret as text. With `log`, warns when group or others may read it;
- * without, says nothing: a cluster worker reads the files after its primary has warned.
+ * Reads a file holding a secret as text. With `log`, warns when group or others may read or
+ * write it; without, says nothing: a cluster worker reads the files after its primary has warned.
  */
 export function readSecretFile(path: string, what: string, log: Logger | undefined): string {
   const text = readConfiguredFile(path, what).toString("utf8");
-  if (log !== undefined && (statSync(path).mode & 0o077) !== 0) {
-    log.warn(`${what} is readable by group or others; chmod 600 it`, { file: path });
-  }
+  const exposed = log === undefined ? undefined : exposure(statSync(path).mode);
+  if (exposed !== undefined) log?.warn(`${what} is ${exposed}; chmod 600 it`, { file: path });
   return text;
 }

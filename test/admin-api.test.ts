@@ -154,6 +154,10 @@ describe.skipIf(!hasNix)("admin API", () => {
       ".hidden",
       "a%00b",
       "a%0Ab",
+      // A C1 control (NEL), a bidi override and a bidi isolate: as control characters.
+      "a%c2%85b",
+      "a%e2%80%aeb",
+      "a%e2%81%a6b",
       "%ZZ",
       "auto:x",
     ];

@@ -2,7 +2,7 @@
 // never listens, and names the key or file that is wrong.
 
 import { once } from "node:events";
-import { writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -94,6 +94,41 @@ describe.skipIf(!hasNix)("storefront serve --check-config", () => {
     });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${notAKey}: not a Nix secret key`);
+  });
+
+  it("refuses a key whose name would inject a line into every narinfo, at check and at start", async () => {
+    const config = writeConfig("key-name.toml", `${storeLine()}bind = "127.0.0.1:0"\n`);
+    const encoded = readFileSync(secretKey, "utf8").trim().split(":")[1] ?? "";
+    const injecting = join(dir, "injecting.secret");
+    writeFileSync(injecting, `te st\nx:${encoded}\n`, { mode: 0o600 });
+    for (const args of [["serve", "--check-config"], ["serve"]]) {
+      const result = await runCli([...args, "--config", config], { SIGN_KEY_PATHS: injecting });
+      expect(result.code, args.join(" ")).toBe(1);
+      expect(result.stderr).toContain(
+        `${injecting}: not a Nix secret key: the key name "te st\\nx" contains white space`,
+      );
+      expect(result.stderr).toContain("trusted-public-keys");
+      expect(result.stderr).not.toContain(encoded);
+      expect(result.stdout).not.toContain("listening");
+    }
+  });
+
+  it.each([
+    ["0620", "writable by group or others"],
+    ["0640", "readable by group or others"],
+    ["0606", "readable and writable by group or others"],
+  ])("says what group and others may do with a key file of mode %s", async (octal, what) => {
+    const mode = parseInt(octal, 8);
+    const config = writeConfig("mode.toml", storeLine());
+    const key = join(dir, `mode-${mode.toString(8)}.secret`);
+    writeFileSync(key, readFileSync(secretKey));
+    chmodSync(key, mode);
+    const result = await runCli(["serve", "--check-config", "--config", config], {
+      SIGN_KEY_PATHS: key,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`secret key file is ${what}; chmod 600 it`);
+    expect(result.stderr.match(/is \S+ by|is readable and writable by/g)).toHaveLength(1);
   });
 
   it("names TLS files that cannot be used", async () => {

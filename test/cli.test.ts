@@ -81,6 +81,18 @@ describe("key generate", () => {
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("without spaces or colons");
+    // A bidi override is no white space, but would hide what the name says.
+    const hidden = await runCli([
+      "key",
+      "generate",
+      "a\u202eb",
+      "--secret",
+      join(dir, "s"),
+      "--public",
+      join(dir, "p"),
+    ]);
+    expect(hidden.code).toBe(2);
+    expect(hidden.stderr).toContain('the key name "a\\u202eb" contains control characters');
   });
 });
 

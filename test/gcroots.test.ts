@@ -162,7 +162,16 @@ describe.skipIf(!hasNix)("GC roots", () => {
     const path = nixBuild(served, FIXTURE, ["topFile"]).get("topFile") ?? "";
     const realPath = served.realPath(path);
 
-    for (const name of ["..", "a/b", "", ".hidden", "auto:mine", "tab\there"]) {
+    for (const name of [
+      "..",
+      "a/b",
+      "",
+      ".hidden",
+      "auto:mine",
+      "tab\there",
+      "a\u0085b",
+      "a\u202eb",
+    ]) {
       const refused = await cli(["pin", name, path]);
       expect(refused.code, name).toBe(1);
       expect(refused.stderr).toMatch(/^storefront: (a pin name|names starting)/);

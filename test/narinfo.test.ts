@@ -23,9 +23,12 @@ const info: PathInfo = {
   ca: undefined,
 };
 
+/** A well-formed signature (64 bytes of base64) by key `name`. */
+const sig = (name: string, fill = "A"): string => `${name}:${fill.repeat(86)}==`;
+
 describe("narinfo", () => {
   it("is written in Nix's field order with base-name references, sorted", () => {
-    expect(renderNarInfo(info, "/nix/store", ["k:sig"])).toBe(
+    expect(renderNarInfo(info, "/nix/store", [sig("k")])).toBe(
       [
         "StorePath: /nix/store/i1zayxg0gfg0y8q4rca7sv6i2dmmjykw-app",
         "URL: nar/01cy60fc2blfcv4iav2ax037n5jmvslqahbfsjzgcdr047bkr215.nar?hash=i1zayxg0gfg0y8q4rca7sv6i2dmmjykw",
@@ -34,7 +37,7 @@ describe("narinfo", () => {
         "NarSize: 800",
         "References: 7ij6v8ysyz3c3zirbizrw33460krgcij-lib pzdkav7jg4ps1nml9g845a5sp5lisn1g-top-file",
         "Deriver: 665i3l4jkdyr5m8g80j42r0j44w3bqfs-app.drv",
-        "Sig: k:sig",
+        `Sig: ${sig("k")}`,
         "",
       ].join("\n"),
     );
@@ -49,6 +52,51 @@ describe("narinfo", () => {
     expect(text).toContain("\nReferences: \n");
     expect(text).not.toContain("Deriver");
     expect(text.endsWith("NarSize: 800\nReferences: \nCA: fixed:r:sha256:abc\n")).toBe(true);
+  });
+
+  it("leaves out signatures, a deriver and a CA that would inject lines or are malformed", () => {
+    const injected = "StorePath: /nix/store/00000000000000000000000000000000-evil";
+    const text = renderNarInfo(
+      {
+        ...info,
+        deriver: `/nix/store/665i3l4jkdyr5m8g80j42r0j44w3bqfs-app.drv\n${injected}`,
+        ca: `fixed:r:sha256:abc\n${injected}`,
+      },
+      "/nix/store",
+      [
+        sig("good-1"),
+        sig("te st"),
+        `${sig("x")}\n${injected}`,
+        `te st\nx:${"A".repeat(86)}==`,
+        "short:c2lnbmF0dXJl",
+        sig("good-2", "B"),
+      ],
+    );
+    expect(text.split("\n").filter((line) => line.startsWith("StorePath:"))).toHaveLength(1);
+    expect(text).not.toContain("evil");
+    expect(text).not.toContain("Deriver:");
+    expect(text).not.toContain("CA:");
+    expect(text.match(/^Sig: .*$/gm)).toEqual([
+      `Sig: ${sig("good-1")}`,
+      `Sig: ${sig("good-2", "B")}`,
+    ]);
+    // Every line is a `Key: value` line.
+    expect(
+      text
+        .trimEnd()
+        .split("\n")
+        .every((line) => /^[A-Za-z]+: /.test(line)),
+    ).toBe(true);
+  });
+
+  it("refuses a reference that is not a store path rather than write it", () => {
+    expect(() =>
+      renderNarInfo(
+        { ...info, references: ["/nix/store/7ij6v8ysyz3c3zirbizrw33460krgcij-lib\nSig: x:y"] },
+        "/nix/store",
+        [],
+      ),
+    ).toThrow("not a store path");
   });
 
   it("renders nix-cache-info", () => {
@@ -138,5 +186,28 @@ describe("secret key files", () => {
     expect(!asSecret.ok && asSecret.reason).toContain("is it the public key?");
     expect(parseSecretKey("no colon here").ok).toBe(false);
     expect(parseSecretKey("name:***").ok).toBe(false);
+  });
+
+  it.each([
+    ["te st\nx", 'the key name "te st\\nx" contains white space'],
+    ["te\tst", "contains white space"],
+    ["a\u0085b", 'the key name "a\\u0085b" contains control characters'],
+    ["a\u202eb", 'the key name "a\\u202eb" contains control characters'],
+    ["a\u0000b", "contains control characters"],
+  ])("refuses a key named %j, which would break the Sig line (%s)", (name, reason) => {
+    const encoded = keyFile("test-1.secret").trim().split(":")[1] ?? "";
+    const result = parseSecretKey(`${name}:${encoded}`);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toContain(reason);
+    expect(!result.ok && result.reason).not.toContain(encoded);
+  });
+
+  it("refuses an empty key name, and does not quote a long one (it could be a secret)", () => {
+    const encoded = keyFile("test-1.secret").trim().split(":")[1] ?? "";
+    const empty = parsePublicKey(`:${encoded.slice(0, 44)}`);
+    expect(empty.ok).toBe(false);
+    const long = parseSecretKey(`${encoded.slice(0, 80)} x:${encoded}`);
+    expect(!long.ok && long.reason).toContain("the key name (before the first colon) contains");
+    expect(!long.ok && long.reason).not.toContain(encoded.slice(0, 80));
   });
 });

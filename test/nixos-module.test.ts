@@ -82,7 +82,7 @@ interface ServiceUnit {
 
 function serviceUnit(options: ModuleOptions = {}): ServiceUnit {
   return evalModule(
-    `m.serviceUnit { inherit cfg; configFile = "${CONFIG_FILE}"; sqlite3 = "/nix/store/sqlite/bin/sqlite3"; }`,
+    `m.serviceUnit { inherit cfg; configFile = "${CONFIG_FILE}"; sqlite3 = "/nix/store/sqlite/bin/sqlite3"; kill = "/nix/store/coreutils/bin/kill"; }`,
     options,
   ) as ServiceUnit;
 }
@@ -153,6 +153,7 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     expect(unit.serviceConfig["ExecStart"]).toBe(
       `${PACKAGE}/bin/storefront serve --config ${CONFIG_FILE}`,
     );
+    expect(unit.serviceConfig["ExecReload"]).toBe("/nix/store/coreutils/bin/kill -HUP $MAINPID");
     expect(unit.serviceConfig["Type"]).toBe("notify");
     expect(unit.serviceConfig["WatchdogSec"]).toBeGreaterThan(0);
     expect(unit.serviceConfig["Restart"]).toBe("on-failure");
@@ -325,6 +326,7 @@ describe.skipIf(!hasNix || !canActAsService)("the service's access to Nix's data
       cfg = ${cfgExpression({})} // { settings = m.defaultSettings // builtins.fromJSON ''${settings}''; };
       configFile = "${CONFIG_FILE}";
       sqlite3 = "${sqlite3}";
+      kill = "/bin/kill";
     }).serviceConfig`) as { ExecStartPre: string; User: string };
     // "+": systemd runs it as root. Its arguments are quoted as a shell would quote them.
     expect(unit.ExecStartPre.startsWith(`+${sqlite3} ${built.store.dbPath} `)).toBe(true);

@@ -59,6 +59,13 @@ pkgs.testers.runNixOSTest {
         server.fail(f"test -e {loose}")
         client.succeed(copy_from_server(pinned, "${publicKey}", "/root/copy"))
 
+    with subtest("systemctl reload reloads the keys in the same process"):
+        main_pid = server.succeed("systemctl show -p MainPID --value storefront.service").strip()
+        server.succeed("systemctl reload storefront.service")
+        server.wait_until_succeeds("journalctl -u storefront.service | grep -q 'reloaded signing keys'")
+        assert server.succeed("systemctl show -p MainPID --value storefront.service").strip() == main_pid
+        client.succeed(copy_from_server("${closure}", "${publicKey}", "/root/after-reload"))
+
     with subtest("the daemon restarts cleanly and keeps its roots"):
         server.succeed("systemctl restart storefront.service")
         server.wait_for_unit("storefront.service")

@@ -25,47 +25,74 @@ const SCHEMA = `
 
 const baseName = (name: string, n: number): string => `${String(n).padStart(32, "0")}-${name}`;
 
+/** A database of Nix's schema, a roots directory and a monitor that pins new paths. */
+function monitoredStore(): {
+  register: (name: string, references: readonly string[]) => string;
+  monitor: StoreMonitor;
+  roots: GcRoots;
+} {
+  const dir = tempDir();
+  const dbPath = join(dir, "db.sqlite");
+  const writer = new DatabaseSync(dbPath);
+  writer.exec(SCHEMA);
+  const ids = new Map<string, number>();
+  const register = (name: string, references: readonly string[]): string => {
+    const base = baseName(name, ids.size + 1);
+    const { lastInsertRowid } = writer
+      .prepare(
+        "INSERT INTO ValidPaths (path, hash, registrationTime, narSize) VALUES (?, ?, 0, 100)",
+      )
+      .run(`/nix/store/${base}`, `sha256:${"0".repeat(64)}`);
+    ids.set(name, Number(lastInsertRowid));
+    for (const reference of references) {
+      writer
+        .prepare("INSERT INTO Refs (referrer, reference) VALUES (?, ?)")
+        .run(lastInsertRowid, ids.get(reference) ?? 0);
+    }
+    return base;
+  };
+  const roots = new GcRoots(join(dir, "roots"), systemClock);
+  roots.ensureDir();
+  const monitor = new StoreMonitor({
+    index: new StoreIndex(dbPath),
+    roots,
+    metrics: createStoreMetrics(new Registry()),
+    log: createLogger(() => undefined),
+    storeDir: "/nix/store",
+    pinNewPathsForDays: 30,
+  });
+  return { register, monitor, roots };
+}
+
 describe("pins of pushed closures", () => {
   it("end with the top-level path alone when a closure arrives over two scans", () => {
-    const dir = tempDir();
-    const dbPath = join(dir, "db.sqlite");
-    const writer = new DatabaseSync(dbPath);
-    writer.exec(SCHEMA);
-    const ids = new Map<string, number>();
-    const register = (name: string, references: readonly string[]): void => {
-      const path = `/nix/store/${baseName(name, ids.size + 1)}`;
-      const { lastInsertRowid } = writer
-        .prepare(
-          "INSERT INTO ValidPaths (path, hash, registrationTime, narSize) VALUES (?, ?, 0, 100)",
-        )
-        .run(path, `sha256:${"0".repeat(64)}`);
-      ids.set(name, Number(lastInsertRowid));
-      for (const reference of references) {
-        writer
-          .prepare("INSERT INTO Refs (referrer, reference) VALUES (?, ?)")
-          .run(lastInsertRowid, ids.get(reference) ?? 0);
-      }
-    };
-
-    const roots = new GcRoots(join(dir, "roots"), systemClock);
-    roots.ensureDir();
-    const monitor = new StoreMonitor({
-      index: new StoreIndex(dbPath),
-      roots,
-      metrics: createStoreMetrics(new Registry()),
-      log: createLogger(() => undefined),
-      storeDir: "/nix/store",
-      pinNewPathsForDays: 30,
-    });
-
+    const { register, monitor, roots } = monitoredStore();
     // app refers to lib, which refers to tree: app's direct references do not include tree.
     // The first scan sees tree alone; the second lib and app together, and app's top-level.
     register("tree", []);
     monitor.scan();
     register("lib", ["tree"]);
-    register("app", ["lib"]);
+    const app = register("app", ["lib"]);
     monitor.scan();
 
-    expect(roots.list().map((pin) => pin.name)).toEqual([autoPinName(baseName("app", 3))]);
+    expect(roots.list().map((pin) => pin.name)).toEqual([autoPinName(app)]);
+  });
+
+  it("pin a build's outputs, never its derivation, even when the build failed", () => {
+    const { register, monitor, roots } = monitoredStore();
+    // A build on the server: the evaluation adds a source and the .drv that refers to it; a
+    // successful build then registers the output (which refers to neither).
+    register("builder.sh", []);
+    monitor.scan();
+    register("hello.drv", ["builder.sh"]);
+    monitor.scan();
+    const out = register("hello", []);
+    monitor.scan();
+    // A failed build leaves only its derivation (and that derivation's sources).
+    register("broken-src", []);
+    register("broken.drv", ["broken-src"]);
+    monitor.scan();
+
+    expect(roots.list().map((pin) => pin.name)).toEqual([autoPinName(out)]);
   });
 });

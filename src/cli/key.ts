@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileErrorReason } from "../config-files.ts";
-import { generateKeyPair } from "../core/signing-key.ts";
+import { generateKeyPair, keyNameProblem } from "../core/signing-key.ts";
 import { CommandError, HELP_ROW, helpRows, parseCommand, UsageError } from "./usage.ts";
 
 export const keyHelp = `Usage: storefront key generate NAME --secret FILE --public FILE
@@ -72,8 +72,11 @@ export function keyCommand(args: string[]): number {
     );
   }
   if (rest.length > 0) throw new UsageError(`unexpected "${rest[0] ?? ""}"\n\n${keyHelp}`);
-  if (!/^[^\s:]+$/.test(name)) {
-    throw new CommandError(`key name "${name}" must be non-empty, without spaces or colons`);
+  const problem = keyNameProblem(name);
+  if (problem !== undefined) {
+    throw new CommandError(
+      `${problem}: a key name must be non-empty, without spaces or colons, and without control characters`,
+    );
   }
   if (values.secret === undefined || values.public === undefined) {
     throw new UsageError(`both --secret FILE and --public FILE are needed\n\n${keyHelp}`);

@@ -8,6 +8,12 @@ import type { Logger } from "../log.ts";
 import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { importServing, runPrimary, runWorker } from "../process/cluster.ts";
+import {
+  catchReloadSignal,
+  applyReload,
+  reloadedConfig,
+  type ReloadSignal,
+} from "../process/reload.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
 import { checkListenAddresses } from "./bind-check.ts";
@@ -67,14 +73,18 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     process.stdout.write(serveHelp + "\n");
     return 0;
   }
-  const config = loadConfig(values.config, process.env, {
-    bind: values.bind,
-    signKeyPaths: values["sign-key-path"] ?? [],
-  });
+  const readConfig = (): Config =>
+    loadConfig(values.config, process.env, {
+      bind: values.bind,
+      signKeyPaths: values["sign-key-path"] ?? [],
+    });
+  const config = readConfig();
   if (values["check-config"] === true) {
     await checkListenAddresses(config);
     return checkConfig(config, log);
   }
+  // Before anything that takes time: a SIGHUP must never end the daemon.
+  const reloadSignal = catchReloadSignal(log);
   // Sockets from systemd win over `bind`.
   const activated = takeActivatedSockets();
   const targets: readonly ListenTarget[] =
@@ -101,6 +111,8 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
     onStopping: () => {
       notifier.stopping();
     },
+    reloadSignal,
+    readConfig,
   };
   const code = config.workers === 1 ? await serveInThisProcess(run) : await serveWithWorkers(run);
   await notifier.flushed();
@@ -116,6 +128,9 @@ interface ServeRun {
   readonly announce: (addresses: readonly string[]) => void;
   /** Called once, when shutdown begins. */
   readonly onStopping: () => void;
+  /** Where SIGHUP is handled; and how the config is read again for it. */
+  readonly reloadSignal: ReloadSignal;
+  readonly readConfig: () => Config;
 }
 
 /** Where `[metrics] bind` listens, said once, after "listening on". */
@@ -129,6 +144,8 @@ async function serveInThisProcess({
   log,
   announce,
   onStopping,
+  reloadSignal,
+  readConfig,
 }: ServeRun): Promise<number> {
   // The handler goes in before "listening" is announced: whoever reads that line may signal at
   // once. A signal that comes while starting stops the server as soon as it is up.
@@ -137,6 +154,11 @@ async function serveInThisProcess({
   });
   const { startServing } = await importServing();
   const serving = await startServing(config, targets, log);
+  let running = config;
+  reloadSignal.handle(() => {
+    const next = reloadedConfig(running, readConfig, log);
+    if (next !== undefined && applyReload(serving, next, log)) running = next;
+  });
   announce(serving.addresses);
   if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);
   const signal = await signalled;
@@ -152,6 +174,8 @@ async function serveWithWorkers({
   log,
   announce,
   onStopping,
+  reloadSignal,
+  readConfig,
 }: ServeRun): Promise<number> {
   // What would make every worker fail is checked here, once, for one clear message.
   loadTlsCredentials(config);
@@ -181,6 +205,20 @@ async function serveWithWorkers({
         if (metricsAddress !== undefined) announceMetrics(log, metricsAddress);
       },
       onStopping,
+      reloadSignal,
+      // The primary reads the files first: a problem is logged once, and no worker is asked to
+      // load what would fail. Its own copy of the keys signs nothing.
+      reload: (running) => {
+        const next = reloadedConfig(running, readConfig, log);
+        const checked = {
+          services: app.services,
+          reload: (config: Config) => {
+            loadTlsCredentials(config);
+            app.reloadCredentials(config);
+          },
+        };
+        return next !== undefined && applyReload(checked, next, log) ? next : undefined;
+      },
       messageHandlers: primaryMetricsHandlers(ownMetrics, (address) => {
         if (metricsAddress !== undefined) return;
         metricsAddress = address;

@@ -32,6 +32,32 @@ function rawPublicKey(privateKey: KeyObject): Buffer {
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
+/** Names longer than this are not quoted in messages: the text before a colon could be a secret. */
+const QUOTED_NAME_MAX = 64;
+
+/**
+ * Why `name` cannot name a key, or undefined. Nix splits `<name>:<base64>` at the first colon
+ * and refuses an empty name; a name with white space or control characters would also break
+ * the `Sig:` line it is written into (a newline starts a line of the client's choosing) and the
+ * space-separated lists of nix.conf.
+ */
+export function keyNameProblem(name: string): string | undefined {
+  if (name === "") return "the key name (before the colon) is empty";
+  // Quoted with its invisible characters escaped, so that a message shows what is there.
+  const quoted =
+    name.length <= QUOTED_NAME_MAX
+      ? JSON.stringify(name).replace(
+          /[\p{C}\p{Zl}\p{Zp}]/gu,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+        )
+      : "";
+  const what = quoted === "" ? "the key name (before the first colon)" : `the key name ${quoted}`;
+  if (name.includes(":")) return `${what} contains a colon`;
+  if (/\s/u.test(name)) return `${what} contains white space`;
+  if (/[\p{Cc}\p{Cf}]/u.test(name)) return `${what} contains control characters`;
+  return undefined;
+}
+
 function splitKeyText(text: string): { name: string; bytes: Buffer } | string {
   const trimmed = text.trim();
   const colon = trimmed.indexOf(":");
@@ -39,6 +65,10 @@ function splitKeyText(text: string): { name: string; bytes: Buffer } | string {
     return "expected <name>:<base64>, as written by nix-store --generate-binary-cache-key";
   const name = trimmed.slice(0, colon);
   const encoded = trimmed.slice(colon + 1);
+  const nameProblem = keyNameProblem(name);
+  if (nameProblem !== undefined) {
+    return `${nameProblem}; a key name has no white space, colons or control characters (write it as \`cache.example.org-1\`, and the same in clients' trusted-public-keys)`;
+  }
   if (!BASE64.test(encoded)) return "the part after the colon is not base64";
   return { name, bytes: Buffer.from(encoded, "base64") };
 }
@@ -83,6 +113,8 @@ export function parsePublicKey(
 
 /** A fresh key pair in Nix's file formats. */
 export function generateKeyPair(name: string): { secret: string; public: string } {
+  const problem = keyNameProblem(name);
+  if (problem !== undefined) throw new Error(problem);
   const seed = globalThis.crypto.getRandomValues(Buffer.alloc(32));
   const publicKey = rawPublicKey(privateKeyFromSeed(seed));
   return {

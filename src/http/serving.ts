@@ -3,7 +3,8 @@
 // cluster), the store watches that keep the narinfo cache right, and, in the process that
 // owns them, the store monitor, the auto-pinning and the pruning.
 
-import { openApp } from "../app.ts";
+import { Server as HttpsServer } from "node:https";
+import { openApp, type App } from "../app.ts";
 import { clockFromEnv } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -21,6 +22,14 @@ import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./l
 import { metricsRoutes, routes } from "./routes/index.ts";
 
 export interface Serving {
+  /** The keys and tokens in use; replaced by `reload`. */
+  readonly services: App["services"];
+  /**
+   * SIGHUP (process/reload.ts): loads the key, token and TLS files of `config` and, only if
+   * all of them load, puts them in place for new requests and TLS handshakes; connections and
+   * responses in flight go on. Throws a ConfigError naming the file otherwise.
+   */
+  reload(config: Config): void;
   /** Where the servers listen, for people to read, one per target. */
   readonly addresses: readonly string[];
   /** Where `/metrics` listens alone (`[metrics] bind`), if it does. */
@@ -104,6 +113,15 @@ export async function startServing(
         : await listen(metricsListener.server, metricsListener.target, "metrics.bind");
     if (role.clusterWorker && metricsAddress !== undefined) reportMetricsAddress(metricsAddress);
     return {
+      services: app.services,
+      reload: (next) => {
+        const nextTls = tls === undefined ? undefined : loadTlsCredentials(next);
+        app.reloadCredentials(next);
+        if (nextTls === undefined) return;
+        for (const { server } of listeners) {
+          if (server instanceof HttpsServer) server.setSecureContext(nextTls);
+        }
+      },
       addresses,
       metricsAddress,
       stop: async () => {

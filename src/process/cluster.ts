@@ -11,7 +11,9 @@
 // worker still fails to start (the port is in use, say), the whole process ends with exit 1 and
 // the worker's one-line message, rather than restarting it in a loop. A worker that dies later is
 // restarted after a backoff. SIGTERM/SIGINT are passed to the workers, which finish their
-// downloads; the primary exits 0 once they have all exited cleanly.
+// downloads; the primary exits 0 once they have all exited cleanly. SIGHUP reloads: the primary
+// checks the key, token and TLS files, then orders each worker to load them (a worker ignores a
+// SIGHUP of its own, which a signal to the whole process group would bring as well).
 
 import cluster, { type Worker } from "node:cluster";
 import { ConfigError } from "../config-schema.ts";
@@ -19,6 +21,7 @@ import type { Config } from "../config.ts";
 import type { ListenTarget } from "../http/listen.ts";
 import type { Serving } from "../http/serving.ts";
 import type { Logger } from "../log.ts";
+import { applyReload, ignoreReloadSignalInWorker, type ReloadSignal } from "./reload.ts";
 import { onShutdownSignal } from "./shutdown.ts";
 
 /**
@@ -33,6 +36,7 @@ export function importServing(): Promise<typeof import("../http/serving.ts")> {
 /** Messages between primary and workers; other modules use their own `type` values. */
 type ToWorker =
   | { type: "storefront:start"; config: Config; targets: readonly ListenTarget[] }
+  | { type: "storefront:reload"; config: Config }
   | { type: "storefront:shutdown" };
 type FromWorker =
   | { type: "storefront:hello" }
@@ -61,6 +65,13 @@ export interface PrimaryOptions {
   readonly onReady: (addresses: readonly string[]) => void;
   /** Called once, when shutdown begins. */
   readonly onStopping: () => void;
+  /** Where SIGHUP is handled. */
+  readonly reloadSignal: ReloadSignal;
+  /**
+   * On SIGHUP: reads the config again and checks its key, token and TLS files; returns the config
+   * to run with, which the workers are then told to reload, or undefined to change nothing.
+   */
+  readonly reload: (running: Config) => Config | undefined;
   readonly messageHandlers?: PrimaryMessageHandlers;
 }
 
@@ -85,7 +96,9 @@ function sendToWorker(worker: Worker, message: ToWorker): void {
 
 /** Runs the primary; resolves with the exit code once all workers have exited. */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
-  const { config, targets, log } = options;
+  const { targets, log } = options;
+  // Replaced by a reload, so that a worker started later gets the reloaded keys too.
+  let config = options.config;
   const handlers = options.messageHandlers ?? {};
   const listening = new Set<Worker>();
   const startedAt = new Map<Worker, number>();
@@ -203,6 +216,17 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       shutdown();
     });
 
+    options.reloadSignal.handle(() => {
+      if (shuttingDown) return;
+      const next = options.reload(config);
+      if (next === undefined) return;
+      config = next;
+      // A worker still starting gets `config` with its start order or, if that went out
+      // before, this order once it is up.
+      for (const worker of liveWorkers())
+        sendToWorker(worker, { type: "storefront:reload", config });
+    });
+
     for (let i = 0; i < config.workers; i++) fork();
   });
 }
@@ -222,6 +246,12 @@ export function runWorker(log: Logger): Promise<number> {
 
     let serving: Serving | undefined;
     let stopRequested = false;
+    // A reload ordered while this worker was starting, applied once it is up.
+    let pendingReload: Config | undefined;
+    const reload = (config: Config): void => {
+      if (serving === undefined) pendingReload = config;
+      else applyReload(serving, config, log);
+    };
     const stop = (): void => {
       if (stopRequested) return;
       stopRequested = true;
@@ -242,6 +272,7 @@ export function runWorker(log: Logger): Promise<number> {
         .then(
           (started) => {
             serving = started;
+            if (pendingReload !== undefined) reload(pendingReload);
             if (stopRequested) {
               void started.stop().then(() => {
                 finish(0);
@@ -266,11 +297,14 @@ export function runWorker(log: Logger): Promise<number> {
       if (message.type === "storefront:start") {
         const order = message as Extract<ToWorker, { type: "storefront:start" }>;
         start(order.config, order.targets);
+      } else if (message.type === "storefront:reload") {
+        reload((message as Extract<ToWorker, { type: "storefront:reload" }>).config);
       } else if (message.type === "storefront:shutdown") {
         stop();
       }
     });
     onShutdownSignal(stop);
+    ignoreReloadSignalInWorker(log);
     send({ type: "storefront:hello" });
   });
 }

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StorefrontError } from "../errors.ts";
+import { deriverBaseName, isContentAddress, isSignature } from "../core/narinfo.ts";
 import { narHashToNix32, type PathInfo, type PathNar } from "../core/path-info.ts";
 import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
@@ -69,15 +70,25 @@ export class StoreDatabase {
     const references = (
       this.#query(hash, () => this.#references.all(row.id)) as { path: string }[]
     ).map((reference) => reference.path);
+    // The references are part of what is signed: a path with one that is not a store path here
+    // cannot be described truthfully, so it is not served. Nix writes none such.
+    if (references.some((path) => storePathBaseName(this.#storeDir, path) === undefined)) {
+      return undefined;
+    }
     references.sort();
+    // The other fields are optional in a narinfo: a malformed one is left out rather than
+    // written into it (see core/narinfo.ts).
     return {
       storePath: row.path,
       narHash,
       narSize,
       references,
-      deriver: row.deriver === null || row.deriver === "" ? undefined : row.deriver,
-      signatures: row.sigs === null ? [] : row.sigs.split(" ").filter((sig) => sig !== ""),
-      ca: row.ca === null || row.ca === "" ? undefined : row.ca,
+      deriver:
+        row.deriver !== null && deriverBaseName(this.#storeDir, row.deriver) !== undefined
+          ? row.deriver
+          : undefined,
+      signatures: row.sigs === null ? [] : row.sigs.split(" ").filter(isSignature),
+      ca: row.ca !== null && isContentAddress(row.ca) ? row.ca : undefined,
     };
   }
 
@@ -92,6 +103,8 @@ export class StoreDatabase {
     const row = this.#query(hash, () => this.#pathByHashPart.get(prefix.slice(0, -1))) as
       ValidPathRow | undefined;
     if (row?.path.startsWith(prefix) !== true) return undefined;
+    // Its name goes into narinfos, headers and file names: only a name Nix accepts.
+    if (storePathBaseName(this.#storeDir, row.path) === undefined) return undefined;
     const narHash = narHashToNix32(row.hash);
     // Very old databases may lack a NarSize; such a path cannot be served with a known length.
     if (narHash === undefined || row.narSize === null || row.narSize <= 0) return undefined;
@@ -119,7 +132,7 @@ export class StoreDatabase {
     return {
       id,
       outPath,
-      signatures: (row.signatures ?? "").split(" ").filter((sig) => sig !== ""),
+      signatures: (row.signatures ?? "").split(" ").filter(isSignature),
       dependentRealisations: dependencies.map((dependency) => ({
         id: { drvHash: dependency.drvPath, outputName: dependency.outputName },
         outPath: storePathBaseName(this.#storeDir, dependency.path) ?? dependency.path,

@@ -89,12 +89,16 @@ export class StoreMonitor {
    * Pins the top-level paths among `fresh` (those no other fresh path refers to). A closure
    * may arrive over several scans, references first (`nix copy` registers paths as they come):
    * a pin made earlier for a path anywhere in a new top-level path's closure, not only among
-   * its direct references, is dropped, since the new pin keeps it at least as long.
+   * its direct references, is dropped, since the new pin keeps it at least as long (or, for a
+   * new derivation's inputs, since they were inputs of a build and not what was pushed).
    */
   #pinNew(fresh: readonly NewPath[], days: number): void {
     const { index, roots, log, storeDir } = this.#options;
     const topLevel = index.topLevel(fresh);
-    for (const path of topLevel) {
+    // Outputs, not derivations: a build registers its `.drv` (which no output refers to) even
+    // when it fails, and a derivation's closure is its inputs, not what it built. Sources that
+    // only a new `.drv` refers to are not top-level, so they are not pinned either.
+    for (const path of topLevel.filter((p) => !isDerivation(p.path))) {
       const baseName = storePathBaseName(storeDir, path.path);
       if (baseName === undefined) continue;
       roots.pin(autoPinName(baseName), path.path, { kind: "days", days });
@@ -108,4 +112,9 @@ export class StoreMonitor {
       if (pin?.revisions.length === 1 && pin.retention.kind === "days") roots.unpin(name);
     }
   }
+}
+
+/** Whether `storePath` is a derivation (`<hash>-<name>.drv`). */
+function isDerivation(storePath: string): boolean {
+  return storePath.endsWith(".drv");
 }
