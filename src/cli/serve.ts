@@ -12,6 +12,7 @@ import { onShutdownSignal } from "../process/shutdown.ts";
 import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.ts";
 import { checkConfig } from "./check-config.ts";
 import { startStoreTasks } from "../store-tasks.ts";
+import { logStartUpHints } from "./start-up-hints.ts";
 import { parseCommandArgs } from "./usage.ts";
 
 export const serveHelp = `Usage: storefront serve [--config FILE] [--check-config]
@@ -76,6 +77,7 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
         });
       }
       notifier.ready();
+      logStartUpHints(config, log);
     },
     onStopping: () => {
       notifier.stopping();

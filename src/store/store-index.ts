@@ -89,6 +89,15 @@ export class StoreIndex {
     }
   }
 
+  /** Whether no path is valid: a new store that Nix has put nothing in yet. */
+  isEmpty(): boolean {
+    // Asked once, at start: prepared here rather than kept.
+    const row = this.#run("any path", () =>
+      this.#database.prepare("SELECT 1 FROM ValidPaths LIMIT 1").get(),
+    );
+    return row === undefined;
+  }
+
   isValid(storePath: string): boolean {
     return this.#run("validity", () => this.#isValid.get(storePath)) !== undefined;
   }
