@@ -29,7 +29,10 @@ export function walSetupCommand(path: string): string {
 /** Opens Nix's database at `path` read-only (never immutable: Nix keeps writing). */
 export function openNixDatabase(path: string): DatabaseSync {
   if (!existsSync(path)) {
-    throw new StorefrontError("internal", `Nix database not found at ${path}`);
+    throw new StorefrontError(
+      "internal",
+      `Nix database not found at ${path}: install Nix (on Debian, as root: .ci/install-deps in storefront's checkout), or name the store with real_nix_store (or the database with nix_db_path)`,
+    );
   }
   try {
     return new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
