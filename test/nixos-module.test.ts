@@ -268,6 +268,14 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     expect(metricsOnBind[0]).toContain("is also settings.bind");
   });
 
+  it("the README's NixOS section names the flake by a checkout's path, not a placeholder", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## NixOS\n"), readme.indexOf("## Development"));
+    expect(section).toContain('inputs.storefront.url = "git+file:///path/to/storefront";');
+    expect(section).toContain("nix run git+file:///path/to/storefront -- key generate");
+    expect(section).not.toMatch(/\.\.\.["#]|<storefront flake>/);
+  });
+
   it("the package installs runtime dependencies only, each from the npm registry", () => {
     const runtime = evalNix(
       `((import ${FLAKE}).outputs { self = null; nixpkgs = null; }).lib.runtimeDependencies`,
