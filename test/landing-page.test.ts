@@ -61,6 +61,18 @@ describe("renderLandingPage", () => {
     );
   });
 
+  it("gives the lines the README gives (its client section and its landing page section)", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const blocks = [...readme.matchAll(/^```\n(extra-substituters = [^`]*)```$/gm)].map(
+      ([, block]) => block,
+    );
+    const key = "cache.example.org-1:<base64 public key>";
+    expect(blocks).toEqual([
+      nixConfLines({ ...facts, cacheUrl: "http://cache.example.org:5000", publicKeys: [key] }),
+      nixConfLines({ ...facts, cacheUrl: "https://cache.example.org", publicKeys: [key] }),
+    ]);
+  });
+
   it("says why the client lines keep a machine working while the cache is down", () => {
     expect(renderLandingPage(facts)).toContain(
       "keep this machine working when the cache is down: Nix stops trying to connect after 5 seconds and builds what it cannot download",
