@@ -3,7 +3,7 @@
 // "+" ExecStartPre lines as root, the rest as an unprivileged user, the key handed over as a
 // credential), serve signed narinfos from a store Nix has closed and let that user pin.
 
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import {
   chmodSync,
   chownSync,
@@ -17,7 +17,14 @@ import {
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { get } from "./support/http.ts";
-import { builtStore, hashOf, hasNix, makeTestStore, STORE_NIX } from "./support/nix.ts";
+import {
+  builtStore,
+  hashOf,
+  hasNix,
+  makeTestStore,
+  STORE_NIX,
+  type TestStore,
+} from "./support/nix.ts";
 import { canRunAsOtherUser, installForOtherUsers, type Installed } from "./support/other-user.ts";
 import { generateKey } from "./support/server.ts";
 import { tempDir } from "./support/temp.ts";
@@ -185,37 +192,48 @@ describe.skipIf(!hasNix)("the README's systemd units", () => {
       expect(readdirSync(join(rootsDir, "site")).length).toBeGreaterThan(0);
     });
 
-    it("without the WAL step, a database the user cannot open says why and what to run", () => {
+    /** `serve --check-config` as nobody on a new, empty store, after `prepare(store)`. */
+    const checkAsNobody = (prepare: (store: TestStore) => void): SpawnSyncReturns<string> => {
       const store = makeTestStore();
       try {
         execFileSync("nix-store", ["--store", store.root, "--init"]);
         spawnSync("chmod", ["-R", "a+rX", store.root]);
-        const config = join(tempDir("storefront-unit-wal-"), "storefront.toml");
+        prepare(store);
+        const config = join(tempDir("storefront-unit-db-"), "storefront.toml");
         chmodSync(join(config, ".."), 0o755);
         writeFileSync(config, store.configLine, { mode: 0o644 });
-        const result = spawnSync(
-          "setpriv",
-          [
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--init-groups",
-            "--",
-            installed.node,
-            installed.main,
-            "serve",
-            "--check-config",
-            "--config",
-            config,
-          ],
-          { encoding: "utf8" },
-        );
-        expect(result.status).toBe(1);
-        expect(result.stderr).toBe(
-          `storefront: cannot open Nix database ${store.dbPath} read-only as user nobody: it is in WAL mode, its -wal and -shm files are missing (Nix removes them when it closes the database) and user nobody cannot create them in ${join(store.dbPath, "..")}; run as root before each start: sqlite3 ${store.dbPath} '.output /dev/null' '.filectrl persist_wal 1' 'SELECT 1 FROM ValidPaths LIMIT 1' (the README's systemd unit and the NixOS module do)\n`,
-        );
+        const asNobody = ["--reuid=nobody", "--regid=nogroup", "--init-groups", "--"];
+        const check = ["serve", "--check-config", "--config", config];
+        return spawnSync("setpriv", [...asNobody, installed.node, installed.main, ...check], {
+          encoding: "utf8",
+        });
       } finally {
         store.remove();
       }
+    };
+
+    it("without the WAL step, a database the user cannot open says why and what to run", () => {
+      let dbPath = "";
+      const result = checkAsNobody((store) => {
+        dbPath = store.dbPath;
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(
+        `storefront: cannot open Nix database ${dbPath} read-only as user nobody: it is in WAL mode, its -wal and -shm files are missing (Nix removes them when it closes the database) and user nobody cannot create them in ${join(dbPath, "..")}; run as root before each start: sqlite3 ${dbPath} '.output /dev/null' '.filectrl persist_wal 1' 'SELECT 1 FROM ValidPaths LIMIT 1' (the README's systemd unit and the NixOS module do)\n`,
+      );
+    });
+
+    it("a database the user cannot read says which user needs access to what", () => {
+      let dbPath = "";
+      const result = checkAsNobody((store) => {
+        dbPath = store.dbPath;
+        execFileSync("sqlite3", [dbPath, ".filectrl persist_wal 1", "SELECT 1 FROM ValidPaths"]);
+        chmodSync(dbPath, 0o600);
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(
+        `storefront: cannot open Nix database ${dbPath} read-only as user nobody (Error: unable to open database file): user nobody needs read access to it and to its -wal and -shm files, and to every directory above it\n`,
+      );
     });
   });
 });
