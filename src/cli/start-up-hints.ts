@@ -15,14 +15,20 @@ export function logStartUpHints(config: Config, log: Logger): void {
       `no signing key: Nix clients refuse the paths built on this machine unless they trust this cache without signatures; make a key with \`${command}\` and add \`${configLine}\` to the config (or set SIGN_KEY_PATHS=${SECRET_KEY_FILE})`,
     );
   }
-  const index = new StoreIndex(config.nix_db_path);
+  // Advice only: the database opened a moment ago for serving; should it fail now, serving goes
+  // on and the next request reports the problem.
   try {
-    if (index.isEmpty()) {
-      log.info(
-        `the store is empty: nothing to serve yet; put a first path in it with \`${firstPathCommand(config.virtual_nix_store, config.real_nix_store)}\` (or nix-build, nix copy): it is served as soon as Nix registers it`,
-      );
+    const index = new StoreIndex(config.nix_db_path);
+    try {
+      if (index.isEmpty()) {
+        log.info(
+          `the store is empty: nothing to serve yet; put a first path in it with \`${firstPathCommand(config.virtual_nix_store, config.real_nix_store)}\` (or nix-build, nix copy): it is served as soon as Nix registers it`,
+        );
+      }
+    } finally {
+      index.close();
     }
-  } finally {
-    index.close();
+  } catch (error) {
+    log.debug("cannot tell whether the store is empty", { error: String(error) });
   }
 }
