@@ -27,7 +27,7 @@ export function nixConfLines(facts: LandingPageFacts): string {
 
 /** What the page says when no key signs: why clients refuse, and the two steps that fix it. */
 function noKeyAdvice(cacheUrl: string): string {
-  const { command, configLine } = keySetup(new URL(cacheUrl).hostname);
+  const { command, configLine } = keySetup(URL.parse(cacheUrl)?.hostname ?? "");
   return `<p>No signing key is configured: Nix clients refuse the paths built on this machine unless they trust this cache without signatures. To sign, make a key on the server:</p>
 <pre>${escapeHtml(command)}</pre>
 <p>and add to storefront's config (then restart it):</p>
