@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { stringify as toToml } from "smol-toml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import { canRunAsOtherUser, installForOtherUsers, type Installed } from "./support/other-user.ts";
 import { tempDir } from "./support/temp.ts";
 import { generateKey, runCli } from "./support/server.ts";
 
@@ -18,13 +19,10 @@ const MODULE = join(ROOT, "nixos-module.nix");
 const FLAKE = join(ROOT, "flake.nix");
 const PACKAGE = "/nix/store/00000000000000000000000000000000-storefront-0.1.0";
 const CONFIG_FILE = "/nix/store/11111111111111111111111111111111-storefront.toml";
-const MAIN = join(ROOT, "src/bin.js");
 
 /** Whether this process can run a command as another user (runuser) and has SQLite's shell. */
 const canActAsService =
-  process.getuid?.() === 0 &&
-  spawnSync("runuser", ["--help"], { stdio: "ignore" }).status === 0 &&
-  spawnSync("sqlite3", ["--version"], { stdio: "ignore" }).status === 0;
+  canRunAsOtherUser && spawnSync("sqlite3", ["--version"], { stdio: "ignore" }).status === 0;
 
 /** Evaluates a Nix expression with builtins only (no nixpkgs) and returns its JSON value. */
 function evalNix(expression: string): unknown {
@@ -271,6 +269,14 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     expect(metricsOnBind[0]).toContain("is also settings.bind");
   });
 
+  it("the README's NixOS section names the flake by a checkout's path, not a placeholder", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## NixOS\n"), readme.indexOf("## Development"));
+    expect(section).toContain('inputs.storefront.url = "git+file:///path/to/storefront";');
+    expect(section).toContain("nix run git+file:///path/to/storefront -- key generate");
+    expect(section).not.toMatch(/\.\.\.["#]|<storefront flake>/);
+  });
+
   it("the package installs runtime dependencies only, each from the npm registry", () => {
     const runtime = evalNix(
       `((import ${FLAKE}).outputs { self = null; nixpkgs = null; }).lib.runtimeDependencies`,
@@ -311,12 +317,15 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
 describe.skipIf(!hasNix || !canActAsService)("the service's access to Nix's database", () => {
   const built = builtStore(STORE_NIX, ["topFile"]);
   let dir: string;
+  let installed: Installed;
 
   beforeAll(() => {
     dir = tempDir("storefront-service-");
     // mkdtemp makes 0700 directories; the service user must be able to reach the store.
     chmodSync(built.store.root, 0o755);
     chmodSync(dir, 0o755);
+    // Nor may it reach the checkout, wherever that lies: it runs a copy.
+    installed = installForOtherUsers(tempDir("storefront-service-install-"));
   });
 
   it("after the unit's ExecStartPre, an unprivileged storefront opens the database", () => {
@@ -337,7 +346,17 @@ describe.skipIf(!hasNix || !canActAsService)("the service's access to Nix's data
     chmodSync(config, 0o644);
     const result = spawnSync(
       "runuser",
-      ["-u", "nobody", "--", process.execPath, MAIN, "serve", "--check-config", "--config", config],
+      [
+        "-u",
+        "nobody",
+        "--",
+        installed.node,
+        installed.main,
+        "serve",
+        "--check-config",
+        "--config",
+        config,
+      ],
       { encoding: "utf8" },
     );
     expect(result.stderr).toBe("");

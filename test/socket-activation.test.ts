@@ -1,14 +1,18 @@
 // systemd socket activation, with the test in systemd's place: it opens the listening socket and
 // passes it to the real CLI as descriptor 3, with LISTEN_FDS=1 and LISTEN_PID = the server's PID.
 
-import { existsSync, linkSync, readFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { curl } from "./support/curl.ts";
-import { descriptorOf, listeningSocket } from "./support/fake-systemd.ts";
+import { descriptorOf, holdSocket, listeningSocket } from "./support/fake-systemd.ts";
+import { get } from "./support/http.ts";
 import { builtStore, hasNix, STORE_NIX } from "./support/nix.ts";
+import { waitFor } from "./support/wait.ts";
 import { childPids, listeningPort, stopWith, serveProcesses } from "./support/serve-process.ts";
+
+const MAIN = new URL("../src/bin.js", import.meta.url).pathname;
 
 describe.skipIf(!hasNix)("socket activation", () => {
   const built = builtStore(STORE_NIX, ["topFile"]);
@@ -64,6 +68,57 @@ describe.skipIf(!hasNix)("socket activation", () => {
     const answer = await curl(["--unix-socket", path, "http://localhost/nix-cache-info"]);
     expect(answer.body).toContain("StoreDir: /nix/store");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
+  });
+
+  // systemd keeps a .socket unit's socket while its service restarts: connections wait in the
+  // kernel's backlog for the next process, so clients see a pause, never a refusal.
+  it("a restart under load refuses no connection and answers every request", async () => {
+    const held = await holdSocket();
+    processes.afterTest(() => {
+      held.close();
+    });
+    const configPath = join(processes.dir, "restart.toml");
+    writeFileSync(configPath, config(1));
+    const argv = [process.execPath, MAIN, "serve", "--config", configPath];
+    const base = `http://127.0.0.1:${held.port}`;
+    const listening = async (count: number): Promise<void> => {
+      await waitFor(() => held.stderr().split("listening on ").length > count, "listening");
+    };
+
+    // Four clients, each a new connection per request, from before the restart to after it.
+    const statuses: number[] = [];
+    const failures: string[] = [];
+    let loading = true;
+    const client = async (): Promise<void> => {
+      while (loading) {
+        try {
+          statuses.push((await get(base, "/nix-cache-info")).status);
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    await held.start(argv);
+    await listening(1);
+    const clients = [client(), client(), client(), client()];
+    await waitFor(() => statuses.length >= 20, "answers before the restart");
+
+    expect(await held.stop()).toBe(0);
+    // Sent while no process serves: they wait for the next one.
+    const whileDown = [1, 2, 3, 4, 5].map(() => get(base, "/nix-cache-info"));
+    const answeredBefore = statuses.length;
+    await held.start(argv);
+    await listening(2);
+    expect((await Promise.all(whileDown)).map((response) => response.status)).toEqual([
+      200, 200, 200, 200, 200,
+    ]);
+    await waitFor(() => statuses.length >= answeredBefore + 20, "answers after the restart");
+    loading = false;
+    await Promise.all(clients);
+    expect(await held.stop()).toBe(0);
+
+    expect(failures).toEqual([]);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
   });
 
   it("ignores LISTEN_FDS meant for another process (LISTEN_PID is not ours)", async () => {

@@ -19,6 +19,7 @@ import { createSystemdNotifier, takeActivatedSockets } from "../process/systemd.
 import { checkListenAddresses } from "./bind-check.ts";
 import { checkConfig } from "./check-config.ts";
 import { startStoreTasks } from "../store-tasks.ts";
+import { logStartUpHints } from "./start-up-hints.ts";
 import { HELP_ROW, helpRows, parseCommandArgs } from "./usage.ts";
 
 export const serveHelp = `Usage: storefront serve [--config FILE] [--bind ADDRESS] [--sign-key-path FILE]... [--check-config]
@@ -107,6 +108,7 @@ export async function serveCommand(args: string[], log: Logger): Promise<number>
         });
       }
       notifier.ready();
+      logStartUpHints(config, log);
     },
     onStopping: () => {
       notifier.stopping();

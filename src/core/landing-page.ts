@@ -1,5 +1,6 @@
 // The page a person sees at `/`: what this cache is, and the nix.conf lines to use it.
 
+import { keySetup } from "./first-steps.ts";
 import { escapeHtml } from "./html.ts";
 
 export interface LandingPageFacts {
@@ -11,19 +12,32 @@ export interface LandingPageFacts {
   readonly cacheUrl: string;
 }
 
-/** The nix.conf lines a client adds, exactly (no trusted-public-keys line without keys). */
+/**
+ * The nix.conf lines a client adds, exactly (no trusted-public-keys line without keys). The last
+ * two keep the client working while this cache is unreachable: it gives up connecting after 5
+ * seconds (curl's default is 300), and builds what it cannot download instead of failing.
+ */
 export function nixConfLines(facts: LandingPageFacts): string {
   let lines = `extra-substituters = ${facts.cacheUrl}\n`;
   if (facts.publicKeys.length > 0) {
     lines += `extra-trusted-public-keys = ${facts.publicKeys.join(" ")}\n`;
   }
-  return lines;
+  return lines + "connect-timeout = 5\nfallback = true\n";
+}
+
+/** What the page says when no key signs: why clients refuse, and the two steps that fix it. */
+function noKeyAdvice(cacheUrl: string): string {
+  const { command, configLine } = keySetup(URL.parse(cacheUrl)?.hostname ?? "");
+  return `<p>No signing key is configured: Nix clients refuse the paths built on this machine unless they trust this cache without signatures. To sign, make a key on the server:</p>
+<pre>${escapeHtml(command)}</pre>
+<p>and add to storefront's config (then restart it):</p>
+<pre>${escapeHtml(configLine)}</pre>`;
 }
 
 export function renderLandingPage(facts: LandingPageFacts): string {
   const keys =
     facts.publicKeys.length === 0
-      ? "<p>No signing key is configured: clients must trust this cache without signatures.</p>"
+      ? noKeyAdvice(facts.cacheUrl)
       : `<ul>${facts.publicKeys.map((key) => `<li><code>${escapeHtml(key)}</code></li>`).join("")}</ul>`;
   return `<!doctype html>
 <html lang="en">
@@ -31,7 +45,7 @@ export function renderLandingPage(facts: LandingPageFacts): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>storefront: a Nix binary cache</title>
-<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.4}pre{background:#f4f4f4;padding:1rem;overflow-x:auto}th{text-align:left;padding-right:1rem}</style>
+<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.4}pre{background:#f4f4f4;padding:1rem;white-space:pre-wrap;overflow-wrap:anywhere}code{overflow-wrap:anywhere}th{text-align:left;padding-right:1rem}</style>
 </head>
 <body>
 <h1>A Nix binary cache</h1>
@@ -45,6 +59,7 @@ ${keys}
 <h2>Use it</h2>
 <p>Add to <code>nix.conf</code>:</p>
 <pre>${escapeHtml(nixConfLines(facts))}</pre>
+<p>The last two lines keep this machine working when the cache is down: Nix stops trying to connect after 5 seconds and builds what it cannot download, instead of failing.</p>
 </body>
 </html>
 `;

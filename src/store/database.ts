@@ -1,16 +1,13 @@
 // Nix's SQLite database, read directly. Opened read-only so that we can never damage it, but
 // not immutable: Nix keeps writing (in WAL mode) while we read, and we must see new paths.
 
-import { existsSync } from "node:fs";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { StorefrontError } from "../errors.ts";
 import { deriverBaseName, isContentAddress, isSignature } from "../core/narinfo.ts";
+import { databaseOpenError, openNixDatabase } from "./database-open.ts";
 import { narHashToNix32, type PathInfo, type PathNar } from "../core/path-info.ts";
 import type { DrvOutput, Realisation } from "../core/realisation.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
-
-/** How long a query waits for a writer's lock (a checkpoint, say) before giving up. */
-const BUSY_TIMEOUT_MS = 10_000;
 
 interface ValidPathRow {
   id: number;
@@ -39,11 +36,8 @@ export class StoreDatabase {
 
   /** Opens the database at `path`; throws a StorefrontError naming the file when it cannot. */
   constructor(path: string, storeDir: string) {
-    if (!existsSync(path)) {
-      throw new StorefrontError("internal", `Nix database not found at ${path}`);
-    }
+    this.#database = openNixDatabase(path);
     try {
-      this.#database = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
       // `path` is unique, so this walks its index to the first path at or after the prefix.
       this.#pathByHashPart = this.#database.prepare(
         "SELECT id, path, hash, deriver, narSize, sigs, ca FROM ValidPaths WHERE path >= ? ORDER BY path LIMIT 1",
@@ -55,9 +49,8 @@ export class StoreDatabase {
         "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
       );
     } catch (error) {
-      throw new StorefrontError("internal", `cannot open Nix database ${path}: ${String(error)}`, {
-        cause: error,
-      });
+      this.#database.close();
+      throw databaseOpenError(path, error);
     }
     this.#storeDir = storeDir;
   }

@@ -3,11 +3,9 @@
 // read-only but not immutable like the one that serves requests, so that the serving queries
 // stay as they are and these run only where they are needed (the daemon's watcher, the CLI).
 
-import { existsSync } from "node:fs";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { StorefrontError } from "../errors.ts";
-
-const BUSY_TIMEOUT_MS = 10_000;
+import { databaseOpenError, openNixDatabase } from "./database-open.ts";
 
 // ValidPaths.id is `autoincrement`: Nix's ids only grow and are never reused, so "rows with an
 // id above the last one seen" are exactly the paths registered since.
@@ -35,11 +33,8 @@ export class StoreIndex {
   readonly #closureTotals: StatementSync;
 
   constructor(path: string) {
-    if (!existsSync(path)) {
-      throw new StorefrontError("internal", `Nix database not found at ${path}`);
-    }
+    this.#database = openNixDatabase(path);
     try {
-      this.#database = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
       this.#isValid = this.#database.prepare("SELECT 1 FROM ValidPaths WHERE path = ?");
       this.#rowsAfter = this.#database.prepare(
         "SELECT id, path, narSize FROM ValidPaths WHERE id > ? ORDER BY id",
@@ -73,9 +68,8 @@ export class StoreIndex {
          FROM closure c JOIN ValidPaths v ON v.id = c.id`,
       );
     } catch (error) {
-      throw new StorefrontError("internal", `cannot open Nix database ${path}: ${String(error)}`, {
-        cause: error,
-      });
+      this.#database.close();
+      throw databaseOpenError(path, error);
     }
   }
 
@@ -87,6 +81,15 @@ export class StoreIndex {
     } finally {
       this.#database.exec("COMMIT");
     }
+  }
+
+  /** Whether no path is valid: a new store that Nix has put nothing in yet. */
+  isEmpty(): boolean {
+    // Asked once, at start: prepared here rather than kept.
+    const row = this.#run("any path", () =>
+      this.#database.prepare("SELECT 1 FROM ValidPaths LIMIT 1").get(),
+    );
+    return row === undefined;
   }
 
   isValid(storePath: string): boolean {

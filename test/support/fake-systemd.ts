@@ -93,3 +93,74 @@ export function descriptorOf(server: Server): number {
   if (typeof fd !== "number" || fd < 0) throw new Error("the server has no descriptor");
   return fd;
 }
+
+/**
+ * A TCP socket held open across restarts of the service it is passed to, as systemd holds a
+ * .socket unit's: a Python process listens on 127.0.0.1 (never accepting), and starts and stops
+ * the service with the socket as descriptor 3, LISTEN_FDS=1 and LISTEN_PID set.
+ */
+export interface HeldSocket {
+  readonly port: number;
+  /** Starts `argv` on the socket; its stderr so far, read with `stderr()`. */
+  start(argv: readonly string[]): Promise<void>;
+  /** SIGTERM to the running service; resolves with its exit code. */
+  stop(): Promise<number>;
+  /** Everything the services wrote to stderr. */
+  stderr(): string;
+  close(): void;
+}
+
+const HOLDER = `
+import os, signal, socket, subprocess, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
+os.dup2(sock.fileno(), 3)
+print("port", sock.getsockname()[1], flush=True)
+child = None
+for line in sys.stdin:
+    words = line.split("\\0")
+    if words[0] == "start":
+        env = dict(os.environ, LISTEN_FDS="1")
+        child = subprocess.Popen(["sh", "-c", 'LISTEN_PID=$$ exec "$0" "$@"', *words[1:-1]],
+                                 pass_fds=(3,), env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL)
+        print("started", flush=True)
+    elif words[0] == "stop":
+        child.send_signal(signal.SIGTERM)
+        print("exited", child.wait(), flush=True)
+`;
+
+export async function holdSocket(): Promise<HeldSocket> {
+  const holder = spawn("python3", ["-c", HOLDER], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  holder.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
+  const lines = createInterface({ input: holder.stdout });
+  const pending: ((line: string) => void)[] = [];
+  lines.on("line", (line) => pending.shift()?.(line));
+  const next = (): Promise<string> =>
+    new Promise((resolve) => {
+      pending.push(resolve);
+    });
+  const send = (words: readonly string[]): void => {
+    holder.stdin.write([...words, "\n"].join("\0"));
+  };
+  const port = Number((await next()).split(" ")[1]);
+  return {
+    port,
+    start: async (argv) => {
+      const started = next();
+      send(["start", ...argv]);
+      await started;
+    },
+    stop: async () => {
+      const exited = next();
+      send(["stop"]);
+      return Number((await exited).split(" ")[1]);
+    },
+    stderr: () => stderr,
+    close: () => {
+      holder.kill();
+    },
+  };
+}
