@@ -91,7 +91,7 @@ describe("key generate", () => {
       "--public",
       join(dir, "p"),
     ]);
-    expect(hidden.code).toBe(2);
+    expect(hidden.code).toBe(1);
     expect(hidden.stderr).toContain('the key name "a\\u202eb" contains control characters');
   });
 });
