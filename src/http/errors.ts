@@ -43,15 +43,39 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
   }
 }
 
+/** Errors a stream to a client fails with when the client went away: no fault of ours. */
+const CLIENT_GONE_CODES = new Set([
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "ERR_STREAM_UNABLE_TO_PIPE",
+  "ERR_STREAM_DESTROYED",
+  "EPIPE",
+  "ECONNRESET",
+]);
+
+/** Whether `error`, from sending a response on `res`, means that the client went away. */
+export function isClientGone(error: unknown, res: ServerResponse): boolean {
+  if (res.writableFinished) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && CLIENT_GONE_CODES.has(code) && res.destroyed;
+}
+
 /**
  * Answers a request that failed. Before the headers went out that is a status and a fixed body;
  * after, the connection is cut so that the client sees a broken download, never a complete one
- * with wrong bytes.
+ * with wrong bytes. What is logged says whose fault it was: a client that went away is no
+ * error (a debug line), a store that changed under the request is a warning of its own, and
+ * only what is left (a bug, the database failing) is logged as an error.
  */
 export function sendError(res: ServerResponse, error: unknown, log: Logger): void {
   const code = error instanceof StorefrontError ? error.code : "internal";
   const detail = error instanceof Error ? error.message : String(error);
-  if (code === "internal") {
+  if (code === "internal" && isClientGone(error, res)) {
+    log.debug("client went away", { url: res.req.url, detail });
+    return;
+  }
+  if (code === "store_changed") {
+    log.warn("store changed under a request", { url: res.req.url, detail });
+  } else if (code === "internal") {
     log.error("request failed", {
       url: res.req.url,
       detail,
@@ -60,6 +84,7 @@ export function sendError(res: ServerResponse, error: unknown, log: Logger): voi
   } else {
     log.debug("request refused", { url: res.req.url, code, detail });
   }
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.destroy();
     return;
