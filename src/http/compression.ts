@@ -22,6 +22,15 @@ export const MIN_COMPRESSED_BYTES = 1024;
 const ENCODER_CHUNK_BYTES = 64 * 1024;
 
 /**
+ * zstd's window, as a power of two: 512 KiB. Level 3 would take 2 MiB, and an encoder holds
+ * about twice its window: with 300 slow readers of zstd NARs that was most of 1.4 GiB. The
+ * smaller window costs 1.6 % of ratio (795 MB of /usr/lib and /usr/bin: 34.4 % -> 34.9 %) and
+ * bounds what each compressed stream holds (300 slow readers, 32 streams: peak VmRSS 269 ->
+ * 201 MiB); it also halves what a client needs to decode.
+ */
+const ZSTD_WINDOW_LOG = 19;
+
+/**
  * Brotli's default quality (11) compresses at a few MB/s: far too slow for streaming NARs.
  * 4 is about gzip's speed with a better ratio.
  */
@@ -94,7 +103,10 @@ export function createEncoder(encoding: ContentEncoding, settings: CompressionSe
     case "zstd":
       return createZstdCompress({
         chunkSize: ENCODER_CHUNK_BYTES,
-        params: { [constants.ZSTD_c_compressionLevel]: settings.zstd.level },
+        params: {
+          [constants.ZSTD_c_compressionLevel]: settings.zstd.level,
+          [constants.ZSTD_c_windowLog]: ZSTD_WINDOW_LOG,
+        },
       });
     case "br":
       return createBrotliCompress({

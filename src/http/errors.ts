@@ -5,6 +5,9 @@ import type { ServerResponse } from "node:http";
 import { StorefrontError, type ErrorCode } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
+/** What a 503 for too much at once tells the client to wait, in seconds. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export interface ErrorResponse {
   readonly status: number;
   readonly body: string;
@@ -34,6 +37,13 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
       return { status: 405, body: "method not allowed\n" };
     case "range_not_satisfiable":
       return { status: 416, body: "range not satisfiable\n" };
+    case "busy":
+      // Nix retries a 503 (and 2.35 honours Retry-After): by then a slot is likely free.
+      return {
+        status: 503,
+        body: "busy, try again later\n",
+        headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+      };
     case "internal":
       return { status: 500, body: "internal error\n" };
     default: {
