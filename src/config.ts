@@ -47,7 +47,7 @@ export const configSchema = {
     // Each stream holds about 1 MiB (4 MiB with zstd, its encoder's state): 32 of them keep a
     // process within its memory goal whatever the downloads, and 32 downloads at full speed
     // already fill a link or the disk.
-    doc: "Responses streaming a store path's contents at once (NARs, tarballs, /serve files, build logs); one more waits up to 5 s for a slot, then gets 503 with Retry-After.",
+    doc: "Responses streaming a store path's contents at once (NARs, tarballs, .ls listings, /serve files, build logs); one more waits up to 5 s for a slot, then gets 503 with Retry-After.",
     default: 32,
   }),
   priority: integer(0, 1_000_000, {

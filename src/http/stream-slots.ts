@@ -1,5 +1,5 @@
 // A cap on the responses that stream a store path's contents at once (`max_streams`): NARs,
-// tarballs, /serve files and build logs. Each holds buffers (a NAR chunk being filled, one in
+// tarballs, .ls listings, /serve files and build logs. Each holds buffers (a NAR chunk being filled, one in
 // the socket, an encoder's state: about 1 MiB plain and 4 MiB with zstd), so their number, not
 // the number of connections, decides the memory a process needs. One over the cap waits a
 // little for a slot, as a download that ends frees one; then it is answered 503 with
