@@ -26,7 +26,7 @@ const ENCODER_CHUNK_BYTES = 64 * 1024;
  * about twice its window: with 300 slow readers of zstd NARs that was most of 1.4 GiB. The
  * smaller window costs 1.6 % of ratio (795 MB of /usr/lib and /usr/bin: 34.4 % -> 34.9 %) and
  * bounds what each compressed stream holds (300 slow readers, 32 streams: peak VmRSS 269 ->
- * 201 MiB); it also halves what a client needs to decode.
+ * 201 MiB); a client needs a quarter of the memory to decode it.
  */
 const ZSTD_WINDOW_LOG = 19;
 
