@@ -8,6 +8,8 @@ import type { Services } from "./http/services.ts";
 import type { Logger } from "./log.ts";
 import { registerNarCacheMetrics } from "./metrics/nar-cache-metrics.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { StreamSlots } from "./http/stream-slots.ts";
+import { fullCollector } from "./process/collect-garbage.ts";
 import { loadSigningKeys } from "./signing-keys.ts";
 import { CacheDirectory } from "./store/cache-directory.ts";
 import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
@@ -88,6 +90,10 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     adminTokens,
     narCache: narCache?.compressed,
     narLayouts: narCache?.layouts,
+    streams: new StreamSlots(config.max_streams, {
+      metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
+      collect: fullCollector(),
+    }),
   };
   return {
     services,

@@ -38,8 +38,21 @@ export const configSchema = {
     default: 1,
   }),
   max_connection_rate: integer(1, 1_000_000, {
-    doc: "Accepted for harmonia compatibility; storefront does not limit the connection rate.",
+    // harmonia's (actix's) bound on TLS handshakes in progress per worker; see the README for
+    // why storefront does not need it.
+    doc: "Accepted for harmonia compatibility and ignored; max_connections bounds connections.",
     default: 256,
+  }),
+  max_connections: integer(1, 1_000_000, {
+    doc: "Connections open at once (harmonia's key); a request on one more is answered 503 with Retry-After and its connection closed.",
+    default: 2048,
+  }),
+  max_streams: integer(1, 100_000, {
+    // Each stream holds about 1 MiB (4 MiB with zstd, its encoder's state): 32 of them keep a
+    // process within its memory goal whatever the downloads, and 32 downloads at full speed
+    // already fill a link or the disk.
+    doc: "Responses streaming a store path's contents at once (NARs, tarballs, .ls listings, /serve files, build logs); one more waits up to 5 s for a slot, then gets 503 with Retry-After.",
+    default: 32,
   }),
   priority: integer(0, 1_000_000, {
     doc: "Priority in /nix-cache-info; lower wins (cache.nixos.org has 40).",

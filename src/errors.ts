@@ -18,6 +18,8 @@ export type ErrorCode =
   | "method_not_allowed"
   /** The files on disk no longer match what the database promised, mid-response. */
   | "store_changed"
+  /** Too many connections or downloads at once (max_connections, max_streams): retry later. */
+  | "busy"
   /** Our own fault: a bug, or the database failing. */
   | "internal";
 

@@ -5,6 +5,9 @@ import type { ServerResponse } from "node:http";
 import { StorefrontError, type ErrorCode } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
+/** What a 503 for too much at once tells the client to wait, in seconds. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export interface ErrorResponse {
   readonly status: number;
   readonly body: string;
@@ -34,6 +37,13 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
       return { status: 405, body: "method not allowed\n" };
     case "range_not_satisfiable":
       return { status: 416, body: "range not satisfiable\n" };
+    case "busy":
+      // Nix retries a 503 (and 2.35 honours Retry-After): by then a slot is likely free.
+      return {
+        status: 503,
+        body: "busy, try again later\n",
+        headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+      };
     case "internal":
       return { status: 500, body: "internal error\n" };
     default: {
@@ -43,15 +53,39 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
   }
 }
 
+/** Errors a stream to a client fails with when the client went away: no fault of ours. */
+const CLIENT_GONE_CODES = new Set([
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "ERR_STREAM_UNABLE_TO_PIPE",
+  "ERR_STREAM_DESTROYED",
+  "EPIPE",
+  "ECONNRESET",
+]);
+
+/** Whether `error`, from sending a response on `res`, means that the client went away. */
+export function isClientGone(error: unknown, res: ServerResponse): boolean {
+  if (res.writableFinished) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && CLIENT_GONE_CODES.has(code) && res.destroyed;
+}
+
 /**
  * Answers a request that failed. Before the headers went out that is a status and a fixed body;
  * after, the connection is cut so that the client sees a broken download, never a complete one
- * with wrong bytes.
+ * with wrong bytes. What is logged says whose fault it was: a client that went away is no
+ * error (a debug line), a store that changed under the request is a warning of its own, and
+ * only what is left (a bug, the database failing) is logged as an error.
  */
 export function sendError(res: ServerResponse, error: unknown, log: Logger): void {
   const code = error instanceof StorefrontError ? error.code : "internal";
   const detail = error instanceof Error ? error.message : String(error);
-  if (code === "internal") {
+  if (code === "internal" && isClientGone(error, res)) {
+    log.debug("client went away", { url: res.req.url, detail });
+    return;
+  }
+  if (code === "store_changed") {
+    log.warn("store changed under a request", { url: res.req.url, detail });
+  } else if (code === "internal") {
     log.error("request failed", {
       url: res.req.url,
       detail,
@@ -60,6 +94,7 @@ export function sendError(res: ServerResponse, error: unknown, log: Logger): voi
   } else {
     log.debug("request refused", { url: res.req.url, code, detail });
   }
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.destroy();
     return;

@@ -13,6 +13,7 @@ import { ConfigError } from "../config-schema.ts";
 import type { Config } from "../config.ts";
 import type { ListenAddress } from "../core/listen-address.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
+import { limitConnections, type ConnectionLimit } from "./connection-limit.ts";
 import type { RequestHandler } from "./handler.ts";
 
 /** Where to listen: an address from `bind`, or a socket systemd passed (socket activation). */
@@ -76,6 +77,7 @@ export function createServer(
   handler: RequestHandler,
   tls: TlsCredentials | undefined,
   timeouts: ServerTimeouts,
+  limit?: ConnectionLimit,
 ): Server {
   const options = {
     headersTimeout: timeouts.requestHeaderMs,
@@ -88,8 +90,13 @@ export function createServer(
   };
   const server =
     tls === undefined
-      ? createHttpServer(options, handler)
-      : createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler);
+      ? createHttpServer(options)
+      : createHttpsServer({ ...options, cert: tls.cert, key: tls.key });
+  const event = tls === undefined ? "connection" : "secureConnection";
+  server.on(
+    "request",
+    limit === undefined ? handler : limitConnections(server, event, handler, limit),
+  );
   // An inactivity timeout, not a deadline: every chunk a slow client reads restarts it, so a slow
   // but moving download goes on, while a client that stopped reading is dropped.
   server.setTimeout(timeouts.idleMs, (socket) => socket.destroy());

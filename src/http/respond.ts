@@ -31,6 +31,8 @@ export async function sendChunks(
   written?: (chunk: Buffer) => void,
 ): Promise<void> {
   for await (const chunk of chunks) {
+    // Leaving the loop ends the producer at once: it closes its file and reads no more.
+    if (res.destroyed) return;
     const flushed =
       written === undefined
         ? res.write(chunk)
@@ -38,14 +40,18 @@ export async function sendChunks(
             if (error === undefined || error === null) written(chunk);
           });
     if (!flushed) await drainedOrClosed(res);
-    // Leaving the loop ends the producer at once: it closes its file and reads no more.
-    if (res.destroyed) return;
   }
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
-/** Resolves when `stream` (a response, an encoder) takes writes again, or is gone. */
+/**
+ * Resolves when `stream` (a response, an encoder) takes writes again, or is gone. A stream that
+ * is gone already, or no longer needs a drain, resolves at once: its `close` (or `drain`) may
+ * have fired before this was called, and waiting for it again would wait forever, with the
+ * caller's files open (a client that hung up while its last write was being queued).
+ */
 export function drainedOrClosed(stream: Writable): Promise<void> {
+  if (stream.destroyed || stream.closed || !stream.writableNeedDrain) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       stream.off("drain", done);

@@ -12,6 +12,7 @@ import type { NarInfoCache } from "../store/narinfo-cache.ts";
 import type { PinService } from "../store/pins.ts";
 import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
 import type { NarLayoutCache } from "../store/nar-layout-cache.ts";
+import type { StreamSlots } from "./stream-slots.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
@@ -39,4 +40,6 @@ export interface Services {
   readonly narCache: CompressedNarCache | undefined;
   /** NAR layouts, so that a repeat download needs no walk; as `narCache`, in its directory. */
   readonly narLayouts: NarLayoutCache | undefined;
+  /** The cap on streams in flight (`max_streams`): NARs, tarballs, /serve files, logs. */
+  readonly streams: StreamSlots;
 }

@@ -83,9 +83,15 @@ export async function startServing(
     requestHeaderMs: config.request_header_timeout * 1000,
     idleMs: config.idle_timeout * 1000,
   };
+  const limit = {
+    max: config.max_connections,
+    refused: () => {
+      metrics.connectionsRefused.inc();
+    },
+  };
   const listeners = targets.map((target) => ({
     target,
-    server: createServer(handler, tls, timeouts),
+    server: createServer(handler, tls, timeouts, limit),
   }));
   // Plain HTTP: scrapers usually sit on a private network or on localhost.
   const metricsListener =

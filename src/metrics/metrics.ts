@@ -25,6 +25,12 @@ export interface Metrics {
     bytes: number,
   ): void;
   readonly narStreamsInFlight: Gauge;
+  /** Responses streaming a store path's contents (NARs, tarballs, files, logs): max_streams. */
+  readonly streamsInFlight: Gauge;
+  /** Streams refused with 503 because max_streams were running and none ended in time. */
+  readonly streamsRefused: Counter;
+  /** Connections refused with 503 (or closed) because max_connections were open. */
+  readonly connectionsRefused: Counter;
   readonly narInfoHits: Counter;
   readonly narInfoMisses: Counter;
   readonly narInfoCacheHits: Counter;
@@ -95,6 +101,21 @@ export function createMetrics(
     narStreamsInFlight: new Gauge({
       name: "storefront_nar_streams_in_flight",
       help: "NAR responses being sent right now.",
+      registers,
+    }),
+    streamsInFlight: new Gauge({
+      name: "storefront_streams_in_flight",
+      help: "Responses streaming a store path's contents right now (NARs, tarballs, files, logs).",
+      registers,
+    }),
+    streamsRefused: new Counter({
+      name: "storefront_streams_refused_total",
+      help: "Streams answered 503 because max_streams were running and none ended in time.",
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: "storefront_connections_refused_total",
+      help: "Connections answered 503 or closed because max_connections were open.",
       registers,
     }),
     narInfoHits: new Counter({

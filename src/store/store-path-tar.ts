@@ -10,7 +10,7 @@
 import type { Stats } from "node:fs";
 import { lstat, open, readdir, readlink } from "node:fs/promises";
 import { pack as tarPack, type Header, type Pack } from "tar-stream";
-import { StorefrontError } from "../errors.ts";
+import { StorefrontError, isMissingFileError } from "../errors.ts";
 
 type Entry = ReturnType<Pack["entry"]>;
 
@@ -34,7 +34,7 @@ export async function* storePathTar(
       if (!pack.destroying) pack.finalize();
     },
     (error: unknown) => {
-      pack.destroy(error instanceof Error ? error : new Error(String(error)));
+      pack.destroy(storeChangedIfMissing(error, realPath));
     },
   );
   try {
@@ -120,7 +120,27 @@ async function copyFile(pack: Pack, entry: Entry, path: Buffer, size: number): P
   }
 }
 
+/**
+ * A file or directory gone while walked: the path was collected or rebuilt under the request,
+ * a case of its own (a warning in the log, a cut download), not an internal error.
+ */
+function storeChangedIfMissing(error: unknown, realPath: string): Error {
+  if (isMissingFileError(error)) {
+    return new StorefrontError("store_changed", `${realPath} changed while archived`, {
+      cause: error,
+    });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Resolves when `entry` takes writes again, or when it or the archive is gone. At once when
+ * either is gone already: their `close` may have fired before this was called (the client went
+ * away between the read and the write), and waiting for it would keep the file open until the
+ * garbage collector closed it.
+ */
 function drainedOrClosed(pack: Pack, entry: Entry): Promise<void> {
+  if (pack.destroying || entry.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       entry.off("drain", done);

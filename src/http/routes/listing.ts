@@ -4,29 +4,40 @@
 import { renderListing } from "../../core/nar-listing.ts";
 import { narHashDigest } from "../../core/path-info.ts";
 import { readListing } from "../../store/file-listing.ts";
+import type { ValidPathOnDisk } from "../../store/valid-path.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
-import type { Route } from "../router.ts";
+import type { RequestContext, Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
 export const listingRoute: Route = {
   name: "/<hash>.ls",
   pattern: /^\/([^/]*)\.ls$/,
   methods: ["GET"],
-  handle: async ({ req, res, params, services }) => {
-    const { config } = services;
-    const path = validPathOfHash(params[0] ?? "", services);
-    const body = Buffer.from(renderListing(await readListing(Buffer.from(path.realPath))));
-    // A listing can run to megabytes (a package with many files): those are compressed.
-    const encoding = chooseEncoding(req, config, body.length);
-    const etag = hashEtag(narHashDigest(path.info.narHash), encoding, "ls");
-    if (answeredNotModified(req, res, config, etag)) return;
-    res.setHeader("content-type", "application/json");
-    if (encoding === undefined) {
-      res.writeHead(200, { "content-length": body.length });
-      res.end(req.method === "HEAD" ? undefined : body);
-    } else {
-      await sendEncoded(res, [body], encoding, config);
-    }
+  handle: async (context) => {
+    // Checked first: a bad hash or a missing path is answered at once, slots or none.
+    const path = validPathOfHash(context.params[0] ?? "", context.services);
+    // A listing can run to megabytes (a package with many files), held until it is sent: a
+    // body takes a slot among the streams, as a NAR does. HEAD sends none.
+    if (context.req.method === "HEAD") await sendListing(context, path);
+    else await context.services.streams.run(context.res, () => sendListing(context, path));
   },
 };
+
+async function sendListing(
+  { req, res, services: { config } }: RequestContext,
+  path: ValidPathOnDisk,
+): Promise<void> {
+  const body = Buffer.from(renderListing(await readListing(Buffer.from(path.realPath))));
+  // Large listings are compressed.
+  const encoding = chooseEncoding(req, config, body.length);
+  const etag = hashEtag(narHashDigest(path.info.narHash), encoding, "ls");
+  if (answeredNotModified(req, res, config, etag)) return;
+  res.setHeader("content-type", "application/json");
+  if (encoding === undefined) {
+    res.writeHead(200, { "content-length": body.length });
+    res.end(req.method === "HEAD" ? undefined : body);
+  } else {
+    await sendEncoded(res, [body], encoding, config);
+  }
+}

@@ -15,12 +15,12 @@ export const buildLogRoute: Route = {
   name: "/log/<drv>",
   pattern: /^\/log\/([^/]*)$/,
   methods: ["GET"],
-  handle: async ({ req, res, params, services: { config } }) => {
+  handle: async ({ req, res, params, services: { config, streams } }) => {
     const drv = parseDrvBaseName(params[0] ?? "");
     if (drv === undefined) throw new StorefrontError("bad_request", "malformed derivation name");
     const log = await openBuildLog(buildLogDir(config.real_nix_store), drv);
     if (log === undefined) throw new StorefrontError("not_found", `no build log for ${drv}`);
-    try {
+    const send = async (): Promise<void> => {
       const asStored = !log.bzip2 || listsEncoding(req.headers["accept-encoding"], "bzip2");
       res.writeHead(200, {
         "content-type": "text/plain; charset=utf-8",
@@ -36,6 +36,11 @@ export const buildLogRoute: Route = {
       }
       const file = log.file.createReadStream({ autoClose: false, highWaterMark: NAR_CHUNK_BYTES });
       await sendChunks(res, asStored ? file : bunzip2(file));
+    };
+    try {
+      // A body takes a slot among the streams; HEAD needs none.
+      if (req.method === "HEAD") await send();
+      else await streams.run(res, send);
     } finally {
       await log.file.close();
     }

@@ -27,13 +27,18 @@ async function serveNar(
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }
-  const { metrics } = context.services;
-  metrics.narStreamsInFlight.inc();
-  try {
-    await sendNar(context, onDisk);
-  } finally {
-    metrics.narStreamsInFlight.dec();
-  }
+  const { metrics, streams } = context.services;
+  const send = async (): Promise<void> => {
+    metrics.narStreamsInFlight.inc();
+    try {
+      await sendNar(context, onDisk);
+    } finally {
+      metrics.narStreamsInFlight.dec();
+    }
+  };
+  // A HEAD sends no body: it needs no slot among the streams.
+  if (context.req.method === "HEAD") await send();
+  else await streams.run(context.res, send);
 }
 
 export const narRoutes: readonly Route[] = [

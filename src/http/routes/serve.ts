@@ -76,7 +76,13 @@ function validPathCheck(store: PathInfoSource, storeDir: string): (baseName: str
   };
 }
 
-async function sendFile({ req, res }: RequestContext, file: StoreFile): Promise<void> {
+/** A file's contents, in a slot among the streams (HEAD needs none). */
+async function sendFile(context: RequestContext, file: StoreFile): Promise<void> {
+  if (context.req.method === "HEAD") await sendFileNow(context, file);
+  else await context.services.streams.run(context.res, () => sendFileNow(context, file));
+}
+
+async function sendFileNow({ req, res }: RequestContext, file: StoreFile): Promise<void> {
   const handle = await open(file.realPath, "r");
   try {
     const stats = await handle.stat();

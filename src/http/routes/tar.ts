@@ -28,12 +28,14 @@ export const tarRoute: Route = {
       res.end();
       return;
     }
-    const tar = storePathTar(realPath, stats, baseName);
-    if (encoding === undefined) {
-      res.writeHead(200);
-      await sendChunks(res, tar);
-    } else {
-      await sendEncoded(res, tar, encoding, config);
-    }
+    await services.streams.run(res, async () => {
+      const tar = storePathTar(realPath, stats, baseName);
+      if (encoding === undefined) {
+        res.writeHead(200);
+        await sendChunks(res, tar);
+      } else {
+        await sendEncoded(res, tar, encoding, config);
+      }
+    });
   },
 };
