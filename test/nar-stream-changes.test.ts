@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { framedLength } from "../src/core/nar-framing.ts";
@@ -109,8 +109,8 @@ describe("a NAR whose files change while it is read", () => {
 
 describe("a whole NAR whose bytes are not its NarHash's", () => {
   /** A tree with a layout span (`a-large`), its NarHash, and a layout cache of its own. */
-  function served(): { source: NarSource; layouts: NarLayoutCache; cacheDir: string } {
-    const { root, narSize } = treeWithPause();
+  function served(lone = false): { source: NarSource; layouts: NarLayoutCache; cacheDir: string } {
+    const { root, narSize } = lone ? loneFile() : treeWithPause();
     const nar = Buffer.concat([...narStream(root, narSize)]);
     const cacheDir = tempDir("storefront-layouts-");
     const log = createLogger(() => undefined);
@@ -146,6 +146,33 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
     expect((error as StorefrontError).code).toBe("store_changed");
     expect(bytes).toBeLessThan(narSize);
   };
+
+  /** A store path that is one large file. */
+  function loneFile(): { root: string; narSize: number } {
+    const root = join(tempDir(), "file");
+    writeFileSync(root, Buffer.alloc(4 << 20, "a"));
+    return { root, narSize: narSizeOf(4 << 20) };
+  }
+
+  it("keeps back the last chunk of a lone file once the path is registered again", () => {
+    const { source, layouts } = served(true);
+    expect(read(wholeNar(layouts, source)).bytes).toBe(source.narSize);
+    const registeredAgain = (): void => {
+      throw new StorefrontError("store_changed", "registered again");
+    };
+    const cut = read(wholeNar(layouts, { ...source, assertUnchanged: registeredAgain }));
+    expectCutAsChanged(cut, source.narSize);
+  });
+
+  it("keeps back the last chunk of a lone file written in place while read", () => {
+    const { source, layouts } = served(true);
+    const cut = read(wholeNar(layouts, source), () => {
+      const fd = openSync(source.realPath, "r+");
+      writeSync(fd, Buffer.alloc(1 << 20, "b"), 0, 1 << 20, 3 << 20);
+      closeSync(fd);
+    });
+    expectCutAsChanged(cut, source.narSize);
+  });
 
   it("keeps back the last chunk of a walk, and records no layout from it", async () => {
     const { source, layouts, cacheDir } = served();

@@ -59,6 +59,8 @@ interface Walk {
   readonly chunks: NarChunks;
   /** Bytes of the top path: a file's path past them (and a slash) is its path in the layout. */
   readonly rootLength: number;
+  /** The top path's lstat when the download started: a top file read must be that file. */
+  readonly top: Stats;
   /** Told of each file larger than LAYOUT_INLINE_MAX_BYTES, before its contents. */
   readonly onLargeFile: ((span: LayoutSpan) => void) | undefined;
 }
@@ -99,9 +101,11 @@ export function* narStream(
   chunks.put(NAR_MAGIC);
   try {
     const root = Buffer.from(path);
-    const walk = serialise(root, top ?? lstatSync(path), {
+    const topStats = top ?? lstatSync(path);
+    const walk = serialise(root, topStats, {
       chunks,
       rootLength: root.length,
+      top: topStats,
       onLargeFile: chunks.whole ? onLargeFile : undefined,
     });
     for (let step = walk.next(); step.done !== true; step = walk.next()) {
@@ -173,6 +177,9 @@ function* serialiseFile(path: Buffer, walk: Walk): Generator<LargeFile | undefin
     const stats = fd === undefined ? lstatSync(path) : fstatSync(fd);
     if (!stats.isFile()) {
       throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`);
+    }
+    if (path.length === walk.rootLength && !isSameFile(walk.top, stats)) {
+      throw new StorefrontError("store_changed", `${path.toString()}: replaced while read`);
     }
     const size = stats.size;
     chunks.put((stats.mode & S_IXUSR) !== 0 ? EXECUTABLE_OPEN : REGULAR_OPEN);

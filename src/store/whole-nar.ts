@@ -4,11 +4,13 @@
 // Either way the NAR's last byte goes out only once its bytes are known to be the NarHash's:
 // a store path deleted and built again while it is read (a build that is not deterministic
 // makes the same path with other bytes) must not give a complete body that mixes both builds.
-// A walk hashes what it yields and compares before its last chunk, so it pays one sha256 pass
-// (about 1.1 GB/s on one core here, with SHA-NI). A NAR from a layout is not hashed, which
-// would cost repeat downloads their speed: its inline bytes were hashed when the layout was
-// recorded, and before its last chunk it checks that the store path is still the registration
-// it started with and that each large file stayed the same file while read.
+// A walk of a directory hashes what it yields and compares before its last chunk, so it pays
+// one sha256 pass (here, on one core: the walk alone 3.2 GB/s from the page cache, with the
+// hash 0.94 GB/s). A NAR from a layout is not hashed, which would cost repeat downloads their
+// speed: its inline bytes were hashed when the layout was recorded, and before its last chunk
+// it checks that the store path is still the registration it started with and that each large
+// file stayed the same file while read. A path that is one file is checked in the same way:
+// it has no layout, and hashing would slow every download of it.
 
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
@@ -43,7 +45,13 @@ export function* wholeNar(
   const { narHash32, narSize, realPath, stats, assertUnchanged } = source;
   const walk = (onLargeFile?: LayoutRecorder["onLargeFile"]): Generator<Buffer> =>
     hashed(narStream(realPath, narSize, undefined, { top: stats, onLargeFile }), source);
-  // A lone file or symlink is as cheap to walk as its layout would be to read.
+  // A lone file is as cheap to walk as its layout would be to read, and its walk reads one
+  // file, as a layout's span: checked as a layout is, rather than hashed on every download.
+  if (stats.isFile()) {
+    yield* narStream(realPath, narSize, undefined, { top: stats, beforeLast: assertUnchanged });
+    return;
+  }
+  // A symlink is a few bytes: hashed.
   if (layouts === undefined || !stats.isDirectory()) {
     yield* walk();
     return;
