@@ -92,6 +92,12 @@ describe.skipIf(!hasNix)("a store path built again while its NAR downloads", () 
   }
 
   it("cuts a first download, records no layout from it, and serves the new build next", async () => {
+    // The first build, to bring it back at the end.
+    const firstBuild = execFileSync(
+      "nix-store",
+      ["--store", store.root, "--export", pathOf("plain")],
+      { maxBuffer: 1 << 27 },
+    );
     const { result, before, after, oldUrl, newUrl } = await downloadDuringRebuild("plain");
     expect(result.status).toBe(200);
     expect(result.contentLength).toBe(before.length);
@@ -108,6 +114,23 @@ describe.skipIf(!hasNix)("a store path built again while its NAR downloads", () 
     await waitFor(() => existsSync(layout), "the new build's layout");
     const fromLayout = await httpRequest(newUrl);
     expect(fromLayout.body.equals(after)).toBe(true);
+
+    // The first build brought back (imported again): its NAR, walked then from its layout, is
+    // its own, not one recorded from the mixed walk.
+    execFileSync("nix-store", ["--store", store.root, "--delete", pathOf("plain")], {
+      stdio: "ignore",
+    });
+    execFileSync("nix-store", ["--store", store.root, "--import"], {
+      input: firstBuild,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    await waitForValue("the first build's narinfo", async () => {
+      const url = await narUrlOf(server, pathOf("plain"));
+      return url === oldUrl ? url : undefined;
+    });
+    expect((await httpRequest(oldUrl)).body.equals(before)).toBe(true);
+    await waitFor(() => cached(narHashOfUrl(oldUrl)).length === 1, "the first build's layout");
+    expect((await httpRequest(oldUrl)).body.equals(before)).toBe(true);
   });
 
   it("cuts a compressed first download, and keeps no compressed entry from it", async () => {
