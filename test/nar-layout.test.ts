@@ -20,6 +20,7 @@ import { createLogger } from "../src/log.ts";
 import { CacheDirectory } from "../src/store/cache-directory.ts";
 import { StoreDatabase } from "../src/store/database.ts";
 import { NarLayoutCache } from "../src/store/nar-layout-cache.ts";
+import { validPathOnDisk } from "../src/store/valid-path.ts";
 import { wholeNar, type NarSource } from "../src/store/whole-nar.ts";
 import { collect } from "./support/chunks.ts";
 import { hasNix, hashOf, makeTestStore, nixBuild, type TestStore } from "./support/nix.ts";
@@ -122,14 +123,16 @@ describe.skipIf(!hasNix)("NARs from their layouts", () => {
   function source(name: string, realPath?: string): NarSource {
     const storePath = paths.get(name) ?? "";
     const hash = parseStoreHash(hashOf(storePath));
-    const info = hash === undefined ? undefined : database.pathNar(hash);
-    if (info === undefined) throw new Error(`${name} is not in the store`);
+    if (hash === undefined) throw new Error(`${name} is not in the store`);
+    const dirs = { virtual: "/nix/store", real: store.realStoreDir };
+    const { info, assertUnchanged } = validPathOnDisk(database, dirs, hash);
     const path = realPath ?? store.realPath(storePath);
     return {
       narHash32: narHashDigest(info.narHash),
       narSize: info.narSize,
       realPath: path,
       stats: lstatSync(path),
+      assertUnchanged,
     };
   }
   const entryOf = (from: NarSource): string => join(cacheDir, `${from.narHash32}.layout`);

@@ -23,7 +23,14 @@ export interface PathInfo {
  * What serving a path's files needs (a NAR, a listing, a tar): the path, and its NAR's hash and
  * size. Looked up without the references, which only the narinfo needs.
  */
-export type PathNar = Pick<PathInfo, "storePath" | "narHash" | "narSize">;
+export interface PathNar extends Pick<PathInfo, "storePath" | "narHash" | "narSize"> {
+  /**
+   * Which registration of the path this is (its row's id in Nix's database): a path deleted
+   * and registered again, as when a build is repeated, gets another. A download checks it
+   * before its last byte.
+   */
+  readonly registration: number;
+}
 
 const SHA256_BASE16 = /^[0-9a-f]{64}$/;
 

@@ -20,7 +20,7 @@ const NAR_TYPE = "application/x-nix-archive";
 /** Answers GET or HEAD for the NAR of a valid path whose files are on disk. */
 export async function sendNar(
   { req, res, services }: RequestContext,
-  { info, realPath, stats }: ValidPathOnDisk,
+  { info, realPath, stats, assertUnchanged }: ValidPathOnDisk,
 ): Promise<void> {
   const { config, narCache, narLayouts, log } = services;
   const narHash32 = narHashDigest(info.narHash);
@@ -35,11 +35,13 @@ export async function sendNar(
   const encoding = range.kind === "whole" ? chooseEncoding(req, config, size) : undefined;
   const etag = hashEtag(narHash32, encoding);
   // The walk starts from the lstat that found the path on disk: no second one. A whole NAR
-  // comes from its cached layout when there is one.
+  // comes from its cached layout when there is one. Neither gives its last byte unless the
+  // store path is still the one found (whole-nar.ts): a range is not hashed, so it checks
+  // the registration and the path's top, as a NAR from a layout does.
   const nar = (window?: NarWindow): Generator<Buffer> =>
     window === undefined
-      ? wholeNar(narLayouts, { narHash32, narSize: size, realPath, stats })
-      : narStream(realPath, size, window, stats);
+      ? wholeNar(narLayouts, { narHash32, narSize: size, realPath, stats, assertUnchanged })
+      : narStream(realPath, size, window, { top: stats, beforeLast: assertUnchanged });
 
   res.setHeader("content-type", NAR_TYPE);
   res.setHeader("cache-control", IMMUTABLE);

@@ -88,7 +88,14 @@ export class StoreDatabase {
   /** The valid path whose hash part is `hash`, with its NAR's hash and size only (one query). */
   pathNar(hash: StoreHash): PathNar | undefined {
     const found = this.#validPath(hash);
-    return found && { storePath: found.row.path, narHash: found.narHash, narSize: found.narSize };
+    return (
+      found && {
+        storePath: found.row.path,
+        narHash: found.narHash,
+        narSize: found.narSize,
+        registration: found.row.id,
+      }
+    );
   }
 
   #validPath(hash: StoreHash): { row: ValidPathRow; narHash: string; narSize: number } | undefined {

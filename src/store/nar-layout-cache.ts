@@ -7,6 +7,12 @@
 // table for order and sums, its paths for anything that could leave the store path); a damaged
 // one is removed and the NAR walked again. The large files are checked as they are opened: a
 // regular file of the span's size, or the store changed under us, as when walking.
+//
+// A NAR from a layout is not hashed (that would cost repeat downloads their speed; the inline
+// bytes were hashed when the layout was recorded), so its last chunk waits for two checks
+// instead: each large file stayed the same file while it was read, and the store path is still
+// the registration the request started with (`assertUnchanged`): a path deleted and built
+// again mid-download, with other bytes, gets a row of its own in the database.
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
@@ -14,7 +20,7 @@ import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../core/nar
 import type { LayoutSpan, NarLayout } from "../core/nar-layout.ts";
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
 import { NarChunks } from "./nar-chunks.ts";
-import { openListedFile, readInto } from "./nar-stream.ts";
+import { assertSameFile, openListedFile, readInto } from "./nar-stream.ts";
 import { LayoutRecorder } from "./nar-layout-recorder.ts";
 
 /**
@@ -42,9 +48,15 @@ export class NarLayoutCache {
   /**
    * The NAR of `realPath` (NarHash `narHash32`, `narSize` bytes) from its layout, if a sound
    * one is cached: chunks from the NAR chunk pool, as the walk yields them. Iterate it to the
-   * end or stop it with `return()`, which closes its files.
+   * end or stop it with `return()`, which closes its files. `assertUnchanged` is called before
+   * the last chunk, and throws to keep it back.
    */
-  open(narHash32: string, narSize: number, realPath: string): Generator<Buffer> | undefined {
+  open(
+    narHash32: string,
+    narSize: number,
+    realPath: string,
+    assertUnchanged: () => void,
+  ): Generator<Buffer> | undefined {
     const name = entryName(narHash32);
     const entry = this.#directory.openEntry(name);
     if (entry === undefined) {
@@ -62,7 +74,7 @@ export class NarLayoutCache {
       this.#directory.used(name, entry);
       this.#hits += 1;
       // The stream owns the file from here: it closes it when done or stopped.
-      stream = layoutNarStream(entry.fd, layout, Buffer.from(realPath));
+      stream = layoutNarStream(entry.fd, layout, Buffer.from(realPath), assertUnchanged);
       return stream;
     } finally {
       if (stream === undefined) closeSync(entry.fd);
@@ -134,7 +146,12 @@ function readExactly(fd: number, length: number, position: number): Buffer | und
  * The NAR from a layout: the inline bytes from the entry (`fd`, closed when done or stopped),
  * each span's contents from its file under `root`. Held to the NAR's size as the walk is.
  */
-function* layoutNarStream(fd: number, layout: NarLayout, root: Buffer): Generator<Buffer> {
+function* layoutNarStream(
+  fd: number,
+  layout: NarLayout,
+  root: Buffer,
+  assertUnchanged: () => void,
+): Generator<Buffer> {
   const chunks = new NarChunks(layout.narSize);
   const entry = Buffer.from("NAR layout");
   try {
@@ -154,6 +171,7 @@ function* layoutNarStream(fd: number, layout: NarLayout, root: Buffer): Generato
       inline += readInto(fd, entry, inline, layout.inlineBytes, chunks);
       yield* chunks.drain();
     }
+    assertUnchanged();
   } catch (error) {
     if (isMissingFileError(error)) {
       throw new StorefrontError("store_changed", `${root.toString()}: files gone while read`, {
@@ -180,6 +198,7 @@ function* copySpan(root: Buffer, span: LayoutSpan, chunks: NarChunks): Generator
       position += readInto(fd, path, position, span.length, chunks);
       yield* chunks.drain();
     }
+    assertSameFile(stats, fstatSync(fd), path);
   } finally {
     closeSync(fd);
   }

@@ -35,6 +35,7 @@ import {
 } from "../core/nar-framing.ts";
 import type { LayoutSpan } from "../core/nar-layout.ts";
 import { NarChunks, type NarWindow } from "./nar-chunks.ts";
+import { isSameFile } from "./same-file.ts";
 
 const SLASH = Buffer.from("/");
 const S_IXUSR = 0o100;
@@ -58,6 +59,8 @@ interface Walk {
   readonly chunks: NarChunks;
   /** Bytes of the top path: a file's path past them (and a slash) is its path in the layout. */
   readonly rootLength: number;
+  /** The top path's lstat when the download started: a top file read must be that file. */
+  readonly top: Stats;
   /** Told of each file larger than LAYOUT_INLINE_MAX_BYTES, before its contents. */
   readonly onLargeFile: ((span: LayoutSpan) => void) | undefined;
 }
@@ -65,39 +68,52 @@ interface Walk {
 /** Part of a large file met during the walk, to be copied chunk by chunk before it goes on. */
 interface LargeFile {
   readonly path: Buffer;
+  /** As the walk found it: the file copied must be this one, unchanged. */
+  readonly stats: Stats;
   readonly size: number;
   /** Bytes `from` up to, not including, `to` of the file. */
   readonly from: number;
   readonly to: number;
 }
 
+export interface NarStreamOptions {
+  /** The lstat of the path, when the caller has it already. */
+  readonly top?: Stats | undefined;
+  /** Told of the layout's spans (whole NARs only: a window skips what a layout must hold). */
+  readonly onLargeFile?: ((span: LayoutSpan) => void) | undefined;
+  /** Called before the last chunk; throws to keep it back (the store changed). */
+  readonly beforeLast?: (() => void) | undefined;
+}
+
 /**
  * Yields the NAR of `path` (a real file system path) in chunks. `narSize` is the size the
  * database promised; a tree that serialises to anything else fails with `store_changed` before
- * the last chunk. Stopping the iteration (the client went away) closes any open file at once.
- * `top` is the lstat of `path`, when the caller has it already. `onLargeFile` is told of the
- * layout's spans (whole NARs only: a window skips what a layout must hold).
+ * the last chunk, as does a large file that is not the same file from its listing to the end
+ * of its copy. Stopping the iteration (the client went away) closes any open file at once.
  */
 export function* narStream(
   path: string,
   narSize: number,
   window?: NarWindow,
-  top?: Stats,
-  onLargeFile?: (span: LayoutSpan) => void,
+  { top, onLargeFile, beforeLast }: NarStreamOptions = {},
 ): Generator<Buffer> {
   const chunks = new NarChunks(narSize, window);
   chunks.put(NAR_MAGIC);
   try {
     const root = Buffer.from(path);
-    const walk = serialise(root, top ?? lstatSync(path), {
+    const topStats = top ?? lstatSync(path);
+    const walk = serialise(root, topStats, {
       chunks,
       rootLength: root.length,
+      top: topStats,
       onLargeFile: chunks.whole ? onLargeFile : undefined,
     });
     for (let step = walk.next(); step.done !== true; step = walk.next()) {
       yield* chunks.drain();
       if (step.value !== undefined) yield* copyLargeFile(step.value, chunks);
     }
+    yield* chunks.drain();
+    beforeLast?.();
   } catch (error) {
     // Files or directories gone while read (a garbage collection, say): the store changed,
     // which is a 404 if no byte has gone out yet, not an internal error.
@@ -108,7 +124,6 @@ export function* narStream(
     }
     throw error;
   }
-  yield* chunks.drain();
   yield chunks.finish();
 }
 
@@ -163,6 +178,9 @@ function* serialiseFile(path: Buffer, walk: Walk): Generator<LargeFile | undefin
     if (!stats.isFile()) {
       throw new StorefrontError("store_changed", `${path.toString()}: no longer a file`);
     }
+    if (path.length === walk.rootLength && !isSameFile(walk.top, stats)) {
+      throw new StorefrontError("store_changed", `${path.toString()}: replaced while read`);
+    }
     const size = stats.size;
     chunks.put((stats.mode & S_IXUSR) !== 0 ? EXECUTABLE_OPEN : REGULAR_OPEN);
     chunks.put(lengthPrefix(size));
@@ -172,7 +190,7 @@ function* serialiseFile(path: Buffer, walk: Walk): Generator<LargeFile | undefin
     }
     const { from, to } = chunks.window(size);
     chunks.skip(from);
-    if (to - from > SYNC_READ_MAX_BYTES) large = { path, size, from, to };
+    if (to - from > SYNC_READ_MAX_BYTES) large = { path, stats, size, from, to };
     else if (from < to) copySmallRange(fd ?? path, path, from, to, chunks);
     if (large === undefined) {
       chunks.skip(size - to);
@@ -240,14 +258,26 @@ export function readInto(
  * Copies a large file a chunk at a time. Its own descriptor, closed when the consumer stops
  * (the client went away), since the walk that met the file may be abandoned at that point.
  */
-function* copyLargeFile({ path, from, to }: LargeFile, chunks: NarChunks): Generator<Buffer> {
+function* copyLargeFile(
+  { path, stats, from, to }: LargeFile,
+  chunks: NarChunks,
+): Generator<Buffer> {
   const fd = openListedFile(path);
   try {
+    assertSameFile(stats, fstatSync(fd), path);
     for (let position = from; position < to;) {
       position += readInto(fd, path, position, to, chunks);
       yield* chunks.drain();
     }
+    assertSameFile(stats, fstatSync(fd), path);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Throws `store_changed` unless the open file is still the one found as `before`. */
+export function assertSameFile(before: Stats, now: Stats, path: Buffer): void {
+  if (!isSameFile(before, now)) {
+    throw new StorefrontError("store_changed", `${path.toString()}: changed while read`);
   }
 }

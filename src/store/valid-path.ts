@@ -5,6 +5,7 @@ import { lstatSync, type Stats } from "node:fs";
 import type { PathNar } from "../core/path-info.ts";
 import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../errors.ts";
+import { isSameFile } from "./same-file.ts";
 
 export interface StoreDirs {
   /** The store directory in store paths, e.g. /nix/store. */
@@ -27,6 +28,12 @@ export interface ValidPathOnDisk {
   readonly baseName: string;
   readonly realPath: string;
   readonly stats: Stats;
+  /**
+   * Throws `store_changed` unless the path is still what it was when found: the same
+   * registration (NarHash and row) in the database, and the same file or directory at its
+   * top. One query and one lstat: cheap enough for every download's last chunk.
+   */
+  readonly assertUnchanged: () => void;
 }
 
 /**
@@ -45,11 +52,33 @@ export function validPathOnDisk(
     throw new StorefrontError("internal", `odd store path ${info.storePath}`);
   }
   const realPath = `${dirs.real}/${baseName}`;
+  let stats: Stats;
   try {
-    return { info, baseName, realPath, stats: lstatSync(realPath) };
+    stats = lstatSync(realPath);
   } catch (error) {
     if (isMissingFileError(error)) {
       throw new StorefrontError("not_found", `${realPath} is registered but gone from disk`);
+    }
+    throw error;
+  }
+  const assertUnchanged = (): void => {
+    const now = store.pathNar(hash);
+    if (now?.registration !== info.registration || now.narHash !== info.narHash) {
+      throw new StorefrontError("store_changed", `${realPath}: registered again while read`);
+    }
+    if (!isSameFile(stats, topNow(realPath))) {
+      throw new StorefrontError("store_changed", `${realPath}: replaced while read`);
+    }
+  };
+  return { info, baseName, realPath, stats, assertUnchanged };
+}
+
+function topNow(realPath: string): Stats {
+  try {
+    return lstatSync(realPath);
+  } catch (error) {
+    if (isMissingFileError(error)) {
+      throw new StorefrontError("store_changed", `${realPath}: gone while read`, { cause: error });
     }
     throw error;
   }

@@ -14,14 +14,21 @@ export interface SlowDownload {
     status: number;
     contentLength: number;
     bytes: number;
-    /** Whether the whole body arrived (Content-Length bytes, then the end). */
+    /**
+     * Whether the whole body arrived: Content-Length bytes then the end, or for a body without
+     * a length (compressed as it goes), its last chunk.
+     */
     complete: boolean;
     sha256: string;
   }>;
 }
 
-/** GETs `url`, reading at most `bytesPerSecond`. */
-export function slowDownload(url: string, bytesPerSecond: number): SlowDownload {
+/** GETs `url` (with `headers`), reading at most `bytesPerSecond`. */
+export function slowDownload(
+  url: string,
+  bytesPerSecond: number,
+  headers: Record<string, string> = {},
+): SlowDownload {
   let response: IncomingMessage | undefined;
   let bytes = 0;
   let stalled = false;
@@ -31,7 +38,7 @@ export function slowDownload(url: string, bytesPerSecond: number): SlowDownload 
   const waiters = new Set<() => void>();
 
   const done = new Promise<Awaited<SlowDownload["done"]>>((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
+    const req = request(url, { agent: false, headers }, (res) => {
       response = res;
       const contentLength = Number(res.headers["content-length"]);
       let finished = false;
@@ -43,7 +50,7 @@ export function slowDownload(url: string, bytesPerSecond: number): SlowDownload 
           status: res.statusCode ?? 0,
           contentLength,
           bytes,
-          complete: res.complete && bytes === contentLength,
+          complete: res.complete && (Number.isNaN(contentLength) || bytes === contentLength),
           sha256: hash.digest("hex"),
         });
       };
