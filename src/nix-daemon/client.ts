@@ -103,7 +103,16 @@ export class NixDaemonClient {
     return this.session((session) => session.queryBuildTrace(drvPath, outputName));
   }
 
+  /**
+   * Collects garbage on a connection of its own. The daemon keeps every path added over a
+   * connection as a temporary root of that connection (so that a collection cannot take a path
+   * between its import and its first root), until the connection closes. Idle connections are
+   * closed first so that our own past imports do not keep paths alive; imports under way do.
+   * A daemon worker may take a moment to exit after its connection closes: a path added just
+   * before may still be reported alive.
+   */
   collectGarbage(request: GcRequest): Promise<GcResult> {
+    this.closeIdle();
     return this.session((session) => session.collectGarbage(request));
   }
 
@@ -113,6 +122,15 @@ export class NixDaemonClient {
 
   addPermRoot(storePath: string, gcRoot: string): Promise<string> {
     return this.session((session) => session.addPermRoot(storePath, gcRoot));
+  }
+
+  /** Closes the connections that no operation uses now (and the temporary roots they hold). */
+  closeIdle(): void {
+    for (const connection of this.#idle.splice(0)) {
+      connection.close();
+      this.#open--;
+    }
+    this.#wakeOne();
   }
 
   /** Closes idle connections now and busy ones as they finish; later calls fail. */
