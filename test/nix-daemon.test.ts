@@ -107,7 +107,7 @@ describe.skipIf(!hasNix)("the Nix daemon client against nix-daemon 2.8", () => {
     const message = (error as NixDaemonError).daemonMessage;
     expect(message).toContain(path("tree"));
     // Nix colours the paths in its messages; a message passed on to a client must not carry that.
-    expect(message).not.toMatch(/\u001b/);
+    expect(message.includes("\u001b")).toBe(false);
     expect(await client.isValidPath(path("lib"))).toBe(false);
   });
 
