@@ -4,9 +4,11 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PathInfo } from "../src/core/path-info.ts";
+import type { Realisation } from "../src/core/realisation.ts";
 import { parseStoreHash } from "../src/core/store-path.ts";
 import { NixDaemonClient, NixDaemonError, type NarImport } from "../src/nix-daemon/index.ts";
 import { StoreDatabase } from "../src/store/database.ts";
@@ -226,5 +228,57 @@ describe.skipIf(!hasNix)("the Nix daemon client against nix-daemon 2.8", () => {
       client.isValidPath(path(i % 2 === 0 ? "app" : "topExe")),
     );
     expect(await Promise.all(checks)).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 0));
+  });
+});
+
+describe.skipIf(!hasNix)("realisations of CA derivations through nix-daemon 2.8", () => {
+  const CA_FIXTURE = new URL("fixtures/ca.nix", import.meta.url).pathname;
+  const CA_FEATURE = ["--extra-experimental-features", "ca-derivations"];
+  let source: TestStore;
+  let daemon: TestDaemon;
+  let client: NixDaemonClient;
+  let realisations: Realisation[];
+
+  beforeAll(async () => {
+    source = makeTestStore("storefront-daemon-ca-");
+    nixBuild(source, CA_FIXTURE, ["base", "top"], [...CA_FEATURE, "--option", "substituters", ""]);
+    const database = new DatabaseSync(source.dbPath, { readOnly: true });
+    const rows = database
+      .prepare("SELECT drvPath, outputName FROM Realisations ORDER BY id")
+      .all() as { drvPath: string; outputName: string }[];
+    database.close();
+    const reader = new StoreDatabase(source.dbPath, "/nix/store");
+    realisations = rows.map((row) => {
+      const realisation = reader.realisation({ drvHash: row.drvPath, outputName: row.outputName });
+      if (realisation === undefined) throw new Error(`no realisation ${row.drvPath}`);
+      return realisation;
+    });
+    reader.close();
+    daemon = await startNixDaemon(["--option", "experimental-features", "ca-derivations"]);
+    client = new NixDaemonClient({ socketPath: daemon.socketPath });
+  });
+
+  afterAll(async () => {
+    client.close();
+    await daemon.stop();
+    source.remove();
+  });
+
+  it("registers realisations keyed by derivation hash, and reads them back", async () => {
+    expect(realisations.length).toBeGreaterThanOrEqual(2);
+    expect(await client.realisationForm()).toBe("drv-hash");
+    for (const realisation of realisations) {
+      const outPath = `/nix/store/${realisation.outPath}`;
+      const info = pathInfoIn(source, outPath);
+      expect(info.ca).toMatch(/^fixed:r:sha256:/);
+      // Content-addressed: no signature needed, none skipped.
+      await client.addToStoreNar(
+        importOf(info, { dontCheckSigs: false }),
+        dumpNar(source, outPath),
+      );
+      expect(await client.queryRealisation(realisation.id)).toBeUndefined();
+      await client.registerDrvOutput(realisation);
+      expect(await client.queryRealisation(realisation.id)).toEqual(realisation);
+    }
   });
 });
