@@ -51,27 +51,46 @@ export class NixDaemonClient {
    * last until it returns). The connection goes back to the pool afterwards, unless it broke or
    * holds temporary roots, which end with it.
    */
-  async session<T>(work: (session: DaemonSession) => Promise<T>): Promise<T> {
-    const connection = await this.#acquire();
+  session<T>(work: (session: DaemonSession) => Promise<T>): Promise<T> {
+    return this.#session(work, false);
+  }
+
+  /**
+   * `work` that only reads, retried once on a new connection when an idle one turns out to be
+   * closed: the daemon drops its connections when it restarts, which we learn only on use.
+   */
+  #query<T>(work: (session: DaemonSession) => Promise<T>): Promise<T> {
+    return this.#session(work, true);
+  }
+
+  async #session<T>(work: (session: DaemonSession) => Promise<T>, retry: boolean): Promise<T> {
+    const { connection, reused } = await this.#acquire();
     const session = new DaemonSession(connection);
     try {
       return await work(session);
+    } catch (error) {
+      if (!(retry && reused && error instanceof NixDaemonError && error.kind === "closed")) {
+        throw error;
+      }
     } finally {
       this.#release(connection, !session.holdsTempRoots);
     }
+    // The others that waited idle are as likely to be stale.
+    this.closeIdle();
+    return this.#session(work, false);
   }
 
   /** What the handshake negotiated (opens a connection if none is). */
   info(): Promise<HandshakeResult> {
-    return this.session((session) => Promise.resolve(session.info));
+    return this.#query((session) => Promise.resolve(session.info));
   }
 
   isValidPath(storePath: string): Promise<boolean> {
-    return this.session((session) => session.isValidPath(storePath));
+    return this.#query((session) => session.isValidPath(storePath));
   }
 
   queryPathInfo(storePath: string): Promise<DaemonPathInfo | undefined> {
-    return this.session((session) => session.queryPathInfo(storePath));
+    return this.#query((session) => session.queryPathInfo(storePath));
   }
 
   /** Streams `nar` to the daemon as `info`'s path; references must be valid first. */
@@ -84,7 +103,7 @@ export class NixDaemonClient {
   }
 
   realisationForm(): Promise<"drv-hash" | "drv-path" | "none"> {
-    return this.session((session) => Promise.resolve(session.realisationForm));
+    return this.#query((session) => Promise.resolve(session.realisationForm));
   }
 
   registerDrvOutput(realisation: Realisation): Promise<void> {
@@ -92,7 +111,7 @@ export class NixDaemonClient {
   }
 
   queryRealisation(id: DrvOutput): Promise<Realisation | undefined> {
-    return this.session((session) => session.queryRealisation(id));
+    return this.#query((session) => session.queryRealisation(id));
   }
 
   registerBuildTrace(entry: BuildTraceEntry): Promise<void> {
@@ -100,7 +119,7 @@ export class NixDaemonClient {
   }
 
   queryBuildTrace(drvPath: string, outputName: string): Promise<BuildTraceEntry | undefined> {
-    return this.session((session) => session.queryBuildTrace(drvPath, outputName));
+    return this.#query((session) => session.queryBuildTrace(drvPath, outputName));
   }
 
   /**
@@ -141,20 +160,20 @@ export class NixDaemonClient {
     for (const wake of this.#waiting.splice(0)) wake();
   }
 
-  async #acquire(): Promise<DaemonConnection> {
+  async #acquire(): Promise<{ connection: DaemonConnection; reused: boolean }> {
     for (;;) {
       if (this.#closed) throw new NixDaemonError("closed", "the Nix daemon client was closed");
       const idle = this.#idle.pop();
       if (idle !== undefined) {
         // The daemon may have closed it while it waited (a restart of nix-daemon).
-        if (idle.broken === undefined) return idle;
+        if (idle.broken === undefined) return { connection: idle, reused: true };
         this.#open--;
         continue;
       }
       if (this.#open < this.#maxConnections) {
         this.#open++;
         try {
-          return await DaemonConnection.open(this.#options);
+          return { connection: await DaemonConnection.open(this.#options), reused: false };
         } catch (error) {
           this.#open--;
           this.#wakeOne();
