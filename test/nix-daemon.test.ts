@@ -3,7 +3,8 @@
 // what the daemon registered.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,7 @@ import {
   type TestStore,
 } from "./support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "./support/nix-daemon.ts";
+import { tempDir } from "./support/temp.ts";
 import { waitForValue } from "./support/wait.ts";
 
 const ATTRIBUTES = ["tree", "lib", "app", "topFile", "topExe", "topSymlink"];
@@ -131,9 +133,33 @@ describe.skipIf(!hasNix)("the Nix daemon client against nix-daemon 2.8", () => {
       const verify = nixStore(daemon, ["--verify-path", path(attribute)]);
       expect(verify).toEqual({ status: 0, output: "" });
     }
-    expect((await client.queryPathInfo(path("app")))?.references).toEqual(
-      [path("lib"), path("topFile")].sort(),
+    const app = await client.queryPathInfo(path("app"));
+    expect(app?.references).toEqual([path("lib"), path("topFile")].sort());
+    // Registered now (we sent 0 for "now"), and not "ultimate": it was built elsewhere.
+    expect(Math.abs((app?.registrationTime ?? 0) - Date.now() / 1000)).toBeLessThan(3600);
+    expect(app?.ultimate).toBe(false);
+  });
+
+  it("refuses a NAR cut off half way, registers nothing, and goes on serving", async () => {
+    const info = pathInfoIn(source, path("topExe"));
+    const whole = dumpNar(source, info.storePath);
+    async function* cut(): AsyncGenerator<Buffer> {
+      let sent = 0;
+      for await (const chunk of whole as AsyncIterable<Buffer>) {
+        if (sent + chunk.length >= info.narSize / 2) {
+          yield chunk.subarray(0, Math.floor(info.narSize / 2) - sent);
+          whole.destroy();
+          throw new Error("the uploader went away");
+        }
+        sent += chunk.length;
+        yield chunk;
+      }
+    }
+    await expect(client.addToStoreNar(importOf(info), cut())).rejects.toThrow(
+      "the uploader went away",
     );
+    expect(await client.isValidPath(path("topExe"))).toBe(false);
+    expect(await client.isValidPath(path("app"))).toBe(true);
   });
 
   it("refuses a NAR that does not match its hash, and leaves nothing behind", async () => {
@@ -214,6 +240,21 @@ describe.skipIf(!hasNix)("the Nix daemon client against nix-daemon 2.8", () => {
         .catch(() => undefined),
     );
     expect(await client.isValidPath(symlink)).toBe(false);
+  });
+
+  it("keeps a path behind an indirect root", async () => {
+    const link = join(tempDir("storefront-daemon-root-"), "result");
+    symlinkSync(path("app"), link);
+    await client.addIndirectRoot(link);
+    // The daemon records it as a link to our link in gcroots/auto, which the collector follows.
+    const auto = join(daemon.store.root, "nix/var/nix/gcroots/auto");
+    expect(readdirSync(auto).map((name) => readlinkSync(join(auto, name)))).toContain(link);
+    const refused = await client
+      .collectGarbage({ action: "delete-specific", paths: [path("app")] })
+      .catch((thrown: unknown) => thrown);
+    expect(refused).toMatchObject({ kind: "daemon" });
+    expect((refused as NixDaemonError).daemonMessage).toMatch(/still alive/);
+    expect(await client.isValidPath(path("app"))).toBe(true);
   });
 
   it("refuses permanent roots on a daemon older than 1.37, without losing the connection", async () => {
