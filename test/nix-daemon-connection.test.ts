@@ -18,10 +18,13 @@ const NAR_HASH = "sha256:1xmr8jicvzszfzpz46g37mlpvbzjl2wpwvl2b05psipssyp1sm8h";
 const V35 = (1 << 8) | 35;
 
 const servers: Server[] = [];
+const daemonSockets: Socket[] = [];
 const clients: NixDaemonClient[] = [];
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
+  // A paused socket would not notice its peer closing, and the server would wait for it.
+  for (const socket of daemonSockets.splice(0)) socket.destroy();
   for (const server of servers.splice(0)) {
     server.close();
     await once(server, "close");
@@ -38,6 +41,7 @@ interface FakeConnection {
 async function fakeDaemon(serve: (connection: FakeConnection) => Promise<void>): Promise<string> {
   const socketPath = join(tempDir("storefront-fake-daemon-"), "socket");
   const server = createServer((socket) => {
+    daemonSockets.push(socket);
     const reader = new WireReader();
     socket.on("data", (chunk: Buffer) => {
       reader.push(chunk);
@@ -170,6 +174,32 @@ describe("the pool", () => {
 });
 
 describe("sending a NAR", () => {
+  it("stops sending when the daemon refuses before reading the data, and reports the refusal", async () => {
+    const socketPath = await fakeDaemon(async (connection) => {
+      await acceptClient(connection);
+      const { reader, send, socket } = connection;
+      expect(await reader.u64()).toBe(45); // AddBuildLog
+      await reader.string();
+      // As a daemon that does not trust us: it refuses at once and reads no further.
+      socket.pause();
+      send(refusal("you are not privileged to add logs"));
+      return new Promise(() => undefined);
+    });
+    async function* endless(): AsyncGenerator<Buffer> {
+      for (;;) {
+        await Promise.resolve();
+        yield Buffer.alloc(64 * 1024);
+      }
+    }
+    const client = clientOf(socketPath, 30_000);
+    await expect(
+      client.addBuildLog("/nix/store/0c7d9fbbcjfq5xrbxwpfi8xr1w5pjd8k-f.drv", endless()),
+    ).rejects.toMatchObject({
+      kind: "daemon",
+      daemonMessage: "you are not privileged to add logs",
+    });
+  });
+
   it("reads the source only as fast as the daemon takes the frames", async () => {
     const CHUNK = 64 * 1024;
     const CHUNKS = 1024; // 64 MiB, far more than the socket's buffers hold

@@ -108,11 +108,6 @@ export class DaemonConnection {
     return this.#broken;
   }
 
-  /** True while an operation runs or waits. */
-  get busy(): boolean {
-    return this.#busy > 0;
-  }
-
   /** Runs `operation` once those before it are done; fails at once on a broken connection. */
   run<T>(operation: (channel: Channel) => Promise<T>): Promise<T> {
     return this.#run(() => operation(this.#channel()));
@@ -134,10 +129,10 @@ export class DaemonConnection {
         return await operation();
       } catch (error) {
         // A refusal by the daemon, or a request refused before a byte of it was sent, leaves
-        // the conversation in step. Anything else may not (a data source failing part way is
-        // answered in step, but closing is the safe side): the next operation gets a new one.
-        // A daemon that refuses before it starts work sends its error twice and hangs up: bytes
-        // after a refusal are an answer to nothing.
+        // the conversation in step, unless bytes follow the refusal: a daemon that refuses
+        // before it starts work sends its error twice and hangs up. Anything else may leave it
+        // out of step (a data source failing part way is answered in step, but closing is the
+        // safe side): the connection is closed and the next operation gets a new one.
         const refused =
           error instanceof NixDaemonError && error.kind === "daemon" && this.#reader.buffered === 0;
         if (!refused && this.#sent > 0) {

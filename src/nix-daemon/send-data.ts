@@ -21,13 +21,17 @@ export async function sendData(channel: Channel, source: DataSource): Promise<vo
  * NAR, refuses it, and the connection stays in step; the source's error is then thrown.
  */
 export async function sendFramed(channel: Channel, source: DataSource): Promise<void> {
-  // Set from the promise's callback; an object so that the checks below read it afresh.
-  const daemon = { answered: false };
+  // Set from the promise's callback, read through a function so that each check reads it afresh.
+  let answeredYet = false;
+  const hasAnswered = (): boolean => answeredYet;
   const answer = channel.processStderr().finally(() => {
-    daemon.answered = true;
+    answeredYet = true;
   });
   // Awaited below; until then a refusal must not count as unhandled.
-  answer.catch(() => undefined);
+  const answered = answer.then(
+    () => undefined,
+    () => undefined,
+  );
 
   const iterator = source[Symbol.asyncIterator]();
   let sourceError: Error | undefined;
@@ -45,14 +49,20 @@ export async function sendFramed(channel: Channel, source: DataSource): Promise<
         sourceDone = true;
         break;
       }
-      if (daemon.answered) break;
-      for (const frame of frames(next.value)) await channel.write(frame);
+      if (hasAnswered()) break;
+      for (const frame of frames(next.value)) {
+        // A daemon that answers early stops reading: do not wait for it to take this frame.
+        const written = channel.write(frame);
+        written.catch(() => undefined);
+        await Promise.race([written, answered]);
+        if (hasAnswered()) break;
+      }
     }
   } finally {
     if (!sourceDone && sourceError === undefined) await iterator.return?.();
   }
 
-  if (daemon.answered) {
+  if (hasAnswered()) {
     // The daemon answered before the data ended, so it stopped reading frames: what we would
     // still send, it would read as requests. Nix's own client has the same rule.
     channel.poison(new NixDaemonError("protocol", "the Nix daemon answered before the data ended"));
