@@ -5,6 +5,7 @@
 // is not such a failure.
 
 import { createConnection, type Socket } from "node:net";
+import { debuglog } from "node:util";
 import type { Channel } from "./channel.ts";
 import { NixDaemonError } from "./errors.ts";
 import { handshake, type HandshakeResult } from "./handshake.ts";
@@ -23,7 +24,10 @@ export interface ConnectionOptions {
    */
   readonly timeoutMs?: number;
   readonly settings?: ClientSettings;
-  /** Log lines and activities the daemon sends; default: none kept. */
+  /**
+   * Log lines and activities the daemon sends. Default: to the debug log, shown with
+   * NODE_DEBUG=storefront-daemon.
+   */
   readonly onLog?: (message: LogMessage) => void;
 }
 
@@ -33,7 +37,7 @@ export class DaemonConnection {
   readonly #socket: Socket;
   readonly #reader = new WireReader();
   readonly #timeoutMs: number;
-  readonly #onLog: ((message: LogMessage) => void) | undefined;
+  readonly #onLog: (message: LogMessage) => void;
   #info: HandshakeResult | undefined;
   /** Why this connection can no longer be used; set once. */
   #broken: NixDaemonError | undefined;
@@ -48,7 +52,7 @@ export class DaemonConnection {
   private constructor(socket: Socket, options: ConnectionOptions) {
     this.#socket = socket;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#onLog = options.onLog;
+    this.#onLog = options.onLog ?? debugLog;
     socket.on("data", (chunk: Buffer) => {
       this.#reader.push(chunk);
     });
@@ -162,7 +166,7 @@ export class DaemonConnection {
 
   #channel(): Channel {
     const info = this.info;
-    const handlers: StderrHandlers = this.#onLog === undefined ? {} : { onLog: this.#onLog };
+    const handlers: StderrHandlers = { onLog: this.#onLog };
     return {
       version: info.version,
       features: info.features,
@@ -206,6 +210,16 @@ export class DaemonConnection {
     this.#broken = error;
     this.#reader.fail(error);
     this.#socket.destroy();
+  }
+}
+
+const debug = debuglog("storefront-daemon");
+
+function debugLog(message: LogMessage): void {
+  if (!debug.enabled) return;
+  if (message.type === "next") debug("nix-daemon: %s", message.text);
+  else if (message.type === "start-activity" && message.text !== "") {
+    debug("nix-daemon: %s", message.text);
   }
 }
 
