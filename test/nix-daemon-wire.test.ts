@@ -145,6 +145,8 @@ describe("frames", () => {
     const parts = frames(Buffer.alloc(10, 7), 4);
     expect(parts.map((part) => part.length)).toEqual([8, 4, 8, 4, 8, 2]);
     expect(parts[4]?.readBigUInt64LE()).toBe(2n);
+    // An empty chunk makes no frame: a frame of length 0 would end the data.
+    expect(frames(Buffer.alloc(0))).toEqual([]);
   });
 });
 

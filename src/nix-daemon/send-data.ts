@@ -20,7 +20,7 @@ export async function sendData(channel: Channel, source: DataSource): Promise<vo
  * If the source fails part way, the frames are ended all the same, so that the daemon sees a cut
  * NAR, refuses it, and the connection stays in step; the source's error is then thrown.
  */
-export async function sendFramed(channel: Channel, source: DataSource): Promise<void> {
+async function sendFramed(channel: Channel, source: DataSource): Promise<void> {
   // Set from the promise's callback, read through a function so that each check reads it afresh.
   let answeredYet = false;
   const hasAnswered = (): boolean => answeredYet;
@@ -78,7 +78,7 @@ export async function sendFramed(channel: Channel, source: DataSource): Promise<
 }
 
 /** 1.21 and 1.22: the daemon asks for data (STDERR_READ) and we answer with a string. */
-export async function sendOnRequest(channel: Channel, source: DataSource): Promise<void> {
+async function sendOnRequest(channel: Channel, source: DataSource): Promise<void> {
   const pull = new PullSource(source);
   try {
     await channel.processStderr(async (length) => {
@@ -96,7 +96,7 @@ export async function sendOnRequest(channel: Channel, source: DataSource): Promi
  * Reads an async iterable by sizes chosen by the reader. A failing source reads as its end (the
  * daemon then refuses the cut data) and keeps its error for the caller.
  */
-export class PullSource {
+class PullSource {
   readonly #iterator: AsyncIterator<Uint8Array>;
   #rest: Buffer = Buffer.alloc(0);
   #done = false;

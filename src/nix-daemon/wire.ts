@@ -2,9 +2,6 @@
 // little-endian, booleans included; a string is its byte length, its bytes, and zeros up to a
 // multiple of 8; a list is its count, then its items. Pure: bytes in, bytes out.
 
-/** Numbers above this are sent as bigint; below it a JavaScript number is exact. */
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
-
 export function encodeU64(value: number | bigint | boolean): Buffer {
   const big = typeof value === "boolean" ? (value ? 1n : 0n) : BigInt(value);
   if (big < 0n || big > 0xffff_ffff_ffff_ffffn) {
@@ -53,10 +50,6 @@ export class WireWriter {
   toBuffer(): Buffer {
     return Buffer.concat(this.#parts);
   }
-}
-
-export function isExactU64(value: bigint): boolean {
-  return value <= MAX_EXACT;
 }
 
 // Framed data (from protocol 1.23 on, for NARs and logs): chunks each preceded by their length,
