@@ -1,0 +1,200 @@
+// A client of the Nix daemon: a small pool of connections over its unix socket.
+//
+// Why a pool and not one queued connection: the upload routes take many pushes at once (Nix
+// uploads over up to 25 connections), and one AddToStoreNar of a large NAR would hold up every
+// other operation behind it, down to a quick validity check. The daemon forks a process per
+// connection and imports in parallel, so a few connections let imports overlap; the cap keeps
+// the daemon's processes (and their contention for the database lock) bounded. Each connection
+// still serves its operations one after another, as the protocol requires.
+
+import type { DrvOutput, Realisation } from "../core/realisation.ts";
+import { DaemonConnection, type ConnectionOptions } from "./connection.ts";
+import { NixDaemonError } from "./errors.ts";
+import type { HandshakeResult } from "./handshake.ts";
+import type { NarImport } from "./operations/add-to-store-nar.ts";
+import type { GcRequest, GcResult } from "./operations/gc.ts";
+import type { DaemonPathInfo } from "./operations/paths.ts";
+import type { BuildTraceEntry } from "./operations/realisations.ts";
+import type { DataSource } from "./send-data.ts";
+import { DaemonSession } from "./session.ts";
+
+export interface NixDaemonClientOptions extends ConnectionOptions {
+  /** Connections open at most; operations beyond wait their turn. Default 4. */
+  readonly maxConnections?: number;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 4;
+
+export class NixDaemonClient {
+  readonly #options: NixDaemonClientOptions;
+  readonly #maxConnections: number;
+  readonly #idle: DaemonConnection[] = [];
+  readonly #waiting: (() => void)[] = [];
+  #open = 0;
+  #closed = false;
+
+  constructor(options: NixDaemonClientOptions) {
+    const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`maxConnections must be a whole number of at least 1, not ${max}`);
+    }
+    const timeout = options.timeoutMs;
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
+      throw new RangeError(`timeoutMs must be a number of milliseconds above 0, not ${timeout}`);
+    }
+    this.#options = options;
+    this.#maxConnections = max;
+  }
+
+  /**
+   * Runs `work` with a connection of its own (several operations in order, temporary roots that
+   * last until it returns). The connection goes back to the pool afterwards, unless it broke or
+   * holds temporary roots, which end with it.
+   */
+  session<T>(work: (session: DaemonSession) => Promise<T>): Promise<T> {
+    return this.#session(work, false);
+  }
+
+  /**
+   * `work` that only reads, retried once on a new connection when an idle one turns out to be
+   * closed: the daemon drops its connections when it restarts, which we learn only on use.
+   */
+  #query<T>(work: (session: DaemonSession) => Promise<T>): Promise<T> {
+    return this.#session(work, true);
+  }
+
+  async #session<T>(work: (session: DaemonSession) => Promise<T>, retry: boolean): Promise<T> {
+    const { connection, reused } = await this.#acquire();
+    const session = new DaemonSession(connection);
+    try {
+      return await work(session);
+    } catch (error) {
+      if (!(retry && reused && error instanceof NixDaemonError && error.kind === "closed")) {
+        throw error;
+      }
+    } finally {
+      this.#release(connection, !session.holdsTempRoots);
+    }
+    // The others that waited idle are as likely to be stale.
+    this.closeIdle();
+    return this.#session(work, false);
+  }
+
+  /** What the handshake negotiated (opens a connection if none is). */
+  info(): Promise<HandshakeResult> {
+    return this.#query((session) => Promise.resolve(session.info));
+  }
+
+  isValidPath(storePath: string): Promise<boolean> {
+    return this.#query((session) => session.isValidPath(storePath));
+  }
+
+  queryPathInfo(storePath: string): Promise<DaemonPathInfo | undefined> {
+    return this.#query((session) => session.queryPathInfo(storePath));
+  }
+
+  /** Streams `nar` to the daemon as `info`'s path; references must be valid first. */
+  addToStoreNar(info: NarImport, nar: DataSource): Promise<void> {
+    return this.session((session) => session.addToStoreNar(info, nar));
+  }
+
+  addBuildLog(drvPath: string, log: DataSource): Promise<void> {
+    return this.session((session) => session.addBuildLog(drvPath, log));
+  }
+
+  realisationForm(): Promise<"drv-hash" | "drv-path" | "none"> {
+    return this.#query((session) => Promise.resolve(session.realisationForm));
+  }
+
+  registerDrvOutput(realisation: Realisation): Promise<void> {
+    return this.session((session) => session.registerDrvOutput(realisation));
+  }
+
+  queryRealisation(id: DrvOutput): Promise<Realisation | undefined> {
+    return this.#query((session) => session.queryRealisation(id));
+  }
+
+  registerBuildTrace(entry: BuildTraceEntry): Promise<void> {
+    return this.session((session) => session.registerBuildTrace(entry));
+  }
+
+  queryBuildTrace(drvPath: string, outputName: string): Promise<BuildTraceEntry | undefined> {
+    return this.#query((session) => session.queryBuildTrace(drvPath, outputName));
+  }
+
+  /**
+   * Collects garbage on a connection of its own. The daemon keeps every path added over a
+   * connection as a temporary root of that connection (so that a collection cannot take a path
+   * between its import and its first root), until the connection closes. Idle connections are
+   * closed first so that our own past imports do not keep paths alive; imports under way do.
+   * A daemon worker may take a moment to exit after its connection closes: a path added just
+   * before may still be reported alive.
+   */
+  collectGarbage(request: GcRequest): Promise<GcResult> {
+    this.closeIdle();
+    return this.session((session) => session.collectGarbage(request));
+  }
+
+  addIndirectRoot(link: string): Promise<void> {
+    return this.session((session) => session.addIndirectRoot(link));
+  }
+
+  addPermRoot(storePath: string, gcRoot: string): Promise<string> {
+    return this.session((session) => session.addPermRoot(storePath, gcRoot));
+  }
+
+  /** Closes the connections that no operation uses now (and the temporary roots they hold). */
+  closeIdle(): void {
+    for (const connection of this.#idle.splice(0)) {
+      connection.close();
+      this.#open--;
+    }
+    this.#wakeOne();
+  }
+
+  /** Closes idle connections now and busy ones as they finish; later calls fail. */
+  close(): void {
+    this.#closed = true;
+    for (const connection of this.#idle.splice(0)) connection.close();
+    this.#open = 0;
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+
+  async #acquire(): Promise<{ connection: DaemonConnection; reused: boolean }> {
+    for (;;) {
+      if (this.#closed) throw new NixDaemonError("closed", "the Nix daemon client was closed");
+      const idle = this.#idle.pop();
+      if (idle !== undefined) {
+        // The daemon may have closed it while it waited (a restart of nix-daemon).
+        if (idle.broken === undefined) return { connection: idle, reused: true };
+        this.#open--;
+        continue;
+      }
+      if (this.#open < this.#maxConnections) {
+        this.#open++;
+        try {
+          return { connection: await DaemonConnection.open(this.#options), reused: false };
+        } catch (error) {
+          this.#open--;
+          this.#wakeOne();
+          throw error;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+  }
+
+  #release(connection: DaemonConnection, reuse: boolean): void {
+    if (reuse && connection.broken === undefined && !this.#closed) {
+      this.#idle.push(connection);
+    } else {
+      connection.close();
+      if (!this.#closed) this.#open--;
+    }
+    this.#wakeOne();
+  }
+
+  #wakeOne(): void {
+    this.#waiting.shift()?.();
+  }
+}
