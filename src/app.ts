@@ -1,7 +1,8 @@
 // Everything a running storefront needs, opened and checked at start so that a bad key file or
 // a missing database fails now, with a clear message, rather than on the first request.
 
-import { loadAdminTokens } from "./admin-tokens.ts";
+import { AccessControl } from "./access/access-control.ts";
+import { loadTokens } from "./access/tokens.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Services } from "./http/services.ts";
@@ -48,7 +49,7 @@ export interface AppOptions {
 export function openApp(config: Config, log: Logger, options: AppOptions = {}): App {
   const warnTo = options.checkedByPrimary === true ? undefined : log;
   const keys = loadSigningKeys(config.sign_key_paths, warnTo);
-  const adminTokens = loadAdminTokens(config.admin_token_paths, warnTo);
+  const tokens = loadTokens(config, warnTo);
   const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
   const index = new StoreIndex(config.nix_db_path);
   const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
@@ -75,7 +76,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       metrics,
       narInfoCache: new NarInfoCache(),
       pins,
-      adminTokens,
+      access: new AccessControl({ public: config.access.public, tokens }, log, metrics.registry),
       narCache: narCache?.compressed,
       narLayouts: narCache?.layouts,
     },

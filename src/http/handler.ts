@@ -55,6 +55,9 @@ async function handle(
         throw new StorefrontError("method_not_allowed", `${req.method ?? ""} not allowed`);
       case "found":
         routeName = lookup.route.name;
+        if (lookup.route.scope !== "none") {
+          services.access.check(req, routeName, lookup.route.scope);
+        }
         await lookup.route.handle({ req, res, params: lookup.params, query, services });
     }
   } catch (error) {

@@ -9,6 +9,8 @@ export const landingRoute: Route = {
   name: "/",
   pattern: /^\/$/,
   methods: ["GET"],
+  // Open even on a private cache: it says how to get in, and shows nothing of the store.
+  scope: "none",
   handle: ({ req, res, services: { config, keys, version } }) => {
     const forwardedProto = req.headers["x-forwarded-proto"];
     const page = renderLandingPage({

@@ -13,6 +13,7 @@ export const listingRoute: Route = {
   name: "/<hash>.ls",
   pattern: /^\/([^/]*)\.ls$/,
   methods: ["GET"],
+  scope: "read",
   handle: async ({ req, res, params, services }) => {
     const { config } = services;
     const path = validPathOfHash(params[0] ?? "", services);
