@@ -10,14 +10,20 @@ import type { Logger } from "../log.ts";
 import { authorize, type AccessPolicy, type FailureReason } from "./authorize.ts";
 import type { Scope } from "./scopes.ts";
 
-/** Log lines per client address per second, at most; the rest are counted in the next line. */
-const LOG_INTERVAL_MS = 1000;
+/**
+ * Log lines per client address and window, at most: every failure of a person or a misconfigured
+ * client is logged, while a client guessing secrets cannot fill the journal. The rest are
+ * counted, and the count is logged with the next window's first line.
+ */
+const LOG_LINES_PER_WINDOW = 10;
+const LOG_WINDOW_MS = 10_000;
 
 /** Addresses remembered for that; past it the memory is dropped (a flood of addresses). */
 const MAX_REMEMBERED_ADDRESSES = 10_000;
 
 interface Recent {
-  loggedAt: number;
+  windowStart: number;
+  logged: number;
   suppressed: number;
 }
 
@@ -82,13 +88,19 @@ export class AccessControl {
     this.#failures.inc({ reason });
     const client = req.socket.remoteAddress ?? "unknown";
     const now = Date.now();
-    const recent = this.#recent.get(client);
-    if (recent !== undefined && now - recent.loggedAt < LOG_INTERVAL_MS) {
+    let recent = this.#recent.get(client);
+    let suppressed = 0;
+    if (recent === undefined || now - recent.windowStart >= LOG_WINDOW_MS) {
+      suppressed = recent?.suppressed ?? 0;
+      if (this.#recent.size >= MAX_REMEMBERED_ADDRESSES) this.#recent.clear();
+      recent = { windowStart: now, logged: 0, suppressed: 0 };
+      this.#recent.set(client, recent);
+    }
+    if (recent.logged >= LOG_LINES_PER_WINDOW) {
       recent.suppressed++;
       return;
     }
-    if (this.#recent.size >= MAX_REMEMBERED_ADDRESSES) this.#recent.clear();
-    this.#recent.set(client, { loggedAt: now, suppressed: 0 });
+    recent.logged++;
     this.#log.warn("authentication failed", {
       status: reason === "forbidden" ? 403 : 401,
       reason,
@@ -96,7 +108,8 @@ export class AccessControl {
       // A login is a name, not a secret; cut so that a client cannot write a long line.
       login: login?.slice(0, 64),
       route,
-      suppressed: recent === undefined || recent.suppressed === 0 ? undefined : recent.suppressed,
+      // Failures of this client not logged in the window before.
+      suppressed: suppressed === 0 ? undefined : suppressed,
     });
   }
 }

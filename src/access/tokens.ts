@@ -24,11 +24,19 @@ export function secretDigest(secret: string): Buffer {
   return createHash("sha256").update(secret).digest();
 }
 
-function readSecret(path: string, what: string, log: Logger | undefined): string {
-  const secret = readSecretFile(path, what, log).trim();
+/** Reads the secret of `path`, which `what` names (the key), with the fix in every message. */
+function readSecret(path: string, what: string, name: string, log: Logger | undefined): string {
+  const remedy = `make one with \`storefront token generate ${name} --scopes read --secret ${path} --force\``;
+  let secret: string;
+  try {
+    secret = readSecretFile(path, what, log).trim();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${error.message}; ${remedy}`);
+    throw error;
+  }
   if (secret.length < MIN_SECRET_LENGTH || /\s/.test(secret)) {
     throw new ConfigError(
-      `${path}: a ${what} must hold one secret of at least ${MIN_SECRET_LENGTH} characters without spaces; make one with \`storefront token generate NAME --scopes read --secret ${path} --force\``,
+      `${path}: the ${what} must hold one secret of at least ${MIN_SECRET_LENGTH} characters without spaces; ${remedy}`,
     );
   }
   return secret;
@@ -38,12 +46,19 @@ function readSecret(path: string, what: string, log: Logger | undefined): string
 export function loadTokens(config: Config, log: Logger | undefined): readonly Token[] {
   const named = config.access.tokens.map((token) => ({
     name: token.name,
-    digest: secretDigest(readSecret(token.secret_path, "token secret file", log)),
+    digest: secretDigest(
+      readSecret(
+        token.secret_path,
+        `secret file of token "${token.name}" (access.tokens secret_path)`,
+        token.name,
+        log,
+      ),
+    ),
     scopes: new Set(token.scopes),
   }));
   const admin = config.admin_token_paths.map((path) => ({
     name: undefined,
-    digest: secretDigest(readSecret(path, "admin token file", log)),
+    digest: secretDigest(readSecret(path, "admin token file (admin_token_paths)", "admin", log)),
     scopes: new Set(SCOPES),
   }));
   return Object.freeze([...named, ...admin]);
