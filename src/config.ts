@@ -301,6 +301,8 @@ export function loadConfig(
   if (!rootsDir.startsWith("/")) {
     throw new ConfigError(`${source}: "gcroots.dir" must be an absolute path`);
   }
+  const tokens = parseTokenConfigs(parsed.access.tokens, source);
+  const adminTokenPaths = [...parsed.admin_token_paths, ...tokenPathsFromEnv(env)];
   const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
   if (!narCachePath.startsWith("/")) {
     throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);
@@ -315,12 +317,12 @@ export function loadConfig(
       ...keyPathsFromEnv(env),
       ...(flags.signKeyPaths ?? []),
     ]),
-    admin_token_paths: Object.freeze([...parsed.admin_token_paths, ...tokenPathsFromEnv(env)]),
+    admin_token_paths: Object.freeze(adminTokenPaths),
     gcroots: Object.freeze({ ...parsed.gcroots, dir: rootsDir.replace(/(.)\/+$/, "$1") }),
     nar_cache: Object.freeze({ ...parsed.nar_cache, path: narCachePath }),
     access: Object.freeze({
       public: parsed.access.public,
-      tokens: parseTokenConfigs(parsed.access.tokens, source),
+      tokens,
     }),
     listen,
     metricsListen,

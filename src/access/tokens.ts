@@ -61,5 +61,14 @@ export function loadTokens(config: Config, log: Logger | undefined): readonly To
     digest: secretDigest(readSecret(path, "admin token file (admin_token_paths)", "admin", log)),
     scopes: new Set(SCOPES),
   }));
-  return Object.freeze([...named, ...admin]);
+  const tokens = [...named, ...admin];
+  if (!config.access.public && !tokens.some((token) => token.scopes.has("read"))) {
+    // A warning, not an error: the cache starts (its /health and landing page work) and the
+    // operator adds a token.
+    log?.warn(
+      `"access.public" is false but no token has the "read" scope, so nobody can read the cache; add an [[access.tokens]] entry with scopes = ["read"], or set public = true`,
+      { config: config.source },
+    );
+  }
+  return Object.freeze(tokens);
 }
