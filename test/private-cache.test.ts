@@ -194,6 +194,19 @@ describe.skipIf(!hasNix)("a private cache", () => {
     }
   });
 
+  it("keeps its answers from shared caches: Cache-Control private, never public", async () => {
+    const authorization = basic("ci", readSecret);
+    const info = await request(`/${hashOf(app)}.narinfo`, { authorization });
+    expect(info.headers["cache-control"]).toBe("private, max-age=60");
+    const nar = await request("/" + (/^URL: (.*)$/m.exec(info.body.toString())?.[1] ?? ""), {
+      authorization,
+    });
+    expect(nar.status).toBe(200);
+    expect(nar.headers["cache-control"]).toBe("private, max-age=31536000, immutable");
+    const cacheInfo = await request("/nix-cache-info", { authorization });
+    expect(cacheInfo.headers["cache-control"]).toBe("private, max-age=3600");
+  });
+
   it("takes Bearer from curl", async () => {
     const ok = await curl([
       "-H",

@@ -3,11 +3,12 @@
 // and recording each refusal: a counter by reason and a log line that names the client, the
 // login and the route, never the secret.
 
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, type Registry } from "prom-client";
 import { StorefrontError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { authorize, type AccessPolicy, type FailureReason } from "./authorize.ts";
+import { keepPrivate } from "./private-responses.ts";
 import type { Scope } from "./scopes.ts";
 
 /**
@@ -54,15 +55,17 @@ export class AccessControl {
   }
 
   /**
-   * Lets a request for `route` (its name) through, or throws the refusal: 401 without valid
-   * credentials, 403 without the scope, 404 for a route no token may use.
+   * Lets a request for `route` (its name) through, its answer kept from shared caches, or
+   * throws the refusal: 401 without valid credentials, 403 without the scope, 404 for a route
+   * no token may use.
    */
-  check(req: IncomingMessage, route: string, scope: Scope): void {
+  check(req: IncomingMessage, res: ServerResponse, route: string, scope: Scope): void {
     const policy = this.#policy;
     if (scope === "read" && policy.public) return;
     const decision = authorize(policy, req.headers.authorization, scope);
     switch (decision.kind) {
       case "ok":
+        keepPrivate(res);
         return;
       case "off":
         throw new StorefrontError("not_found", `no token has the ${scope} scope`);

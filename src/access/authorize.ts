@@ -37,22 +37,15 @@ export interface AccessPolicy {
   readonly tokens: readonly Token[];
 }
 
-/** Whether a route needing `scope` runs without looking at the request: the hot path. */
-export function isOpen(policy: AccessPolicy, scope: Scope | "none"): boolean {
-  return scope === "none" || (scope === "read" && policy.public);
-}
-
 export function authorize(
   policy: AccessPolicy,
   authorization: string | undefined,
   scope: Scope,
 ): Decision {
   if (scope === "read" && policy.public) return OK;
-  if (!policy.tokens.some((token) => token.scopes.has(scope))) {
-    // Reading a private cache with no tokens at all is refused like any wrong token; the
-    // other scopes' routes (pins, uploads) are off, as if absent.
-    if (scope !== "read") return OFF;
-  }
+  // The routes of a scope no token has (pins, uploads) are off, as if absent; reading a
+  // private cache without such tokens is refused like any wrong token.
+  if (scope !== "read" && !policy.tokens.some((token) => token.scopes.has(scope))) return OFF;
   const credentials = parseCredentials(authorization);
   if (credentials.kind === "none") return { kind: "refused", reason: "missing", login: undefined };
   if (credentials.kind === "malformed") {

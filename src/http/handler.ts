@@ -56,7 +56,7 @@ async function handle(
       case "found":
         routeName = lookup.route.name;
         if (lookup.route.scope !== "none") {
-          services.access.check(req, routeName, lookup.route.scope);
+          services.access.check(req, res, routeName, lookup.route.scope);
         }
         await lookup.route.handle({ req, res, params: lookup.params, query, services });
     }
