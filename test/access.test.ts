@@ -1,11 +1,16 @@
 // The access decision with plain values: credentials parsed, tokens matched by secret (and by
 // login for Basic), scopes checked, and a public cache's reads let through untouched.
 
+import { IncomingMessage, ServerResponse } from "node:http";
+import { Socket } from "node:net";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { AccessControl } from "../src/access/access-control.ts";
 import { authorize, type AccessPolicy } from "../src/access/authorize.ts";
 import { parseCredentials } from "../src/access/credentials.ts";
 import { secretDigest, type Token } from "../src/access/tokens.ts";
 import type { Scope } from "../src/access/scopes.ts";
+import { createLogger } from "../src/log.ts";
 
 const READER = "reader-secret-0123456789abcdef";
 const PINNER = "pinner-secret-0123456789abcdef";
@@ -90,5 +95,56 @@ describe("authorize", () => {
     expect(authorize(readersOnly, basic("ci", READER), "pin").kind).toBe("off");
     expect(authorize(readersOnly, basic("ci", READER), "push").kind).toBe("off");
     expect(authorize({ public: false, tokens: [] }, undefined, "read").kind).toBe("refused");
+  });
+});
+
+describe("AccessControl", () => {
+  function request(authorization: string | undefined): IncomingMessage {
+    const req = new IncomingMessage(new Socket());
+    if (authorization !== undefined) req.headers.authorization = authorization;
+    return req;
+  }
+
+  it("counts every refusal by reason, logs a flood from one client in few lines, never the secret", async () => {
+    const lines: string[] = [];
+    const registry = new Registry();
+    const access = new AccessControl(
+      privateCache,
+      createLogger((line) => lines.push(line)),
+      registry,
+    );
+    const res = new ServerResponse(request(undefined));
+    for (let i = 0; i < 30; i++) {
+      expect(() => {
+        access.check(request(basic("ci", `${READER}${i}`)), res, "/<hash>.narinfo", "read");
+      }).toThrow(expect.objectContaining({ code: "unauthorized" }));
+    }
+    expect(() => {
+      access.check(request(basic("ci", READER)), res, "/api/v1/pins", "pin");
+    }).toThrow(expect.objectContaining({ code: "forbidden" }));
+    const text = await registry.metrics();
+    expect(text).toContain('storefront_auth_failures_total{reason="invalid"} 30');
+    expect(text).toContain('storefront_auth_failures_total{reason="forbidden"} 1');
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toBe(
+      "warn authentication failed status=401 reason=invalid client=unknown login=ci route=/<hash>.narinfo\n",
+    );
+    expect(lines.join("")).not.toContain(READER);
+  });
+
+  it("serves the policy it was last given (a reload swaps it)", () => {
+    const access = new AccessControl(
+      privateCache,
+      createLogger(() => undefined),
+      new Registry(),
+    );
+    const res = new ServerResponse(request(undefined));
+    expect(() => {
+      access.check(request(undefined), res, "/nix-cache-info", "read");
+    }).toThrow();
+    access.replace(publicCache);
+    expect(() => {
+      access.check(request(undefined), res, "/nix-cache-info", "read");
+    }).not.toThrow();
   });
 });
