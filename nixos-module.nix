@@ -109,6 +109,21 @@ let
         path = builtins.elemAt paths i;
       }) (builtins.length paths);
 
+    # Where systemd puts the service's credentials ($CREDENTIALS_DIRECTORY): the config file is
+    # written before the service runs, so it names the directory itself.
+    credentialsDirectory = "/run/credentials/storefront.service";
+
+    # The `tokens` option: each secret file handed over as credential `token-<name>`...
+    tokenCredentials = tokens: map (token: { id = "token-${token.name}"; path = token.secretFile; }) tokens;
+
+    # ... and named by `[[access.tokens]]` in the config file.
+    tokenSettings =
+      tokens:
+      map (token: {
+        inherit (token) name scopes;
+        secret_path = "${credentialsDirectory}/token-${token.name}";
+      }) tokens;
+
     # Combinations that cannot work, each with the way out.
     assertionsFor =
       cfg:
@@ -218,7 +233,9 @@ let
           # A static user, so that the GC roots it makes stay its own across restarts.
           User = "storefront";
           Group = "storefront";
-          LoadCredential = map (credential: "${credential.id}:${credential.path}") (signKeys ++ adminTokens);
+          LoadCredential = map (credential: "${credential.id}:${credential.path}") (
+            signKeys ++ adminTokens ++ tokenCredentials (cfg.tokens or [ ])
+          );
 
           # Writable: only the roots directory and the NAR cache (/var/cache/storefront,
           # $CACHE_DIRECTORY, where `[nar_cache] path` defaults to). The store and Nix's database
@@ -392,6 +409,14 @@ let
                   `gcroots.new_path_keep_days` days.
                 '';
               };
+              access.public = nullable types.bool "`true`" {
+                example = false;
+                description = ''
+                  `false`: a private cache; reading it (narinfos, NARs, everything that shows
+                  the store) needs a token with the `read` scope (see {option}`tokens`), which
+                  Nix clients send from a netrc file.
+                '';
+              };
               gcroots.new_path_keep_days = nullable types.ints.positive "`30`" {
                 example = 90;
                 description = "Days a pin made by `gcroots.pin_new_paths` is kept.";
@@ -413,13 +438,58 @@ let
           '';
         };
 
+        tokens = mkOption {
+          type = types.listOf (
+            types.submodule {
+              options = {
+                name = mkOption {
+                  type = types.strMatching "[A-Za-z0-9._-]{1,64}";
+                  example = "ci";
+                  description = "The token's name: the login of the client's netrc line.";
+                };
+                scopes = mkOption {
+                  type = types.nonEmptyListOf (
+                    types.enum [
+                      "read"
+                      "push"
+                      "pin"
+                      "admin"
+                    ]
+                  );
+                  example = [
+                    "read"
+                    "push"
+                  ];
+                  description = "What the token may do; `admin` is all three.";
+                };
+                secretFile = mkOption {
+                  type = types.path;
+                  example = "/run/secrets/storefront-ci";
+                  description = ''
+                    The file holding the secret (as `storefront token generate` writes it),
+                    handed to the service like {option}`signKeyPaths`; outside the Nix store.
+                  '';
+                };
+              };
+            }
+          );
+          default = [ ];
+          example = literalExpression ''
+            [ { name = "ci"; scopes = [ "read" "push" ]; secretFile = "/run/secrets/storefront-ci"; } ]
+          '';
+          description = ''
+            Access tokens (`[[access.tokens]]`), each secret file passed to the service with
+            LoadCredential. With {option}`settings.access.public` = `false` reading needs one.
+          '';
+        };
+
         adminTokenPaths = mkOption {
           type = types.listOf types.path;
           default = [ ];
           example = [ "/run/secrets/storefront-admin-token" ];
           description = ''
-            Files each holding a bearer token for storefront's admin API (`/api/v1/pins`),
-            handed over like {option}`signKeyPaths`. Empty: the admin API is off.
+            Files each holding an admin token: every scope (read, push, pin) with any login,
+            handed over like {option}`signKeyPaths`.
           '';
         };
 
@@ -446,6 +516,9 @@ let
 
         services.storefront.settings.metrics = builtins.mapAttrs (_: lib.mkDefault) (
           pure.metricsSettings cfg.metrics
+        );
+        services.storefront.settings.access.tokens = lib.mkIf (cfg.tokens != [ ]) (
+          pure.tokenSettings cfg.tokens
         );
 
         users.users.storefront = {

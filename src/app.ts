@@ -1,7 +1,8 @@
 // Everything a running storefront needs, opened and checked at start so that a bad key file or
 // a missing database fails now, with a clear message, rather than on the first request.
 
-import { loadAdminTokens } from "./admin-tokens.ts";
+import { AccessControl } from "./access/access-control.ts";
+import { loadTokens } from "./access/tokens.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import type { Services } from "./http/services.ts";
@@ -24,7 +25,7 @@ import { VERSION } from "./version.ts";
 export interface App {
   readonly services: Services;
   /**
-   * Reads the signing keys and admin tokens of `config` again (SIGHUP), and puts them and
+   * Reads the signing keys and access tokens of `config` again (SIGHUP), and puts them and
    * `config` (which may differ from the running one only in what routes read per request,
    * process/reload.ts) in place
    * of the running ones, both at once, for the next request; narinfos signed with the old keys
@@ -59,7 +60,7 @@ export interface AppOptions {
 export function openApp(config: Config, log: Logger, options: AppOptions = {}): App {
   const warnTo = options.checkedByPrimary === true ? undefined : log;
   const keys = loadSigningKeys(config.sign_key_paths, warnTo);
-  const adminTokens = loadAdminTokens(config.admin_token_paths, warnTo);
+  const tokens = loadTokens(config, warnTo);
   const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
   const index = new StoreIndex(config.nix_db_path);
   const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
@@ -87,7 +88,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     metrics,
     narInfoCache: new NarInfoCache(),
     pins,
-    adminTokens,
+    access: new AccessControl({ public: config.access.public, tokens }, log, metrics.registry),
     narCache: narCache?.compressed,
     narLayouts: narCache?.layouts,
     streams: new StreamSlots(config.max_streams, {
@@ -99,11 +100,11 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     services,
     reloadCredentials: (next) => {
       const reloadedKeys = loadSigningKeys(next.sign_key_paths, warnTo);
-      const reloadedTokens = loadAdminTokens(next.admin_token_paths, warnTo);
+      const reloadedTokens = loadTokens(next, warnTo);
       // `next` differs from the running config only in what routes read per request.
       services.config = next;
       services.keys = reloadedKeys;
-      services.adminTokens = reloadedTokens;
+      services.access.replace({ public: next.access.public, tokens: reloadedTokens });
       services.narInfoCache.invalidate();
     },
     roots,

@@ -114,6 +114,13 @@ export const stringList = (options: FieldOptions<readonly string[]>): Field<read
     options,
   );
 
+/**
+ * A list of tables (`[[name]]`), taken as it is: its entries are checked where they are used,
+ * with messages that say which entry and which key.
+ */
+export const tableList = (options: FieldOptions<readonly unknown[]>): Field<readonly unknown[]> =>
+  field("a list of tables ([[...]])", (v) => (Array.isArray(v) ? v : undefined), options);
+
 /** Checks `input` (parsed TOML) against `schema`: unknown keys and wrong types name the key. */
 export function applySchema<S extends Schema>(
   schema: S,

@@ -4,6 +4,7 @@
 
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { parseTokenConfigs, type TokenConfig } from "./access/token-config.ts";
 import { readConfiguredFile } from "./config-files.ts";
 import {
   formatListenAddress,
@@ -21,6 +22,7 @@ import {
   section,
   string,
   stringList,
+  tableList,
   type ConfigOf,
 } from "./config-schema.ts";
 
@@ -108,8 +110,19 @@ export const configSchema = {
     default: "/nix/var/nix/daemon-socket/socket",
   }),
   admin_token_paths: stringList({
-    doc: "Files each holding one bearer token for the admin API (/api/v1/pins); none: the API is off.",
+    doc: "Files each holding one admin token: every scope (read, push, pin), with any netrc login.",
     default: [],
+  }),
+  access: section("Who may read, push and pin.", {
+    public: boolean({
+      doc: "Reading the cache needs no token; false: a private cache, read with a `read` token.",
+      default: true,
+    }),
+    tokens: tableList({
+      doc: 'Tokens, each `[[access.tokens]]` with `name` (the netrc login), `secret_path` and `scopes` (of "read", "push", "pin", "admin").',
+      default: [],
+      defaultText: "none",
+    }),
   }),
   metrics: section("Prometheus metrics.", {
     enable: boolean({ doc: "Serve metrics at /metrics.", default: true }),
@@ -175,7 +188,11 @@ export interface NarCacheConfig {
   readonly max_size: number;
 }
 
-export interface Config extends Omit<FileConfig, "sign_key_path" | "nar_cache" | "gcroots"> {
+export interface Config extends Omit<
+  FileConfig,
+  "sign_key_path" | "nar_cache" | "gcroots" | "access"
+> {
+  readonly access: { readonly public: boolean; readonly tokens: readonly TokenConfig[] };
   readonly nar_cache: NarCacheConfig;
   /** `bind`, parsed. */
   readonly listen: ListenAddress;
@@ -297,6 +314,8 @@ export function loadConfig(
   if (!rootsDir.startsWith("/")) {
     throw new ConfigError(`${source}: "gcroots.dir" must be an absolute path`);
   }
+  const tokens = parseTokenConfigs(parsed.access.tokens, source);
+  const adminTokenPaths = [...parsed.admin_token_paths, ...tokenPathsFromEnv(env)];
   const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
   if (!narCachePath.startsWith("/")) {
     throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);
@@ -311,9 +330,13 @@ export function loadConfig(
       ...keyPathsFromEnv(env),
       ...(flags.signKeyPaths ?? []),
     ]),
-    admin_token_paths: Object.freeze([...parsed.admin_token_paths, ...tokenPathsFromEnv(env)]),
+    admin_token_paths: Object.freeze(adminTokenPaths),
     gcroots: Object.freeze({ ...parsed.gcroots, dir: rootsDir.replace(/(.)\/+$/, "$1") }),
     nar_cache: Object.freeze({ ...parsed.nar_cache, path: narCachePath }),
+    access: Object.freeze({
+      public: parsed.access.public,
+      tokens,
+    }),
     listen,
     metricsListen,
     source,

@@ -6,8 +6,10 @@ export type ErrorCode =
   | "bad_request"
   /** Nothing is there: an unknown route, a path not in the store, files gone from disk. */
   | "not_found"
-  /** The admin API without a valid bearer token. */
+  /** A route that needs a token, without valid credentials. */
   | "unauthorized"
+  /** Valid credentials, but a token without the scope the route needs. */
+  | "forbidden"
   /** A request body larger than the endpoint takes. */
   | "payload_too_large"
   /** A store path that is not valid in the served store (pinning one). */

@@ -7,6 +7,7 @@ import { pinCommand, pinHelp } from "./cli/pin.ts";
 import { pinsCommand, pinsHelp } from "./cli/pins.ts";
 import { pruneCommand, pruneHelp } from "./cli/prune.ts";
 import { serveCommand, serveHelp } from "./cli/serve.ts";
+import { tokenCommand, tokenHelp } from "./cli/token.ts";
 import { unpinCommand, unpinHelp } from "./cli/unpin.ts";
 import { CommandError, helpRows, UsageError } from "./cli/usage.ts";
 import { ConfigError } from "./config-schema.ts";
@@ -22,6 +23,7 @@ Commands:
 ${helpRows([
   ["serve", "serve the store over HTTP"],
   ["key generate", "write a new signing key pair"],
+  ["token generate", "write a new access token's secret"],
   ["pin", "keep a store path from the garbage collector, by name"],
   ["unpin", "remove a pin"],
   ["pins", "list the pins"],
@@ -40,6 +42,7 @@ ${helpRows([
 const helps: Readonly<Record<string, string>> = {
   serve: serveHelp,
   key: keyHelp,
+  token: tokenHelp,
   pin: pinHelp,
   unpin: unpinHelp,
   pins: pinsHelp,
@@ -54,6 +57,8 @@ async function run(argv: string[]): Promise<number> {
       return serveCommand(args, log);
     case "key":
       return keyCommand(args);
+    case "token":
+      return tokenCommand(args);
     case "pin":
       return pinCommand(args);
     case "unpin":

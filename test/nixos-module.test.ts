@@ -41,6 +41,7 @@ interface ModuleOptions {
   settings?: Record<string, unknown>;
   signKeyPaths?: string[];
   adminTokenPaths?: string[];
+  tokens?: { name: string; scopes: string[]; secretFile: string }[];
   openFirewall?: boolean;
   metrics?: boolean | string;
 }
@@ -61,6 +62,7 @@ function cfgExpression(options: ModuleOptions = {}): string {
     settings = m.defaultSettings // builtins.fromJSON ''${settings}'';
     signKeyPaths = builtins.fromJSON ''${JSON.stringify(options.signKeyPaths ?? [])}'';
     adminTokenPaths = builtins.fromJSON ''${JSON.stringify(options.adminTokenPaths ?? [])}'';
+    tokens = builtins.fromJSON ''${JSON.stringify(options.tokens ?? [])}'';
     openFirewall = ${String(options.openFirewall ?? false)};
     metrics = builtins.fromJSON ''${JSON.stringify(options.metrics ?? true)}'';
   }`;
@@ -167,6 +169,20 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     expect(flake).toContain('--add-flags "--max-semi-space-size=4 $out/lib/storefront/src/bin.js"');
     expect(flake).toContain("--set-default MALLOC_ARENA_MAX 1");
     expect(flake).toContain("cp -r package.json README.md src node_modules $out/lib/storefront/");
+  });
+
+  it("tokens reach the service as credentials, named by [[access.tokens]] in the config", () => {
+    const tokens = [{ name: "ci", scopes: ["read", "push"], secretFile: "/run/secrets/ci" }];
+    expect(serviceUnit({ tokens }).serviceConfig["LoadCredential"]).toEqual([
+      "token-ci:/run/secrets/ci",
+    ]);
+    expect(evalModule("m.tokenSettings cfg.tokens", { tokens })).toEqual([
+      {
+        name: "ci",
+        scopes: ["read", "push"],
+        secret_path: "/run/credentials/storefront.service/token-ci",
+      },
+    ]);
   });
 
   it("keys and admin tokens reach the service as credentials, never as readable paths", () => {

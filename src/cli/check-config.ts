@@ -2,11 +2,19 @@
 // database, the signing keys, the TLS files), without listening, so that a deploy script or a
 // NixOS rebuild can refuse a broken config before it replaces a running daemon.
 
+import type { Token } from "../access/tokens.ts";
 import { openApp } from "../app.ts";
 import type { Config } from "../config.ts";
 import { formatListenAddress } from "../core/listen-address.ts";
 import { loadTlsCredentials } from "../http/listen.ts";
 import type { Logger } from "../log.ts";
+
+function accessSummary(tokens: readonly Token[]): string {
+  if (tokens.length === 0) return "no tokens (pins API off)";
+  return tokens
+    .map((token) => `${token.name ?? "(admin)"} [${[...token.scopes].join(", ")}]`)
+    .join(", ");
+}
 
 /** Checks `config` as `serve` would at start; prints a summary and returns the exit code. */
 export function checkConfig(config: Config, log: Logger): number {
@@ -24,7 +32,7 @@ export function checkConfig(config: Config, log: Logger): number {
     `  priority  ${config.priority}`,
     `  nar cache ${config.nar_cache.enable ? `${config.nar_cache.path} (up to ${config.nar_cache.max_size} bytes)` : "off"}`,
     `  metrics   ${!config.metrics.enable ? "off" : config.metricsListen === undefined ? "/metrics on bind" : `/metrics on ${formatListenAddress(config.metricsListen)}`}`,
-    `  admin API ${app.services.adminTokens.length === 0 ? "off (no admin_token_paths)" : `${app.services.adminTokens.length} token(s)`}`,
+    `  access    ${config.access.public ? "public" : "private"}; ${accessSummary(app.services.access.policy.tokens)}`,
     `  gcroots   ${config.gcroots.dir}${config.gcroots.pin_new_paths ? `; new paths pinned for ${config.gcroots.new_path_keep_days} days` : ""}`,
   ];
   process.stdout.write(summary.join("\n") + "\n");

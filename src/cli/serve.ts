@@ -47,7 +47,10 @@ ${helpRows([
   ["CONFIG_FILE", "config file, when --config is not given"],
   ["SIGN_KEY_PATHS", "secret key files, space-separated, added to sign_key_paths"],
   ["NIX_SECRET_KEY_FILE", "one more secret key file (nix-serve's variable)"],
-  ["ADMIN_TOKEN_PATHS", "admin API token files, space-separated, added to admin_token_paths"],
+  [
+    "ADMIN_TOKEN_PATHS",
+    "admin token files (every scope), space-separated, added to admin_token_paths",
+  ],
   ["LISTEN_FDS, LISTEN_PID", 'sockets passed by systemd (socket activation); they win over "bind"'],
   ["NOTIFY_SOCKET, WATCHDOG_USEC", "systemd readiness and watchdog notification (Type=notify)"],
 ])}`;

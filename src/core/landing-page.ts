@@ -10,7 +10,12 @@ export interface LandingPageFacts {
   readonly publicKeys: readonly string[];
   /** As the client reached us, e.g. `https://cache.example.org`. */
   readonly cacheUrl: string;
+  /** `[access] public = false`: reading needs a token, sent from a netrc file. */
+  readonly private?: boolean;
 }
+
+/** Where Nix reads netrc credentials by default; said explicitly so that the lines work. */
+const NETRC_FILE = "/etc/nix/netrc";
 
 /**
  * The nix.conf lines a client adds, exactly (no trusted-public-keys line without keys). The last
@@ -18,7 +23,8 @@ export interface LandingPageFacts {
  * seconds (curl's default is 300), and builds what it cannot download instead of failing.
  */
 export function nixConfLines(facts: LandingPageFacts): string {
-  let lines = `extra-substituters = ${facts.cacheUrl}\n`;
+  let lines = facts.private === true ? `netrc-file = ${NETRC_FILE}\n` : "";
+  lines += `extra-substituters = ${facts.cacheUrl}\n`;
   if (facts.publicKeys.length > 0) {
     lines += `extra-trusted-public-keys = ${facts.publicKeys.join(" ")}\n`;
   }
@@ -32,6 +38,25 @@ function noKeyAdvice(cacheUrl: string): string {
 <pre>${escapeHtml(command)}</pre>
 <p>and add to storefront's config (then restart it):</p>
 <pre>${escapeHtml(configLine)}</pre>`;
+}
+
+/** The netrc line of a private cache, with placeholders: the page never holds a secret. */
+export function netrcLine(cacheUrl: string): string {
+  let host = cacheUrl;
+  try {
+    host = new URL(cacheUrl).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    // Keep the URL as it is: the line is still a fair hint.
+  }
+  return `machine ${host} login TOKEN-NAME password TOKEN-SECRET`;
+}
+
+function privateSection(facts: LandingPageFacts): string {
+  if (facts.private !== true) return "";
+  return `<h2>Private</h2>
+<p>This cache is private: reading it needs a token. Ask its operator for one, and add to <code>${NETRC_FILE}</code> (mode 0600), with the token's name and secret:</p>
+<pre>${escapeHtml(netrcLine(facts.cacheUrl))}</pre>
+`;
 }
 
 export function renderLandingPage(facts: LandingPageFacts): string {
@@ -56,7 +81,7 @@ export function renderLandingPage(facts: LandingPageFacts): string {
 </table>
 <h2>Public keys</h2>
 ${keys}
-<h2>Use it</h2>
+${privateSection(facts)}<h2>Use it</h2>
 <p>Add to <code>nix.conf</code>:</p>
 <pre>${escapeHtml(nixConfLines(facts))}</pre>
 <p>The last two lines keep this machine working when the cache is down: Nix stops trying to connect after 5 seconds and builds what it cannot download, instead of failing.</p>

@@ -27,8 +27,11 @@ export function errorResponse(code: ErrorCode): ErrorResponse {
       return {
         status: 401,
         body: "unauthorized\n",
-        headers: { "www-authenticate": 'Bearer realm="storefront"' },
+        // Basic: the scheme Nix answers, with the netrc file's login and password.
+        headers: { "www-authenticate": 'Basic realm="storefront"' },
       };
+    case "forbidden":
+      return { status: 403, body: "forbidden\n" };
     case "payload_too_large":
       return { status: 413, body: "request body too large\n" };
     case "path_not_valid":

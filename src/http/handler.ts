@@ -1,5 +1,6 @@
-// From a raw request to a route: split the URL, find the route, run it, map any error, and
-// record the request's metrics (here and nowhere else).
+// From a raw request to a route: split the URL, find the route, check the scope it needs (the
+// only place credentials are looked at: access/), run it, map any error, and record the
+// request's metrics (here and nowhere else).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -55,6 +56,9 @@ async function handle(
         throw new StorefrontError("method_not_allowed", `${req.method ?? ""} not allowed`);
       case "found":
         routeName = lookup.route.name;
+        if (lookup.route.scope !== "none") {
+          services.access.check(req, res, routeName, lookup.route.scope);
+        }
         await lookup.route.handle({ req, res, params: lookup.params, query, services });
     }
   } catch (error) {

@@ -3,6 +3,7 @@
 // undecoded against strict patterns, so `%2e%2e` and friends match nothing and are 404s.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Scope } from "../access/scopes.ts";
 import type { Services } from "./services.ts";
 
 export interface RequestContext {
@@ -21,6 +22,12 @@ export interface Route {
   readonly pattern: RegExp;
   /** GET routes answer HEAD too, with the same headers and no body. */
   readonly methods: readonly ("GET" | "PUT" | "DELETE" | "POST")[];
+  /**
+   * The scope a request needs, checked before `handle` runs (which never looks at credentials):
+   * `read` for what shows the store (open when the cache is public), `none` for routes open to
+   * all.
+   */
+  readonly scope: Scope | "none";
   readonly handle: (context: RequestContext) => void | Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 // What routes are given, rather than importing global state. A reload (SIGHUP) replaces
-// `config`, `keys` and `adminTokens` in place (see app.ts): read them per request, never keep them.
+// `config` and `keys` in place, and swaps the access policy (see app.ts): read them per request, never keep them.
 
+import type { AccessControl } from "../access/access-control.ts";
 import type { Config } from "../config.ts";
 import type { PathInfo, PathNar } from "../core/path-info.ts";
 import type { DrvOutput, Realisation } from "../core/realisation.ts";
@@ -34,8 +35,8 @@ export interface Services {
   /** Signed narinfo texts; cleared whenever the store's database changes. */
   readonly narInfoCache: NarInfoCache;
   readonly pins: PinService;
-  /** SHA-256 digests of the admin API's bearer tokens; none: the API is off. */
-  readonly adminTokens: readonly Buffer[];
+  /** Who may read, push and pin: read per request, so that a reload can swap its tokens. */
+  readonly access: AccessControl;
   /** zstd-compressed NARs for repeat downloads; undefined when disabled or unusable. */
   readonly narCache: CompressedNarCache | undefined;
   /** NAR layouts, so that a repeat download needs no walk; as `narCache`, in its directory. */

@@ -2,7 +2,8 @@
 // dropping a connection. Node ends a process on SIGHUP unless it has a handler, so every process
 // of storefront installs one, the cluster's workers included.
 //
-// What a reload changes: the signing keys and the admin tokens, both the files' contents and the
+// What a reload changes: the signing keys and the access tokens (`[access]` and the admin
+// tokens: whether the cache is public, the tokens and their scopes), both the files' contents and the
 // lists of files in the config (and in the environment the process started with), the TLS
 // certificate and key (for new connections), and the priority. The config file is read again; any other setting that changed is logged as taking
 // effect at the next restart: the listening sockets, the store, the caches and the workers are
@@ -14,9 +15,10 @@ import type { Logger } from "../log.ts";
 
 /**
  * The config keys that a reload applies: the key and token files, and what routes read from
- * the services' config on every request (`priority`, in /nix-cache-info and on the landing page).
+ * the services' config on every request (`access`, whether the cache is public and its tokens;
+ * `priority`, in /nix-cache-info and on the landing page).
  */
-const RELOADABLE = ["sign_key_paths", "admin_token_paths", "priority"] as const;
+const RELOADABLE = ["sign_key_paths", "admin_token_paths", "access", "priority"] as const;
 
 /** What a SIGHUP does, set once the process is ready to reload. */
 export interface ReloadSignal {
@@ -106,6 +108,7 @@ export function reloadedConfig(
     ...running,
     sign_key_paths: fresh.sign_key_paths,
     admin_token_paths: fresh.admin_token_paths,
+    access: fresh.access,
     priority: fresh.priority,
     ...(tlsStays ? { tls_cert_path: fresh.tls_cert_path, tls_key_path: fresh.tls_key_path } : {}),
   });
@@ -116,7 +119,7 @@ export function reloadedConfig(
 export interface Reloadable {
   /** Loads every file first and changes nothing unless all load; throws naming the file. */
   reload(config: Config): void;
-  readonly services: Pick<App["services"], "keys" | "adminTokens">;
+  readonly services: Pick<App["services"], "keys" | "access">;
 }
 
 /**
@@ -134,12 +137,13 @@ export function applyReload(target: Reloadable, config: Config, log: Logger): bo
     });
     return false;
   }
-  const { keys, adminTokens } = target.services;
-  log.info("reloaded signing keys and admin tokens", {
+  const { keys, access } = target.services;
+  log.info("reloaded signing keys and access tokens", {
     tls: config.tls_cert_path !== undefined,
     pid: process.pid,
     keys: keys.length === 0 ? "none" : keys.map((key) => key.name).join(", "),
-    admin_tokens: adminTokens.length,
+    tokens: access.policy.tokens.length,
+    public: access.policy.public,
   });
   return true;
 }

@@ -6,6 +6,7 @@ export const cacheInfoRoute: Route = {
   name: "/nix-cache-info",
   pattern: /^\/nix-cache-info$/,
   methods: ["GET"],
+  scope: "read",
   handle: ({ res, services: { config } }) => {
     sendText(res, 200, renderCacheInfo(config.virtual_nix_store, config.priority), {
       "content-type": "text/x-nix-cache-info",

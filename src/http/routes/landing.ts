@@ -9,12 +9,15 @@ export const landingRoute: Route = {
   name: "/",
   pattern: /^\/$/,
   methods: ["GET"],
-  handle: ({ req, res, services: { config, keys, version } }) => {
+  // Open even on a private cache: it says how to get in, and shows nothing of the store.
+  scope: "none",
+  handle: ({ req, res, services: { access, config, keys, version } }) => {
     const forwardedProto = req.headers["x-forwarded-proto"];
     const page = renderLandingPage({
       version,
       storeDir: config.virtual_nix_store,
       priority: config.priority,
+      private: !access.policy.public,
       publicKeys: keys.map((key) => key.publicKey),
       cacheUrl: cacheUrl(
         req.headers.host,

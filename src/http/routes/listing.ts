@@ -14,6 +14,7 @@ export const listingRoute: Route = {
   name: "/<hash>.ls",
   pattern: /^\/([^/]*)\.ls$/,
   methods: ["GET"],
+  scope: "read",
   handle: async (context) => {
     // Checked first: a bad hash or a missing path is answered at once, slots or none.
     const path = validPathOfHash(context.params[0] ?? "", context.services);

@@ -15,6 +15,7 @@ export const buildLogRoute: Route = {
   name: "/log/<drv>",
   pattern: /^\/log\/([^/]*)$/,
   methods: ["GET"],
+  scope: "read",
   handle: async ({ req, res, params, services: { config, streams } }) => {
     const drv = parseDrvBaseName(params[0] ?? "");
     if (drv === undefined) throw new StorefrontError("bad_request", "malformed derivation name");

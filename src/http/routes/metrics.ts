@@ -7,6 +7,8 @@ export const metricsRoute: Route = {
   name: "/metrics",
   pattern: /^\/metrics$/,
   methods: ["GET"],
+  // Its own settings decide (`[metrics] enable`, `bind`), not [access]: scrapers carry no token.
+  scope: "none",
   handle: async ({ res, services: { metrics } }) => {
     const text = await metrics.text();
     sendText(res, 200, text, { "content-type": metrics.contentType, "cache-control": NO_STORE });

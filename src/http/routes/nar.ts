@@ -46,6 +46,7 @@ export const narRoutes: readonly Route[] = [
     name: "/nar/<narhash>.nar",
     pattern: /^\/nar\/([^/.?-]{52})\.nar$/,
     methods: ["GET"],
+    scope: "read",
     handle: (context) => {
       const outHash = context.query.get("hash");
       if (outHash === null) throw new StorefrontError("not_found", "NAR URL without ?hash=");
@@ -56,12 +57,14 @@ export const narRoutes: readonly Route[] = [
     name: "/nar/<outhash>-<narhash>.nar",
     pattern: /^\/nar\/([^/.?-]{32})-([^/.?-]{52})\.nar$/,
     methods: ["GET"],
+    scope: "read",
     handle: (context) => serveNar(context, context.params[0] ?? "", context.params[1]),
   },
   {
     name: "/nar/<outhash>.nar",
     pattern: /^\/nar\/([^/.?-]{32})\.nar$/,
     methods: ["GET"],
+    scope: "read",
     handle: (context) => serveNar(context, context.params[0] ?? "", undefined),
   },
 ];

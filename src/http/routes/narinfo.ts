@@ -9,6 +9,7 @@ export const narInfoRoute: Route = {
   name: "/<hash>.narinfo",
   pattern: /^\/([^/]*)\.narinfo$/,
   methods: ["GET"],
+  scope: "read",
   handle: ({ res, params, services: { config, store, keys, metrics, narInfoCache } }) => {
     const hash = parseStoreHash(params[0] ?? "");
     if (hash === undefined) throw new StorefrontError("bad_request", "malformed store hash");

@@ -1,8 +1,6 @@
-// The admin API for CI: list, add and remove pins. Off (404, as if absent) unless tokens are
-// configured; with tokens, every request needs `Authorization: Bearer <token>` (401 without),
-// checked before anything else about the request is looked at.
+// The pins API for CI: list, add and remove pins. Needs a token with the `pin` scope, checked
+// before the route runs (see access/); off (404, as if absent) when no token has it.
 
-import { bearerTokenMatches } from "../../core/bearer-token.ts";
 import { pinJson, retentionFromOptions } from "../../core/pin-json.ts";
 import { StorefrontError } from "../../errors.ts";
 import { readJsonBody } from "../request-body.ts";
@@ -11,13 +9,6 @@ import type { RequestContext, Route } from "../router.ts";
 
 /** A pin request is a store path and a retention: a few hundred bytes. */
 const BODY_LIMIT_BYTES = 4096;
-
-function authorize({ req, services: { adminTokens } }: RequestContext): void {
-  if (adminTokens.length === 0) throw new StorefrontError("not_found", "admin API is off");
-  if (!bearerTokenMatches(req.headers.authorization, adminTokens)) {
-    throw new StorefrontError("unauthorized", "no valid bearer token");
-  }
-}
 
 function sendJson(context: RequestContext, status: number, value: unknown): void {
   sendText(context.res, status, JSON.stringify(value) + "\n", {
@@ -67,8 +58,8 @@ export const pinsRoutes: readonly Route[] = [
     name: "/api/v1/pins",
     pattern: /^\/api\/v1\/pins$/,
     methods: ["GET"],
+    scope: "pin",
     handle: (context) => {
-      authorize(context);
       sendJson(context, 200, { pins: context.services.pins.list().map(pinJson) });
     },
   },
@@ -76,8 +67,8 @@ export const pinsRoutes: readonly Route[] = [
     name: "/api/v1/pins/<name>",
     pattern: /^\/api\/v1\/pins\/([^/]*)$/,
     methods: ["GET", "PUT", "DELETE"],
+    scope: "pin",
     handle: async (context) => {
-      authorize(context);
       const { req, services } = context;
       const name = pinName(context.params[0] ?? "");
       switch (req.method) {

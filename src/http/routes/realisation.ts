@@ -10,6 +10,7 @@ export const realisationRoute: Route = {
   name: "/realisations/<id>.doi",
   pattern: /^\/realisations\/([^/]*)\.doi$/,
   methods: ["GET"],
+  scope: "read",
   handle: ({ res, params, services: { store } }) => {
     const id = parseDrvOutput(params[0] ?? "");
     if (id === undefined) throw new StorefrontError("bad_request", "malformed derivation output");

@@ -21,6 +21,7 @@ export const serveRoute: Route = {
   name: "/serve/<hash>-<name>/<path>",
   pattern: /^\/serve\/([^/]*)(\/.*)?$/,
   methods: ["GET"],
+  scope: "read",
   handle: async (context) => {
     const { params, services } = context;
     const baseName = params[0] ?? "";

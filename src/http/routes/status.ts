@@ -7,6 +7,7 @@ export const healthRoute: Route = {
   name: "/health",
   pattern: /^\/health$/,
   methods: ["GET"],
+  scope: "none",
   handle: ({ res }) => {
     sendText(res, 200, "OK\n", {
       "content-type": "text/plain; charset=utf-8",
@@ -19,6 +20,7 @@ export const versionRoute: Route = {
   name: "/version",
   pattern: /^\/version$/,
   methods: ["GET"],
+  scope: "none",
   handle: ({ res, services }) => {
     sendText(res, 200, `storefront ${services.version}\n`, {
       "content-type": "text/plain; charset=utf-8",

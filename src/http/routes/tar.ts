@@ -14,6 +14,7 @@ export const tarRoute: Route = {
   name: "/<hash>.tar",
   pattern: /^\/([^/]*)\.tar$/,
   methods: ["GET"],
+  scope: "read",
   handle: async ({ req, res, params, services }) => {
     const { config } = services;
     const { info, baseName, realPath, stats } = validPathOfHash(params[0] ?? "", services);
