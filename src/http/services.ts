@@ -1,5 +1,6 @@
 // What routes are given, rather than importing global state. A reload (SIGHUP) replaces
-// `config` and `keys` in place, and swaps the access policy (see app.ts): read them per request, never keep them.
+// `config` and `keys` in place and swaps the access policy (see app.ts): read them per request,
+// never keep them.
 
 import type { AccessControl } from "../access/access-control.ts";
 import type { Config } from "../config.ts";
