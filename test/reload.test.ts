@@ -81,7 +81,7 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
       writeFileSync(tokenPath, NEW_TOKEN);
       server.child.kill("SIGHUP");
       await waitFor(
-        () => count(server, /info reloaded signing keys and admin tokens/) === reloadLines,
+        () => count(server, /info reloaded signing keys and access tokens/) === reloadLines,
         "every process reloaded",
       );
       expect(await signatures()).toEqual(["other-key-1"]);
@@ -131,7 +131,7 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
       `${base}priority = 50\nidle_timeout = 7\nsign_key_paths = ["${first}", "${second}"]\n`,
     );
     server.child.kill("SIGHUP");
-    await server.waitForLog(/info reloaded signing keys and admin tokens.*other-key-1/);
+    await server.waitForLog(/info reloaded signing keys and access tokens.*other-key-1/);
     expect(server.stderr()).toMatch(/warn reload: settings changed .* keys="?idle_timeout"?\n/);
     const text = await (await fetch(`${url}/${hash}.narinfo`)).text();
     expect([...text.matchAll(/^Sig: ([^:]+):/gm)].map((m) => m[1])).toEqual([
@@ -195,7 +195,7 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
     copyFileSync(second.cert, certPath);
     copyFileSync(second.key, keyPath);
     server.child.kill("SIGHUP");
-    await server.waitForLog(/info reloaded signing keys and admin tokens.* tls=true/);
+    await server.waitForLog(/info reloaded signing keys and access tokens.* tls=true/);
     const after = await open();
     expect(after.getPeerCertificate().fingerprint256).toBe(fingerprint(second.cert));
     expect(await request(after)).toMatch(/^HTTP\/1\.1 200 /);
