@@ -20,7 +20,7 @@ const ALL = [
   "nginx",
   "curl",
   "openssl",
-].concat(["python3", "systemd-notify"]);
+].concat(["python3", "systemd-notify", "chromium"]);
 
 function which(command: string): string | undefined {
   const found = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
