@@ -60,9 +60,7 @@ describe.skipIf(!hasNix)("admin API", () => {
     server = await startServer(
       store.root,
       [...base, `admin_token_paths = ["${tokenFile}"]`].join("\n"),
-      {
-        ADMIN_TOKEN_PATHS: envTokenFile,
-      },
+      { env: { ADMIN_TOKEN_PATHS: envTokenFile } },
     );
     const offDir = join(store.root, "off");
     mkdirSync(offDir);

@@ -16,7 +16,7 @@ import {
   baseNameOf,
 } from "../support/nix.ts";
 import { get, takeAndHangUp } from "../support/http.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { serveTestStore, type StoreServer } from "../support/server.ts";
 
 const FIXTURE = new URL("../fixtures/logs.nix", import.meta.url).pathname;
 const PLAIN_DRV = "0123456789abcdfghijklmnpqrsvwxyz-hand-written.drv";
@@ -149,7 +149,7 @@ describe.skipIf(!hasNix)("GET /log/<drv>", () => {
     await takeAndHangUp(`${serving.server.url}/log/${drvName}`);
     const health = await get(serving.server.url, "/health");
     expect(health.status).toBe(200);
-    expect(serving.server.log()).not.toContain("error");
+    expect(serving.server.stderr()).not.toContain("error");
   });
 
   it("cuts the connection rather than end a corrupt log as if complete", async () => {

@@ -178,8 +178,10 @@ describe.skipIf(!hasNix)("serve with a store", () => {
     );
     const code = await server.stop();
     expect(code).toBe(0);
-    expect(server.log()).toMatch(/warn secret key file is readable by group or others.*open\.key/);
+    expect(server.stderr()).toMatch(
+      /warn secret key file is readable by group or others.*open\.key/,
+    );
     // The primary checked the file before forking; the workers do not warn again.
-    expect(server.log().match(/readable by group or others/g)).toHaveLength(1);
+    expect(server.stderr().match(/readable by group or others/g)).toHaveLength(1);
   });
 });

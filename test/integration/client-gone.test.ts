@@ -74,7 +74,7 @@ describe.skipIf(!hasNix)("clients that go away at any moment", () => {
   });
 
   it("lets go of every stream, descriptor and temporary file", async () => {
-    const pid = server.process.pid ?? 0;
+    const pid = server.child.pid ?? 0;
     // Whatever a process opens once and keeps (the database, the cache directory) is opened by
     // a first round of whole requests; what stays open after that is the baseline.
     for (const target of targets) {
@@ -126,7 +126,7 @@ describe.skipIf(!hasNix)("clients that go away at any moment", () => {
     expect(tempFilesIn(cacheDir)).toEqual([]);
     // Still serving, and still caching: a zstd NAR is written to the cache as before.
     expect((await get(server.url, "/health")).status).toBe(200);
-    const log = server.log();
+    const log = server.stderr();
     expect(log).not.toMatch(/garbage collection/);
     expect(log).not.toMatch(/^error/m);
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readsSettled } from "../support/disk-reads.ts";
 import { get, narUrlOf, takeAndHangUp } from "../support/http.ts";
 import { builtStore, FIXTURES, hasNix, hashOf } from "../support/nix.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { serveTestStore, type StoreServer } from "../support/server.ts";
 
 describe.skipIf(!hasNix)("a client that leaves a compressed download or a tarball", () => {
   // 24 MiB of random bytes: they do not compress, so backpressure reaches the disk reads.
@@ -23,7 +23,7 @@ describe.skipIf(!hasNix)("a client that leaves a compressed download or a tarbal
 
   it("stops reading the files, whatever the form of the download", async () => {
     const { server } = serving;
-    const pid = server.process.pid ?? 0;
+    const pid = server.child.pid ?? 0;
     const storePath = built.paths.get("big") ?? "";
     const nar = await narUrlOf(server, storePath);
     const tar = `${server.url}/${hashOf(storePath)}.tar`;
@@ -39,6 +39,6 @@ describe.skipIf(!hasNix)("a client that leaves a compressed download or a tarbal
       expect(after - before, `${url} ${JSON.stringify(headers)}`).toBeLessThan(12 << 20);
     }
     expect((await get(server.url, "/health")).status).toBe(200);
-    expect(server.log()).not.toMatch(/^error/m);
+    expect(server.stderr()).not.toMatch(/^error/m);
   });
 });

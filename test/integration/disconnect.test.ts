@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesRead, readsSettled } from "../support/disk-reads.ts";
 import { get, narUrlOf, takeAndHangUp } from "../support/http.ts";
 import { builtStore, hasNix, STORE_NIX } from "../support/nix.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { serveTestStore, type StoreServer } from "../support/server.ts";
 
 describe.skipIf(!hasNix)("a client that disconnects", () => {
   const built = builtStore(STORE_NIX, ["big"]);
@@ -22,7 +22,7 @@ describe.skipIf(!hasNix)("a client that disconnects", () => {
 
   it("makes the server stop reading the NAR's files", async () => {
     const { server } = serving;
-    const pid = server.process.pid ?? 0;
+    const pid = server.child.pid ?? 0;
     const before = bytesRead(pid);
     // Take a little, then hang up and stop reading.
     await takeAndHangUp(narUrl, { bytes: 1 << 20 });

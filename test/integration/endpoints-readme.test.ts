@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { metricsRoutes, routes } from "../../src/http/routes/index.ts";
 import { get } from "../support/http.ts";
 import { hashOf, hasNix, STORE_NIX } from "../support/nix.ts";
-import { servedStore } from "../support/store-server.ts";
+import { servedStore } from "../support/server.ts";
 
 const README = new URL("../../README.md", import.meta.url).pathname;
 

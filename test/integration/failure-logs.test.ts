@@ -53,8 +53,8 @@ describe.skipIf(!hasNix)("the log of failed requests", () => {
     await runLimited(tasks, 8);
     // Nothing to wait for but time: the server may notice the last hang-ups a little later.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(server.log()).not.toMatch(/^error/m);
-    expect(server.log()).not.toMatch(/ERR_STREAM/);
+    expect(server.stderr()).not.toMatch(/^error/m);
+    expect(server.stderr()).not.toMatch(/ERR_STREAM/);
   });
 
   it("names a store that changed under a download, and calls it no internal error", async () => {
@@ -69,10 +69,10 @@ describe.skipIf(!hasNix)("the log of failed requests", () => {
     const result = await download.done;
     expect(result.status).toBe(200);
     expect(result.complete).toBe(false);
-    await waitFor(() => /store changed/.test(server.log()), "the log line", 15_000).catch(
+    await waitFor(() => /store changed/.test(server.stderr()), "the log line", 15_000).catch(
       () => undefined,
     );
-    expect(server.log()).toMatch(/^warn store changed under a request url=\/\S+\.tar /m);
-    expect(server.log()).not.toMatch(/^error/m);
+    expect(server.stderr()).toMatch(/^warn store changed under a request url=\/\S+\.tar /m);
+    expect(server.stderr()).not.toMatch(/^error/m);
   });
 });

@@ -83,7 +83,7 @@ describe.skipIf(!hasNix)("GC roots", () => {
         `pin_new_paths = true`,
         `new_path_keep_days = 30`,
       ].join("\n"),
-      { STOREFRONT_NOW: START },
+      { env: { STOREFRONT_NOW: START } },
     );
   });
 

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { get } from "../support/http.ts";
 import { hasNix, hashOf, STORE_NIX } from "../support/nix.ts";
-import { servedStore } from "../support/store-server.ts";
+import { servedStore } from "../support/server.ts";
 
 const FIXED_BODIES = ["bad request\n", "not found\n", "method not allowed\n"];
 const VALID_NAR_HASH = "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73";
@@ -62,6 +62,6 @@ describe.skipIf(!hasNix)("bad requests", () => {
   });
 
   it("logs nothing as an internal error for any of them", () => {
-    expect(served.server.log()).not.toContain("error request failed");
+    expect(served.server.stderr()).not.toContain("error request failed");
   });
 });

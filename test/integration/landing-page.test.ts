@@ -9,8 +9,7 @@ import { nixConfLines, renderLandingPage } from "../../src/core/landing-page.ts"
 import { builtStore, hasNix, STORE_NIX } from "../support/nix.ts";
 import { tempDir } from "../support/temp.ts";
 import { get } from "../support/http.ts";
-import { generateKey } from "../support/server.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { generateKey, serveTestStore, type StoreServer } from "../support/server.ts";
 
 describe("cacheUrl", () => {
   it("uses the Host header and the forwarded scheme", () => {

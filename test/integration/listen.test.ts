@@ -6,18 +6,13 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { curl } from "../support/curl.ts";
 import { builtStore, hasNix, STORE_NIX } from "../support/nix.ts";
-import {
-  listeningPort,
-  stopWith,
-  type ServeProcess,
-  serveProcesses,
-} from "../support/serve-process.ts";
+import { listeningPort, stopWith, type ServerProcess, serveProcesses } from "../support/server.ts";
 
 describe.skipIf(!hasNix)("listening", () => {
   const built = builtStore(STORE_NIX, ["topFile"]);
   const processes = serveProcesses("storefront-listen-");
 
-  const serve = (bind: string, extra = ""): ServeProcess =>
+  const serve = (bind: string, extra = ""): ServerProcess =>
     processes.spawn(`bind = "${bind}"\nworkers = 1\n${built.store.configLine}${extra}`);
 
   it("serves on an IPv4 address", async () => {

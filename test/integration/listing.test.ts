@@ -14,7 +14,7 @@ import {
   hashOf,
 } from "../support/nix.ts";
 import { get } from "../support/http.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { serveTestStore, type StoreServer } from "../support/server.ts";
 
 const FIXTURE = new URL("../fixtures/store.nix", import.meta.url).pathname;
 const ATTRIBUTES = ["tree", "big", "topFile", "topExe", "topSymlink", "lib", "app"];

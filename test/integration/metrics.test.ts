@@ -124,7 +124,7 @@ describe.skipIf(!hasNix)("metrics", () => {
     others.push(separate);
     const port = await waitForValue(
       "the metrics listener",
-      () => /metrics listening on \S*:(\d+)/.exec(separate.log())?.[1],
+      () => /metrics listening on \S*:(\d+)/.exec(separate.stderr())?.[1],
     );
     expect((await fetch(`${separate.url}/metrics`)).status).toBe(404);
     const scraped = await fetch(`http://127.0.0.1:${port}/metrics`);

@@ -50,7 +50,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     server = await startServer(
       dir,
       `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n`,
-      { NODE_DEBUG: "storefront" },
+      { env: { NODE_DEBUG: "storefront" } },
     );
   });
 
@@ -74,7 +74,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     // Byte for byte the same representation, as one strong ETag promises.
     expect(second.body.equals(first.body)).toBe(true);
     expect(zstdDecompressSync(second.body).equals(treeNar)).toBe(true);
-    expect(server.log()).toContain("NAR from the compressed cache");
+    expect(server.stderr()).toContain("NAR from the compressed cache");
 
     // Other codings and ranges do not touch it.
     const gzip = await httpRequest(url, { headers: { "accept-encoding": "gzip" } });
@@ -122,7 +122,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     const res = await httpRequest(url, { headers: ZSTD });
     expect(res.headers["content-length"]).toBeUndefined(); // compressed afresh
     expect(zstdDecompressSync(res.body).equals(treeNar)).toBe(true);
-    expect(server.log()).toContain("removing a damaged compressed NAR");
+    expect(server.stderr()).toContain("removing a damaged compressed NAR");
   });
 
   it("keeps nothing of a download the client cut short", async () => {
@@ -140,7 +140,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
     expect(whole.status).toBe(200);
     await waitFor(() => entries().some((name) => name.startsWith(bigHashOfNar)), "the big entry");
     // A client hanging up is no error of storefront's.
-    expect(server.log()).not.toContain("request failed");
+    expect(server.stderr()).not.toContain("request failed");
   });
 
   it("keeps nothing of a NAR whose files changed mid-download", async () => {
@@ -175,7 +175,7 @@ describe.skipIf(!hasNix)("compressed NAR cache over HTTP", () => {
       `bind = "127.0.0.1:0"\nreal_nix_store = "${store.realStoreDir}"\n[nar_cache]\npath = "${other}/a-file/nars"\n`,
     );
     try {
-      expect(blocked.log()).toMatch(/warn running without the NAR cache/);
+      expect(blocked.stderr()).toMatch(/warn running without the NAR cache/);
       const res = await httpRequest(await narUrl(blocked.url, treeHash), { headers: ZSTD });
       expect(zstdDecompressSync(res.body).equals(treeNar)).toBe(true);
     } finally {

@@ -67,7 +67,7 @@ describe.skipIf(!hasNix)("nix copy with compression on", () => {
         `sign_key_paths = ["${join(dir, "secret")}"]`,
         "",
       ].join("\n"),
-      { NODE_DEBUG: "storefront" },
+      { env: { NODE_DEBUG: "storefront" } },
     );
     proxy = await acceptEncodingProxy(server.port);
   });
@@ -99,7 +99,7 @@ describe.skipIf(!hasNix)("nix copy with compression on", () => {
   const cacheEntries = (): string[] =>
     readdirSync(join(dir, "nars")).filter((name) => name.endsWith(".zst"));
   const cacheHits = (): number =>
-    (server.log().match(/NAR from the compressed cache/g) ?? []).length;
+    (server.stderr().match(/NAR from the compressed cache/g) ?? []).length;
 
   it("copies from it directly, as Nix 2.8 asks: no Accept-Encoding, plain NARs", async () => {
     await copyClosure(server.url);

@@ -14,7 +14,7 @@ import {
   baseNameOf,
 } from "../support/nix.ts";
 import { get } from "../support/http.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { serveTestStore, type StoreServer } from "../support/server.ts";
 
 const CA_FIXTURE = new URL("../fixtures/ca.nix", import.meta.url).pathname;
 const PLAIN_FIXTURE = new URL("../fixtures/store.nix", import.meta.url).pathname;
@@ -165,7 +165,7 @@ describe.skipIf(!hasNix)("GET /realisations/<id>.doi", () => {
     const plain = await get(plainServing.server.url, `/realisations/sha256:${HASH}!out.doi`);
     expect(plain.status).toBe(404);
     expect(plain.body.toString()).toBe("not found\n");
-    expect(plainServing.server.log()).not.toContain("error");
+    expect(plainServing.server.stderr()).not.toContain("error");
   });
 
   it.each([

@@ -9,12 +9,7 @@ import { connect, type TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasNix } from "../support/nix.ts";
-import {
-  childPids,
-  listeningPort,
-  serveProcesses,
-  type ServeProcess,
-} from "../support/serve-process.ts";
+import { childPids, listeningPort, serveProcesses, type ServerProcess } from "../support/server.ts";
 import { slowDownload } from "../support/slow-client.ts";
 import { buildSlowDownloadPath, type SlowDownloadPath } from "../support/slow-download-path.ts";
 import { waitFor } from "../support/wait.ts";
@@ -36,7 +31,7 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
     nar.store.remove();
   });
 
-  const count = (server: ServeProcess, pattern: RegExp): number =>
+  const count = (server: ServerProcess, pattern: RegExp): number =>
     server.stderr().match(new RegExp(pattern.source, "g"))?.length ?? 0;
 
   it.each([1, 2])(

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { builtStore, hasNix, STORE_NIX } from "../support/nix.ts";
 import { tempDir } from "../support/temp.ts";
-import { childPids, listeningPort, serveProcesses, stopWith } from "../support/serve-process.ts";
+import { childPids, listeningPort, serveProcesses, stopWith } from "../support/server.ts";
 
 /** The command line and environment of a running process, as /proc has them. */
 function processOf(pid: number): { args: string[]; env: Map<string, string> } {

@@ -6,7 +6,7 @@ import { renderDirectoryPage } from "../../src/core/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../src/core/serve-path.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, baseNameOf } from "../support/nix.ts";
 import { get, takeAndHangUp, type RawResponse } from "../support/http.ts";
-import { serveTestStore, type StoreServer } from "../support/store-server.ts";
+import { serveTestStore, type StoreServer } from "../support/server.ts";
 
 const FIXTURE = new URL("../fixtures/site.nix", import.meta.url).pathname;
 
@@ -111,7 +111,7 @@ describe.skipIf(!hasNix)("GET /serve/<hash>-<name>/<path>", () => {
   it("keeps serving after a client goes away mid-file", async () => {
     await takeAndHangUp(`${serving.server.url}/serve/${site}/assets/big.bin`);
     expect((await fetchPath("/health")).status).toBe(200);
-    expect(serving.server.log()).not.toContain("error");
+    expect(serving.server.stderr()).not.toContain("error");
   });
 
   it("answers HEAD with the length and no body", async () => {

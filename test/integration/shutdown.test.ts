@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl } from "../support/curl.ts";
 import { buildSlowDownloadPath, type SlowDownloadPath } from "../support/slow-download-path.ts";
 import { hasNix } from "../support/nix.ts";
-import { listeningPort, type ServeProcess, serveProcesses } from "../support/serve-process.ts";
+import { listeningPort, type ServerProcess, serveProcesses } from "../support/server.ts";
 import { waitFor } from "../support/wait.ts";
 import { slowDownload } from "../support/slow-client.ts";
 
@@ -26,7 +26,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
 
   const serve = async (
     settings: string,
-  ): Promise<{ server: ServeProcess; port: number; url: string }> => {
+  ): Promise<{ server: ServerProcess; port: number; url: string }> => {
     const server = processes.spawn(`bind = "127.0.0.1:0"\n${nar.store.configLine}${settings}`);
     const port = await listeningPort(server);
     return { server, port, url: `http://127.0.0.1:${port}` };

@@ -1,7 +1,7 @@
 // systemd socket activation, with the test in systemd's place: it opens the listening socket and
 // passes it to the real CLI as descriptor 3, with LISTEN_FDS=1 and LISTEN_PID = the server's PID.
 
-import { existsSync, linkSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,9 +10,13 @@ import { descriptorOf, holdSocket, listeningSocket } from "../support/fake-syste
 import { get } from "../support/http.ts";
 import { builtStore, hasNix, STORE_NIX } from "../support/nix.ts";
 import { waitFor } from "../support/wait.ts";
-import { childPids, listeningPort, stopWith, serveProcesses } from "../support/serve-process.ts";
-
-const MAIN = new URL("../../src/bin.js", import.meta.url).pathname;
+import {
+  childPids,
+  listeningPort,
+  serveCommand,
+  stopWith,
+  serveProcesses,
+} from "../support/server.ts";
 
 describe.skipIf(!hasNix)("socket activation", () => {
   const built = builtStore(STORE_NIX, ["topFile"]);
@@ -77,9 +81,7 @@ describe.skipIf(!hasNix)("socket activation", () => {
     processes.afterTest(() => {
       held.close();
     });
-    const configPath = join(processes.dir, "restart.toml");
-    writeFileSync(configPath, config(1));
-    const argv = [process.execPath, MAIN, "serve", "--config", configPath];
+    const argv = serveCommand(processes.dir, config(1), "restart.toml");
     const base = `http://127.0.0.1:${held.port}`;
     const listening = async (count: number): Promise<void> => {
       await waitFor(() => held.stderr().split("listening on ").length > count, "listening");

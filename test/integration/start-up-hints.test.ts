@@ -6,8 +6,7 @@ import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { builtStore, hasNix, makeTestStore, STORE_NIX, type TestStore } from "../support/nix.ts";
-import { listeningPort, serveProcesses, stopWith } from "../support/serve-process.ts";
-import { generateKey } from "../support/server.ts";
+import { generateKey, listeningPort, serveProcesses, stopWith } from "../support/server.ts";
 import { tempDir } from "../support/temp.ts";
 
 const keyName = /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(hostname()) ? hostname() : "cache.example.org";

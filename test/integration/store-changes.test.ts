@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { get, httpRequest, narUrlOf } from "../support/http.ts";
 import { hasNix, STORE_NIX } from "../support/nix.ts";
-import { servedStore } from "../support/store-server.ts";
+import { servedStore } from "../support/server.ts";
 
 describe.skipIf(!hasNix)("files that no longer match the database", () => {
   const served = servedStore(STORE_NIX, ["tree", "lib", "topFile"]);
@@ -45,6 +45,6 @@ describe.skipIf(!hasNix)("files that no longer match the database", () => {
 
   it("keeps serving other requests afterwards", async () => {
     expect((await get(served.server.url, "/nix-cache-info")).status).toBe(200);
-    expect(served.server.process.exitCode).toBeNull();
+    expect(served.server.child.exitCode).toBeNull();
   });
 });

@@ -11,15 +11,15 @@ import {
   childPids,
   listeningPort,
   stopWith,
-  type ServeProcess,
+  type ServerProcess,
   serveProcesses,
-} from "../support/serve-process.ts";
+} from "../support/server.ts";
 
 describe.skipIf(!hasNix)("systemd notification", () => {
   const built = builtStore(STORE_NIX, ["topFile"]);
   const processes = serveProcesses("storefront-notify-");
 
-  const start = (workers: number, notify: NotifySocket, env: NodeJS.ProcessEnv): ServeProcess =>
+  const start = (workers: number, notify: NotifySocket, env: NodeJS.ProcessEnv): ServerProcess =>
     processes.spawn(`bind = "127.0.0.1:0"\nworkers = ${workers}\n${built.store.configLine}`, {
       env: { NOTIFY_SOCKET: notify.address, ...env },
     });

@@ -3,7 +3,7 @@
 // "+" ExecStartPre lines as root, the rest as an unprivileged user, the key handed over as a
 // credential), serve signed narinfos from a store Nix has closed and let that user pin.
 
-import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import {
   chmodSync,
   chownSync,
@@ -26,7 +26,7 @@ import {
   type TestStore,
 } from "../support/nix.ts";
 import { canRunAsOtherUser, installForOtherUsers, type Installed } from "../support/other-user.ts";
-import { generateKey } from "../support/server.ts";
+import { generateKey, startServer } from "../support/server.ts";
 import { tempDir } from "../support/temp.ts";
 
 const README = new URL("../../README.md", import.meta.url).pathname;
@@ -148,29 +148,21 @@ describe.skipIf(!hasNix)("the README's systemd units", () => {
 
       const [execStart = ""] = unitValues(service, "ExecStart");
       const asService = ["--reuid=nobody", "--regid=nogroup", "--init-groups", "--"];
-      const server = spawn("setpriv", [...asService, ...execStart.split(" ")], {
+      // The unit's own command line and environment; CACHE_DIRECTORY is the one in `env`.
+      const server = await startServer(cacheDirectory, "", {
+        command: ["setpriv", ...asService, ...execStart.split(" ")],
         env,
-        stdio: ["ignore", "ignore", "pipe"],
+        inheritEnv: false,
       });
-      let log = "";
       try {
-        const port = await new Promise<number>((resolve, reject) => {
-          server.stderr.on("data", (data: Buffer) => {
-            log += data.toString();
-            const match = /listening on \S*:(\d+)/.exec(log);
-            if (match !== null) resolve(Number(match[1]));
-          });
-          server.once("exit", (code) => {
-            reject(new Error(`the service exited with ${String(code)}: ${log}`));
-          });
-        });
+        const port = server.port;
         const path = built.paths.get("topFile") ?? "";
         const narinfo = await get(`http://127.0.0.1:${port}`, `/${hashOf(path)}.narinfo`);
         expect(narinfo.status).toBe(200);
         expect(narinfo.body.toString()).toMatch(/^Sig: unit-test-1:/m);
-        expect(log).not.toContain("warn");
+        expect(server.stderr()).not.toContain("warn");
       } finally {
-        server.kill("SIGTERM");
+        await server.stop();
       }
 
       // The service's user pins, with the service's config, where the daemon looks.

@@ -28,7 +28,7 @@ describe.skipIf(!hasNix)("tarballs and /serve files cut by the client", () => {
   });
 
   it("close their files themselves, whenever the client goes", async () => {
-    const pid = server.process.pid ?? 0;
+    const pid = server.child.pid ?? 0;
     const paths = [`/${basename(big).slice(0, 32)}.tar`, `/serve/${basename(big)}/blob`];
     for (const path of paths) await get(server.url, path);
     const baseline = openDescriptors(pid);
@@ -46,7 +46,7 @@ describe.skipIf(!hasNix)("tarballs and /serve files cut by the client", () => {
     expect(openDescriptors(pid)).toBeLessThanOrEqual(baseline);
     // Memory churn from more downloads gives the collector its chance to find what was left.
     for (let i = 0; i < 4; i += 1) await get(server.url, paths[i % 2] ?? "");
-    expect(server.log()).not.toMatch(/garbage collection/);
-    expect(server.log()).not.toMatch(/^error/m);
+    expect(server.stderr()).not.toMatch(/garbage collection/);
+    expect(server.stderr()).not.toMatch(/^error/m);
   });
 });

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest } from "../support/http.ts";
 import { baseNameOf, hasNix, hashOf, STORE_NIX } from "../support/nix.ts";
-import { servedStore } from "../support/store-server.ts";
+import { servedStore } from "../support/server.ts";
 
 interface Node {
   readonly kind: "file" | "symlink" | "directory";

@@ -5,12 +5,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSlowDownloadPath, type SlowDownloadPath } from "../support/slow-download-path.ts";
 import { hasNix } from "../support/nix.ts";
-import {
-  listeningPort,
-  stopWith,
-  type ServeProcess,
-  serveProcesses,
-} from "../support/serve-process.ts";
+import { listeningPort, stopWith, type ServerProcess, serveProcesses } from "../support/server.ts";
 import { slowDownload } from "../support/slow-client.ts";
 
 /** Sends `text` on a new connection; resolves with all the server sent once it closes. */
@@ -38,7 +33,7 @@ describe.skipIf(!hasNix)("timeouts", () => {
     nar.store.remove();
   });
 
-  const serve = async (settings: string): Promise<{ server: ServeProcess; port: number }> => {
+  const serve = async (settings: string): Promise<{ server: ServerProcess; port: number }> => {
     const server = processes.spawn(
       `bind = "127.0.0.1:0"\nworkers = 1\n${nar.store.configLine}${settings}`,
     );

@@ -9,9 +9,9 @@ import {
   childPids,
   listeningPort,
   stopWith,
-  type ServeProcess,
+  type ServerProcess,
   serveProcesses,
-} from "../support/serve-process.ts";
+} from "../support/server.ts";
 import { waitFor } from "../support/wait.ts";
 
 function isRunning(pid: number): boolean {
@@ -27,7 +27,7 @@ describe.skipIf(!hasNix)("workers", () => {
   const built = builtStore(STORE_NIX, ["topFile"]);
   const processes = serveProcesses("storefront-workers-");
 
-  const serve = (toml: string): ServeProcess => processes.spawn(toml);
+  const serve = (toml: string): ServerProcess => processes.spawn(toml);
   const config = (workers: number, bind = "127.0.0.1:0"): string =>
     `bind = "${bind}"\nworkers = ${workers}\n${built.store.configLine}`;
 
