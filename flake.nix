@@ -116,7 +116,7 @@
         };
     in
     {
-      # What the package installs from npm (evaluated by test/nixos-module.test.ts).
+      # What the package installs from npm (evaluated by test/integration/nixos-module.test.ts).
       lib = { inherit runtimeDependencies; };
 
       packages = forAllSystems (pkgs: {
@@ -146,7 +146,7 @@
 
       checks = forAllSystems (pkgs: {
         package = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
-        vm = import ./test/nixos-vm.nix {
+        vm = import ./test/integration/nixos-vm.nix {
           inherit pkgs;
           module = self.nixosModules.default;
         };

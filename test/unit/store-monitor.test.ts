@@ -1,0 +1,98 @@
+// Pins of pushed closures, with a database of Nix's schema filled path by path: `nix copy`
+// registers a closure's paths as they arrive, so the monitor may see it over several scans,
+// references first, and must end with one pin, for the top-level path.
+
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.ts";
+import { autoPinName } from "../../src/core/pin-name.ts";
+import { createLogger } from "../../src/log.ts";
+import { createStoreMetrics } from "../../src/metrics/store-metrics.ts";
+import { GcRoots } from "../../src/store/gc-roots.ts";
+import { StoreIndex } from "../../src/store/store-index.ts";
+import { StoreMonitor } from "../../src/store/store-monitor.ts";
+import { tempDir } from "../support/temp.ts";
+
+/** The tables of Nix's database that the monitor reads. */
+const SCHEMA = `
+  CREATE TABLE ValidPaths (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, path TEXT UNIQUE NOT NULL,
+    hash TEXT NOT NULL, registrationTime INTEGER NOT NULL, deriver TEXT, narSize INTEGER,
+    ultimate INTEGER, sigs TEXT, ca TEXT);
+  CREATE TABLE Refs (referrer INTEGER NOT NULL, reference INTEGER NOT NULL,
+    PRIMARY KEY (referrer, reference));`;
+
+const baseName = (name: string, n: number): string => `${String(n).padStart(32, "0")}-${name}`;
+
+/** A database of Nix's schema, a roots directory and a monitor that pins new paths. */
+function monitoredStore(): {
+  register: (name: string, references: readonly string[]) => string;
+  monitor: StoreMonitor;
+  roots: GcRoots;
+} {
+  const dir = tempDir();
+  const dbPath = join(dir, "db.sqlite");
+  const writer = new DatabaseSync(dbPath);
+  writer.exec(SCHEMA);
+  const ids = new Map<string, number>();
+  const register = (name: string, references: readonly string[]): string => {
+    const base = baseName(name, ids.size + 1);
+    const { lastInsertRowid } = writer
+      .prepare(
+        "INSERT INTO ValidPaths (path, hash, registrationTime, narSize) VALUES (?, ?, 0, 100)",
+      )
+      .run(`/nix/store/${base}`, `sha256:${"0".repeat(64)}`);
+    ids.set(name, Number(lastInsertRowid));
+    for (const reference of references) {
+      writer
+        .prepare("INSERT INTO Refs (referrer, reference) VALUES (?, ?)")
+        .run(lastInsertRowid, ids.get(reference) ?? 0);
+    }
+    return base;
+  };
+  const roots = new GcRoots(join(dir, "roots"), systemClock);
+  roots.ensureDir();
+  const monitor = new StoreMonitor({
+    index: new StoreIndex(dbPath),
+    roots,
+    metrics: createStoreMetrics(new Registry()),
+    log: createLogger(() => undefined),
+    storeDir: "/nix/store",
+    pinNewPathsForDays: 30,
+  });
+  return { register, monitor, roots };
+}
+
+describe("pins of pushed closures", () => {
+  it("end with the top-level path alone when a closure arrives over two scans", () => {
+    const { register, monitor, roots } = monitoredStore();
+    // app refers to lib, which refers to tree: app's direct references do not include tree.
+    // The first scan sees tree alone; the second lib and app together, and app's top-level.
+    register("tree", []);
+    monitor.scan();
+    register("lib", ["tree"]);
+    const app = register("app", ["lib"]);
+    monitor.scan();
+
+    expect(roots.list().map((pin) => pin.name)).toEqual([autoPinName(app)]);
+  });
+
+  it("pin a build's outputs, never its derivation, even when the build failed", () => {
+    const { register, monitor, roots } = monitoredStore();
+    // A build on the server: the evaluation adds a source and the .drv that refers to it; a
+    // successful build then registers the output (which refers to neither).
+    register("builder.sh", []);
+    monitor.scan();
+    register("hello.drv", ["builder.sh"]);
+    monitor.scan();
+    const out = register("hello", []);
+    monitor.scan();
+    // A failed build leaves only its derivation (and that derivation's sources).
+    register("broken-src", []);
+    register("broken.drv", ["broken-src"]);
+    monitor.scan();
+
+    expect(roots.list().map((pin) => pin.name)).toEqual([autoPinName(out)]);
+  });
+});
