@@ -10,8 +10,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "./support/temp.ts";
 import type { NarCacheConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
-import { CacheDirectory } from "../src/store/cache-directory.ts";
-import { CompressedNarCache, HEADER_BYTES } from "../src/store/compressed-nar-cache.ts";
+import { CacheDirectory } from "../src/store/nar-cache/cache-directory.ts";
+import { CompressedNarCache, HEADER_BYTES } from "../src/store/nar-cache/compressed-nar-cache.ts";
 
 const LEVEL = 3;
 const hash = (letter: string): string => letter.repeat(52);

@@ -14,10 +14,10 @@ import { framedLength } from "../src/core/nar-framing.ts";
 import { StorefrontError } from "../src/errors.ts";
 import { encodeNixBase32 } from "../src/core/nix-base32.ts";
 import { createLogger } from "../src/log.ts";
-import { CacheDirectory } from "../src/store/cache-directory.ts";
-import { NarLayoutCache } from "../src/store/nar-layout-cache.ts";
-import { narStream } from "../src/store/nar-stream.ts";
-import { wholeNar, type NarSource } from "../src/store/whole-nar.ts";
+import { CacheDirectory } from "../src/store/nar-cache/cache-directory.ts";
+import { NarLayoutCache } from "../src/store/nar-cache/layout-cache.ts";
+import { narStream } from "../src/store/nar/nar-stream.ts";
+import { wholeNar, type NarSource } from "../src/store/nar/whole-nar.ts";
 import { tempDir } from "./support/temp.ts";
 import { waitFor } from "./support/wait.ts";
 

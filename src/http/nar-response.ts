@@ -4,11 +4,11 @@
 
 import { narHashDigest } from "../core/path-info.ts";
 import { StorefrontError } from "../errors.ts";
-import { releaseChunk } from "../store/nar-chunks.ts";
-import type { NarWindow } from "../store/nar-chunks.ts";
-import { narStream } from "../store/nar-stream.ts";
-import type { ValidPathOnDisk } from "../store/valid-path.ts";
-import { wholeNar } from "../store/whole-nar.ts";
+import { releaseChunk } from "../store/nar/chunks.ts";
+import type { NarWindow } from "../store/nar/chunks.ts";
+import { narStream } from "../store/nar/nar-stream.ts";
+import type { ValidPathOnDisk } from "../store/files/valid-path.ts";
+import { wholeNar } from "../store/nar/whole-nar.ts";
 import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";

@@ -5,9 +5,9 @@
 import { buildLogDir, parseDrvBaseName } from "../../core/build-log.ts";
 import { listsEncoding } from "../../core/accept-encoding.ts";
 import { StorefrontError } from "../../errors.ts";
-import { bunzip2 } from "../../store/bzip2.ts";
-import { openBuildLog } from "../../store/build-logs.ts";
-import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
+import { bunzip2 } from "../../store/files/bzip2.ts";
+import { openBuildLog } from "../../store/files/build-logs.ts";
+import { NAR_CHUNK_BYTES } from "../../store/nar/chunks.ts";
 import { SHORT_LIVED, sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 

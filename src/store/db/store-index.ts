@@ -4,8 +4,8 @@
 // stay as they are and these run only where they are needed (the daemon's watcher, the CLI).
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { StorefrontError } from "../errors.ts";
-import { databaseOpenError, openNixDatabase } from "./database-open.ts";
+import { StorefrontError } from "../../errors.ts";
+import { databaseOpenError, openNixDatabase } from "./open.ts";
 
 // ValidPaths.id is `autoincrement`: Nix's ids only grow and are never reused, so "rows with an
 // id above the last one seen" are exactly the paths registered since.

@@ -10,7 +10,7 @@
 import type { Stats } from "node:fs";
 import { lstat, open, readdir, readlink } from "node:fs/promises";
 import { pack as tarPack, type Header, type Pack } from "tar-stream";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
 
 type Entry = ReturnType<Pack["entry"]>;
 

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { StorefrontError } from "../errors.ts";
+import { StorefrontError } from "../../errors.ts";
 
 /** How long a query waits for a writer's lock (a checkpoint, say) before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;

@@ -2,12 +2,12 @@
 // not immutable: Nix keeps writing (in WAL mode) while we read, and we must see new paths.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { StorefrontError } from "../errors.ts";
-import { deriverBaseName, isContentAddress, isSignature } from "../core/narinfo.ts";
-import { databaseOpenError, openNixDatabase } from "./database-open.ts";
-import { narHashToNix32, type PathInfo, type PathNar } from "../core/path-info.ts";
-import type { DrvOutput, Realisation } from "../core/realisation.ts";
-import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
+import { StorefrontError } from "../../errors.ts";
+import { deriverBaseName, isContentAddress, isSignature } from "../../core/narinfo.ts";
+import { databaseOpenError, openNixDatabase } from "./open.ts";
+import { narHashToNix32, type PathInfo, type PathNar } from "../../core/path-info.ts";
+import type { DrvOutput, Realisation } from "../../core/realisation.ts";
+import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
 
 interface ValidPathRow {
   id: number;

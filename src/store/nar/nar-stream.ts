@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
 import { readdirSync, readlinkSync } from "node:fs";
 import { constants, type Dirent, type Stats } from "node:fs";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
 import {
   CLOSE,
   DIRECTORY_OPEN,
@@ -32,9 +32,9 @@ import {
   framedBytes,
   lengthPrefix,
   padding,
-} from "../core/nar-framing.ts";
-import type { LayoutSpan } from "../core/nar-layout.ts";
-import { NarChunks, type NarWindow } from "./nar-chunks.ts";
+} from "../../core/nar-framing.ts";
+import type { LayoutSpan } from "../../core/nar-layout.ts";
+import { NarChunks, type NarWindow } from "./chunks.ts";
 import { isSameFile } from "./same-file.ts";
 
 const SLASH = Buffer.from("/");

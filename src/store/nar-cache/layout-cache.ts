@@ -15,13 +15,13 @@
 // again mid-download, with other bytes, gets a row of its own in the database.
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
-import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../core/nar-layout.ts";
-import type { LayoutSpan, NarLayout } from "../core/nar-layout.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
+import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../../core/nar-layout.ts";
+import type { LayoutSpan, NarLayout } from "../../core/nar-layout.ts";
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
-import { NarChunks } from "./nar-chunks.ts";
-import { assertSameFile, openListedFile, readInto } from "./nar-stream.ts";
-import { LayoutRecorder } from "./nar-layout-recorder.ts";
+import { NarChunks } from "../nar/chunks.ts";
+import { assertSameFile, openListedFile, readInto } from "../nar/nar-stream.ts";
+import { LayoutRecorder } from "./layout-recorder.ts";
 
 /**
  * What is read at once from an entry's end: the footer, and the table when it is this small,

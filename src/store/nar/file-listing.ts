@@ -13,9 +13,9 @@ import {
   REGULAR_OPEN,
   SYMLINK_OPEN,
   framedLength,
-} from "../core/nar-framing.ts";
-import type { ListingEntry, ListingNode } from "../core/nar-listing.ts";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+} from "../../core/nar-framing.ts";
+import type { ListingEntry, ListingNode } from "../../core/nar-listing.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
 
 const SLASH = Buffer.from("/");
 const S_IXUSR = 0o100;

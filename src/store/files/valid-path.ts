@@ -2,10 +2,10 @@
 // a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
 
 import { lstatSync, type Stats } from "node:fs";
-import type { PathNar } from "../core/path-info.ts";
-import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
-import { isSameFile } from "./same-file.ts";
+import type { PathNar } from "../../core/path-info.ts";
+import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
+import { isSameFile } from "../nar/same-file.ts";
 
 export interface StoreDirs {
   /** The store directory in store paths, e.g. /nix/store. */

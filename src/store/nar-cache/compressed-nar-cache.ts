@@ -9,7 +9,7 @@
 import { closeSync, readSync } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { Transform } from "node:stream";
-import { NAR_CHUNK_BYTES, takeChunk } from "./nar-chunks.ts";
+import { NAR_CHUNK_BYTES, takeChunk } from "../nar/chunks.ts";
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
 
 const MAGIC = Buffer.from("SFNARZ01");
