@@ -75,9 +75,7 @@ describe("CompressedNarCache", () => {
     await put(cache, hash("a"), Buffer.alloc(1000, 1));
     expect(files()).toEqual([`${hash("a")}.3.zst`]);
     expect(read(cache, hash("a"))).toEqual(Buffer.alloc(1000, 1));
-    expect([cache.hits, cache.misses, cache.bytesServed, cache.bytesWritten]).toEqual([
-      1, 1, 1000, 1000,
-    ]);
+    expect([cache.hits, cache.misses]).toEqual([1, 1]);
     const directory = directoryOf(cache);
     expect([directory.entries, directory.size]).toEqual([1, 1000 + HEADER_BYTES]);
   });

@@ -3,36 +3,16 @@
 // bytes outside the large files to the entry's temporary file; the table and footer go last,
 // once the walk has proved the NAR whole.
 //
-// The inline bytes are written synchronously, as the walk reads: a write to the page cache is
-// a copy that costs less than the thread-pool round trip of an async one, and async writes
-// could not keep up with a walk of small files (they piled up by the megabyte). Recording
-// never fails a download: an entry that cannot be written (disk full, larger than the cache)
-// is dropped, and the download goes on.
+// The entry is written as the walk reads (temp-entry.ts). Recording never fails a download:
+// an entry that cannot be written (disk full, larger than the cache) is dropped, and the
+// download goes on.
 
-import { close, fdatasync, unlink, write, writeSync } from "node:fs";
-import { promisify } from "node:util";
 import { encodeLayoutTrailer, type LayoutSpan } from "../../core/nar-layout.ts";
-
-const writeAt = promisify(write);
-const datasync = promisify(fdatasync);
-const closeFd = promisify(close);
-const unlinkFile = promisify(unlink);
-
-export interface LayoutRecorderOptions {
-  /** The temporary file, open for writing; the recorder closes it. */
-  readonly fd: number;
-  readonly temp: string;
-  readonly narSize: number;
-  /** Larger than this, the entry is not kept. */
-  readonly maxBytes: number;
-  /** Puts the finished temporary file (of `size` bytes) in place. */
-  readonly putInPlace: (size: number) => Promise<void>;
-  /** Called once the recorder is done, committed or not. */
-  readonly released: () => void;
-}
+import type { TempEntry } from "./temp-entry.ts";
 
 export class LayoutRecorder {
-  readonly #options: LayoutRecorderOptions;
+  readonly #entry: TempEntry;
+  readonly #narSize: number;
   readonly #spans: LayoutSpan[] = [];
   /** The next span `take` may meet. */
   #nextSpan = 0;
@@ -40,12 +20,12 @@ export class LayoutRecorder {
   #narPosition = 0;
   /** Inline bytes written so far. */
   #inlineBytes = 0;
-  /** Set when the entry cannot be kept; the download goes on. */
-  #failed = false;
-  #settled = false;
+  /** Set when the entry cannot be kept, or is settled: nothing more is written. */
+  #done = false;
 
-  constructor(options: LayoutRecorderOptions) {
-    this.#options = options;
+  constructor(entry: TempEntry, narSize: number) {
+    this.#entry = entry;
+    this.#narSize = narSize;
   }
 
   /** For the walk: a large file, told before its contents come. */
@@ -55,49 +35,35 @@ export class LayoutRecorder {
 
   /** The NAR's next chunk: writes what lies outside the large files. */
   take(chunk: Buffer): void {
-    if (!this.#failed && !this.#settled) this.#keepInline(chunk);
+    if (!this.#done) this.#keepInline(chunk);
     this.#narPosition += chunk.length;
   }
 
   /** Puts the entry in place; call once the walk yielded the whole NAR. */
   async commit(): Promise<void> {
-    if (this.#settled) return;
-    if (this.#failed || this.#narPosition !== this.#options.narSize) {
+    if (this.#done || this.#narPosition !== this.#narSize) {
       await this.abort();
       return;
     }
-    this.#settled = true;
-    const { fd, temp, narSize, putInPlace, released } = this.#options;
-    try {
-      const inlineBytes = this.#inlineBytes;
-      const trailer = encodeLayoutTrailer({ narSize, inlineBytes, spans: this.#spans });
-      const { bytesWritten } = await writeAt(fd, trailer, 0, trailer.length, inlineBytes);
-      if (bytesWritten !== trailer.length) throw new Error("short write");
-      // On disk before it has a name: after a crash, an entry is whole or absent.
-      await datasync(fd);
-      await closeFd(fd);
-      await putInPlace(inlineBytes + trailer.length);
-    } catch {
-      await closeFd(fd).catch(() => undefined);
-      await unlinkFile(temp).catch(() => undefined);
-    } finally {
-      released();
-    }
+    this.#done = true;
+    const inlineBytes = this.#inlineBytes;
+    const trailer = encodeLayoutTrailer({
+      narSize: this.#narSize,
+      inlineBytes,
+      spans: this.#spans,
+    });
+    await this.#entry.commit(trailer, inlineBytes, inlineBytes + trailer.length);
   }
 
   /** Drops the entry: the walk failed or was stopped. */
   async abort(): Promise<void> {
-    if (this.#settled) return;
-    this.#settled = true;
-    const { fd, temp, released } = this.#options;
-    await closeFd(fd).catch(() => undefined);
-    await unlinkFile(temp).catch(() => undefined);
-    released();
+    this.#done = true;
+    await this.#entry.abort();
   }
 
   #keepInline(chunk: Buffer): void {
     let offset = 0;
-    while (offset < chunk.length && !this.#failed) {
+    while (offset < chunk.length && !this.#done) {
       const span = this.#spans[this.#nextSpan];
       const spanStart = span === undefined ? Infinity : span.narOffset - this.#narPosition;
       if (offset < spanStart) {
@@ -114,20 +80,7 @@ export class LayoutRecorder {
   }
 
   #write(chunk: Buffer, from: number, to: number): void {
-    const length = to - from;
-    if (this.#inlineBytes + length > this.#options.maxBytes) {
-      this.#failed = true;
-      return;
-    }
-    try {
-      for (let offset = from; offset < to;) {
-        const written = writeSync(this.#options.fd, chunk, offset, to - offset, this.#inlineBytes);
-        if (written === 0) throw new Error("nothing written");
-        offset += written;
-        this.#inlineBytes += written;
-      }
-    } catch {
-      this.#failed = true;
-    }
+    if (this.#entry.write(chunk, from, to, this.#inlineBytes)) this.#inlineBytes += to - from;
+    else this.#done = true;
   }
 }
