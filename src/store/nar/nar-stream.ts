@@ -44,7 +44,7 @@ const S_IXUSR = 0o100;
  * Files up to this size are read whole within the walk; larger ones a chunk at a time. At
  * page-cache speed a read this size takes tens of microseconds.
  */
-export const SYNC_READ_MAX_BYTES = 256 * 1024;
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 /**
  * Files larger than this are the spans of a NAR's layout (core/nar-layout.ts): read from the
@@ -52,7 +52,7 @@ export const SYNC_READ_MAX_BYTES = 256 * 1024;
  * and close of their own. At 64 KiB the benchmark closure's layouts hold 13 % of its NAR bytes
  * and name 1,431 of its 22,715 files.
  */
-export const LAYOUT_INLINE_MAX_BYTES = 64 * 1024;
+const LAYOUT_INLINE_MAX_BYTES = 64 * 1024;
 
 /** What a walk is writing to, and what it tells about the NAR's layout as it goes. */
 interface Walk {
