@@ -17,7 +17,7 @@ import { createLogger } from "../src/log.ts";
 import { CacheDirectory } from "../src/store/nar-cache/cache-directory.ts";
 import { NarLayoutCache } from "../src/store/nar-cache/layout-cache.ts";
 import { narStream } from "../src/store/nar/nar-stream.ts";
-import { wholeNar, type NarSource } from "../src/store/nar/whole-nar.ts";
+import { wholeNar, type NarSource } from "../src/store/whole-nar.ts";
 import { tempDir } from "./support/temp.ts";
 import { waitFor } from "./support/wait.ts";
 

@@ -5,8 +5,8 @@
 
 import { narHashDigest } from "../core/path-info.ts";
 import { StorefrontError } from "../errors.ts";
-import type { ValidPathOnDisk } from "../store/files/valid-path.ts";
-import { narBody } from "../store/nar/nar-body.ts";
+import type { ValidPathOnDisk } from "../store/nar/valid-path.ts";
+import { narBody } from "../store/nar-body.ts";
 import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";

@@ -9,7 +9,7 @@ import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { openFile } from "../../store/files/open-file.ts";
 import { readDirectory, resolveInStore, type StoreFile } from "../../store/files/store-files.ts";
-import { storeDirsOf } from "../../store/files/valid-path.ts";
+import { storeDirsOf } from "../../store/nar/valid-path.ts";
 import { IMMUTABLE, SHORT_LIVED, sendChunks, sendText } from "../respond.ts";
 import type { RequestContext, Route } from "../router.ts";
 import type { PathInfoSource } from "../services.ts";

@@ -3,14 +3,14 @@
 // cache has it, else the NAR's layout or a walk (whole-nar.ts). No byte of it is read until
 // the body is iterated.
 
-import { narHashDigest } from "../../core/path-info.ts";
-import type { Logger } from "../../log.ts";
-import type { ValidPathOnDisk } from "../files/valid-path.ts";
-import type { CacheWriter, CompressedNarCache } from "../nar-cache/compressed-nar-cache.ts";
-import type { NarLayoutCache } from "../nar-cache/layout-cache.ts";
-import { pooledBody, type StoreBody } from "./body.ts";
-import type { NarWindow } from "./chunks.ts";
-import { narStream } from "./nar-stream.ts";
+import { narHashDigest } from "../core/path-info.ts";
+import type { Logger } from "../log.ts";
+import type { ValidPathOnDisk } from "./nar/valid-path.ts";
+import type { CacheWriter, CompressedNarCache } from "./nar-cache/compressed-nar-cache.ts";
+import type { NarLayoutCache } from "./nar-cache/layout-cache.ts";
+import { pooledBody, type StoreBody } from "./nar/body.ts";
+import type { NarWindow } from "./nar/chunks.ts";
+import { narStream } from "./nar/nar-stream.ts";
 import { wholeNar } from "./whole-nar.ts";
 
 /** The caches a NAR may come from; either may be absent (`[nar_cache]` off or unusable). */

@@ -5,7 +5,7 @@ import { lstatSync, type Stats } from "node:fs";
 import type { PathNar } from "../../core/path-info.ts";
 import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../../errors.ts";
-import { isSameFile } from "../nar/same-file.ts";
+import { isSameFile } from "./same-file.ts";
 
 export interface StoreDirs {
   /** The store directory in store paths, e.g. /nix/store. */
