@@ -1,11 +1,11 @@
 // How long storefront takes to build every NAR of the closure with no HTTP at all: its NAR
-// serialiser (src/store/nar-stream.ts) run in the benchmark's own process, the bytes counted
+// serialiser (src/store/nar/nar-stream.ts) run in the benchmark's own process, the bytes counted
 // and dropped. Set against nginx's whole NAR c1 pass, it shows what making NARs from the
 // store's files costs before a byte reaches a socket.
 
 import { performance } from "node:perf_hooks";
-import { releaseChunk } from "../src/store/nar-chunks.ts";
-import { narStream } from "../src/store/nar-stream.ts";
+import { releaseChunk } from "../src/store/nar/chunks.ts";
+import { narStream } from "../src/store/nar/nar-stream.ts";
 import type { NarRef } from "./client.ts";
 
 /** Seconds to serialise every NAR once; fails if any comes out a different size. */

@@ -12,14 +12,14 @@ import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { StreamSlots } from "./http/stream-slots.ts";
 import { fullCollector } from "./process/collect-garbage.ts";
 import { loadSigningKeys } from "./signing-keys.ts";
-import { CacheDirectory } from "./store/cache-directory.ts";
-import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
-import { StoreDatabase } from "./store/database.ts";
-import { GcRoots } from "./store/gc-roots.ts";
-import { NarInfoCache } from "./store/narinfo-cache.ts";
-import { NarLayoutCache } from "./store/nar-layout-cache.ts";
-import { PinService } from "./store/pins.ts";
-import { StoreIndex } from "./store/store-index.ts";
+import { CacheDirectory } from "./store/nar-cache/cache-directory.ts";
+import { CompressedNarCache } from "./store/nar-cache/compressed-nar-cache.ts";
+import { StoreDatabase } from "./store/db/database.ts";
+import { GcRoots } from "./store/roots/gc-roots.ts";
+import { NarInfoCache } from "./store/db/narinfo-cache.ts";
+import { NarLayoutCache } from "./store/nar-cache/layout-cache.ts";
+import { PinService } from "./store/roots/pins.ts";
+import { StoreIndex } from "./store/db/store-index.ts";
 import { VERSION } from "./version.ts";
 
 export interface App {

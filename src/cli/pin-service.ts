@@ -2,9 +2,9 @@
 
 import { clockFromEnv } from "../clock.ts";
 import { loadConfig, type Config } from "../config.ts";
-import { GcRoots } from "../store/gc-roots.ts";
-import { PinService } from "../store/pins.ts";
-import { StoreIndex } from "../store/store-index.ts";
+import { GcRoots } from "../store/roots/gc-roots.ts";
+import { PinService } from "../store/roots/pins.ts";
+import { StoreIndex } from "../store/db/store-index.ts";
 
 /** The `--config` row of the pin commands' help. */
 export const CONFIG_OPTION: readonly [string, string] = [

@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import { firstPathCommand, keySetup, SECRET_KEY_FILE } from "../core/first-steps.ts";
 import type { Logger } from "../log.ts";
-import { StoreIndex } from "../store/store-index.ts";
+import { StoreIndex } from "../store/db/store-index.ts";
 
 export function logStartUpHints(config: Config, log: Logger): void {
   if (config.sign_key_paths.length === 0) {

@@ -1,14 +1,12 @@
 // How a NAR is answered once its store path is known: conditional requests (ETag), one byte
-// range, transport compression, and the cache of zstd-compressed NARs. Every form of the
+// range and transport compression. Where its bytes come from (a walk, a layout, the cache of
+// zstd-compressed NARs) is the store's choice (store/nar/nar-body.ts). Every form of the
 // answer carries the same validators and caching headers, so that a proxy in front can keep it.
 
 import { narHashDigest } from "../core/path-info.ts";
 import { StorefrontError } from "../errors.ts";
-import { releaseChunk } from "../store/nar-chunks.ts";
-import type { NarWindow } from "../store/nar-chunks.ts";
-import { narStream } from "../store/nar-stream.ts";
-import type { ValidPathOnDisk } from "../store/valid-path.ts";
-import { wholeNar } from "../store/whole-nar.ts";
+import type { ValidPathOnDisk } from "../store/nar/valid-path.ts";
+import { narBody } from "../store/nar-body.ts";
 import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
@@ -20,11 +18,11 @@ const NAR_TYPE = "application/x-nix-archive";
 /** Answers GET or HEAD for the NAR of a valid path whose files are on disk. */
 export async function sendNar(
   { req, res, services }: RequestContext,
-  { info, realPath, stats, assertUnchanged }: ValidPathOnDisk,
+  path: ValidPathOnDisk,
 ): Promise<void> {
-  const { config, narCache, narLayouts, log } = services;
-  const narHash32 = narHashDigest(info.narHash);
-  const size = info.narSize;
+  const { config } = services;
+  const narHash32 = narHashDigest(path.info.narHash);
+  const size = path.info.narSize;
   const ifRange = req.headers["if-range"];
   const range = requestedRange(
     req.headers.range,
@@ -34,14 +32,6 @@ export async function sendNar(
   );
   const encoding = range.kind === "whole" ? chooseEncoding(req, config, size) : undefined;
   const etag = hashEtag(narHash32, encoding);
-  // The walk starts from the lstat that found the path on disk: no second one. A whole NAR
-  // comes from its cached layout when there is one. Neither gives its last byte unless the
-  // store path is still the one found (whole-nar.ts): a range is not hashed, so it checks
-  // the registration and the path's top, as a NAR from a layout does.
-  const nar = (window?: NarWindow): Generator<Buffer> =>
-    window === undefined
-      ? wholeNar(narLayouts, { narHash32, narSize: size, realPath, stats, assertUnchanged })
-      : narStream(realPath, size, window, { top: stats, beforeLast: assertUnchanged });
 
   res.setHeader("content-type", NAR_TYPE);
   res.setHeader("cache-control", IMMUTABLE);
@@ -60,43 +50,39 @@ export async function sendNar(
     res.setHeader("content-range", unsatisfiedRange(size));
     throw new StorefrontError("range_not_satisfiable", `range ${req.headers.range ?? ""}`);
   }
-  if (range.kind === "partial") {
-    res.writeHead(206, {
-      "content-range": contentRange(range.range, size),
-      "content-length": range.range.end - range.range.start,
-    });
-    if (req.method === "HEAD") res.end();
-    else await sendChunks(res, nar(range.range), releaseChunk);
-    return;
-  }
   if (encoding === undefined) {
-    res.writeHead(200, { "content-length": size });
+    // The NAR as it is, or one range of it: its length is known up front.
+    const window = range.kind === "partial" ? range.range : undefined;
+    if (window === undefined) res.writeHead(200, { "content-length": size });
+    else {
+      res.writeHead(206, {
+        "content-range": contentRange(window, size),
+        "content-length": window.end - window.start,
+      });
+    }
     if (req.method === "HEAD") res.end();
-    else await sendChunks(res, nar(), releaseChunk);
+    else {
+      const { body } = await narBody(services, path, window, undefined);
+      await sendChunks(res, body.chunks, body.written);
+    }
     return;
   }
-  if (encoding !== "zstd" || narCache === undefined) {
-    await sendEncoded(res, nar(), encoding, config, { release: releaseChunk });
-    return;
-  }
-  const cached = narCache.open(narHash32, size);
-  if (cached !== undefined) {
-    log.debug("NAR from the compressed cache", { narHash: narHash32, hits: narCache.hits });
+  const nar = await narBody(services, path, undefined, encoding);
+  if (nar.compressed) {
     // A static file: its length is known, unlike a NAR compressed as it goes out.
-    res.writeHead(200, { "content-encoding": encoding, "content-length": cached.length });
-    await sendChunks(res, cached.body, releaseChunk);
+    res.writeHead(200, { "content-encoding": encoding, "content-length": nar.length });
+    await sendChunks(res, nar.body.chunks, nar.body.written);
     return;
   }
-  // Compress once for this client and keep the result for the next ones.
-  const writer = await narCache.startWrite(narHash32, size);
+  const { body, keep } = nar;
   try {
-    const whole = await sendEncoded(res, nar(), encoding, config, {
-      tee: writer?.tee(),
-      release: releaseChunk,
+    const whole = await sendEncoded(res, body.chunks, encoding, config, {
+      tee: keep?.tee(),
+      release: body.written,
     });
-    await (whole ? writer?.commit() : writer?.abort());
+    await (whole ? keep?.commit() : keep?.abort());
   } catch (error) {
-    await writer?.abort();
+    await keep?.abort();
     throw error;
   }
 }

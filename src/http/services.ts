@@ -10,10 +10,10 @@ import type { SigningKey } from "../core/signing-key.ts";
 import type { StoreHash } from "../core/store-path.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import type { NarInfoCache } from "../store/narinfo-cache.ts";
-import type { PinService } from "../store/pins.ts";
-import type { CompressedNarCache } from "../store/compressed-nar-cache.ts";
-import type { NarLayoutCache } from "../store/nar-layout-cache.ts";
+import type { NarInfoCache } from "../store/db/narinfo-cache.ts";
+import type { PinService } from "../store/roots/pins.ts";
+import type { CompressedNarCache } from "../store/nar-cache/compressed-nar-cache.ts";
+import type { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
 import type { StreamSlots } from "./stream-slots.ts";
 
 export interface PathInfoSource {

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseStoreHash } from "../core/store-path.ts";
 import { StorefrontError } from "../errors.ts";
-import { storeDirsOf, validPathOnDisk, type ValidPathOnDisk } from "../store/valid-path.ts";
+import { storeDirsOf, validPathOnDisk, type ValidPathOnDisk } from "../store/nar/valid-path.ts";
 import { varyOnEncoding, type CompressionSettings } from "./compression.ts";
 import { ifNoneMatchMatches } from "./etag.ts";
 import { IMMUTABLE } from "./respond.ts";

@@ -16,9 +16,9 @@ import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { encodeNixBase32 } from "../core/nix-base32.ts";
 import { StorefrontError } from "../errors.ts";
-import type { NarLayoutCache } from "./nar-layout-cache.ts";
-import type { LayoutRecorder } from "./nar-layout-recorder.ts";
-import { narStream } from "./nar-stream.ts";
+import type { NarLayoutCache } from "./nar-cache/layout-cache.ts";
+import type { LayoutRecorder } from "./nar-cache/layout-recorder.ts";
+import { narStream } from "./nar/nar-stream.ts";
 
 export interface NarSource {
   readonly narHash32: string;
@@ -72,7 +72,7 @@ export function* wholeNar(
 /**
  * Passes a walk's chunks on, hashing them; holds the last one until the NAR's sha256 is its
  * NarHash, and fails as a changed store otherwise. The walk yields exactly `narSize` bytes or
- * fails (nar-chunks.ts), so the chunk that reaches `narSize` is the last.
+ * fails (nar/chunks.ts), so the chunk that reaches `narSize` is the last.
  */
 function* hashed(
   walk: Generator<Buffer>,

@@ -7,7 +7,7 @@ import * as fsSync from "node:fs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { narStream } from "../../src/store/nar-stream.ts";
+import { narStream } from "../../src/store/nar/nar-stream.ts";
 import { hasNix } from "../support/nix.ts";
 import { collect } from "../support/chunks.ts";
 import { tempDir } from "../support/temp.ts";

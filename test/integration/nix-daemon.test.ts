@@ -12,7 +12,7 @@ import type { PathInfo } from "../../src/core/path-info.ts";
 import type { Realisation } from "../../src/core/realisation.ts";
 import { parseStoreHash } from "../../src/core/store-path.ts";
 import { NixDaemonClient, NixDaemonError, type NarImport } from "../../src/nix-daemon/index.ts";
-import { StoreDatabase } from "../../src/store/database.ts";
+import { StoreDatabase } from "../../src/store/db/database.ts";
 import {
   baseNameOf,
   hasNix,

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import { narStream } from "../../src/store/nar-stream.ts";
+import { narStream } from "../../src/store/nar/nar-stream.ts";
 import { httpRequest, narUrl } from "../support/http.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore } from "../support/nix.ts";
 import { startServer, type RunningServer } from "../support/server.ts";

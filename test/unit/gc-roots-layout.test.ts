@@ -5,7 +5,7 @@ import { lstatSync, readdirSync, readlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import { GcRoots } from "../../src/store/gc-roots.ts";
+import { GcRoots } from "../../src/store/roots/gc-roots.ts";
 
 const PATH_A = `/nix/store/${"a".repeat(32)}-a`;
 const PATH_B = `/nix/store/${"b".repeat(32)}-b`;

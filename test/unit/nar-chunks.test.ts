@@ -2,7 +2,7 @@
 // at once would mix their bytes.
 
 import { describe, expect, it } from "vitest";
-import { NAR_CHUNK_BYTES, NarChunks, releaseChunk } from "../../src/store/nar-chunks.ts";
+import { NAR_CHUNK_BYTES, NarChunks, releaseChunk } from "../../src/store/nar/chunks.ts";
 
 /** A NAR of two full chunks, filled with `byte`: returns both chunks. */
 function twoChunks(byte: number): [Buffer, Buffer] {

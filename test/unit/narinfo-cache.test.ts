@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NarInfoCache } from "../../src/store/narinfo-cache.ts";
+import { NarInfoCache } from "../../src/store/db/narinfo-cache.ts";
 
 describe("narinfo cache", () => {
   it("keeps texts until invalidated", () => {

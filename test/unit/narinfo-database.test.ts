@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderNarInfo } from "../../src/core/narinfo.ts";
 import { parseStoreHash, type StoreHash } from "../../src/core/store-path.ts";
-import { StoreDatabase } from "../../src/store/database.ts";
+import { StoreDatabase } from "../../src/store/db/database.ts";
 import { tempDir } from "../support/temp.ts";
 
 const SCHEMA = `

@@ -10,9 +10,9 @@ import { systemClock } from "../../src/clock.ts";
 import { autoPinName } from "../../src/core/pin-name.ts";
 import { createLogger } from "../../src/log.ts";
 import { createStoreMetrics } from "../../src/metrics/store-metrics.ts";
-import { GcRoots } from "../../src/store/gc-roots.ts";
-import { StoreIndex } from "../../src/store/store-index.ts";
-import { StoreMonitor } from "../../src/store/store-monitor.ts";
+import { GcRoots } from "../../src/store/roots/gc-roots.ts";
+import { StoreIndex } from "../../src/store/db/store-index.ts";
+import { StoreMonitor } from "../../src/store/roots/store-monitor.ts";
 import { tempDir } from "../support/temp.ts";
 
 /** The tables of Nix's database that the monitor reads. */

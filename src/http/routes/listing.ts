@@ -3,8 +3,8 @@
 
 import { renderListing } from "../../core/nar-listing.ts";
 import { narHashDigest } from "../../core/path-info.ts";
-import { readListing } from "../../store/file-listing.ts";
-import type { ValidPathOnDisk } from "../../store/valid-path.ts";
+import { readListing } from "../../store/nar/file-listing.ts";
+import type { ValidPathOnDisk } from "../../store/nar/valid-path.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
 import type { RequestContext, Route } from "../router.ts";

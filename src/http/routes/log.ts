@@ -5,9 +5,7 @@
 import { buildLogDir, parseDrvBaseName } from "../../core/build-log.ts";
 import { listsEncoding } from "../../core/accept-encoding.ts";
 import { StorefrontError } from "../../errors.ts";
-import { bunzip2 } from "../../store/bzip2.ts";
-import { openBuildLog } from "../../store/build-logs.ts";
-import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
+import { openBuildLog } from "../../store/files/build-logs.ts";
 import { SHORT_LIVED, sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 
@@ -35,15 +33,14 @@ export const buildLogRoute: Route = {
         res.end();
         return;
       }
-      const file = log.file.createReadStream({ autoClose: false, highWaterMark: NAR_CHUNK_BYTES });
-      await sendChunks(res, asStored ? file : bunzip2(file));
+      await sendChunks(res, log.chunks(!asStored));
     };
     try {
       // A body takes a slot among the streams; HEAD needs none.
       if (req.method === "HEAD") await send();
       else await streams.run(res, send);
     } finally {
-      await log.file.close();
+      await log.close();
     }
   },
 };

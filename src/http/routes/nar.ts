@@ -7,7 +7,7 @@
 import { narHashDigest } from "../../core/path-info.ts";
 import { parseNarHash32, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
-import { storeDirsOf, validPathOnDisk } from "../../store/valid-path.ts";
+import { storeDirsOf, validPathOnDisk } from "../../store/nar/valid-path.ts";
 import { sendNar } from "../nar-response.ts";
 import type { RequestContext, Route } from "../router.ts";
 

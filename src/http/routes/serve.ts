@@ -2,15 +2,14 @@
 // type, directories as an HTML listing (or their index.html), symlinks followed while they
 // stay inside the store. For a built website or documentation, straight from the store.
 
-import { open } from "node:fs/promises";
 import { contentTypeFor } from "../../core/content-type.ts";
 import { renderDirectoryPage } from "../../core/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
 import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
-import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
-import { readDirectory, resolveInStore, type StoreFile } from "../../store/store-files.ts";
-import { storeDirsOf } from "../../store/valid-path.ts";
+import { openFile } from "../../store/files/open-file.ts";
+import { readDirectory, resolveInStore, type StoreFile } from "../../store/files/store-files.ts";
+import { storeDirsOf } from "../../store/nar/valid-path.ts";
 import { IMMUTABLE, SHORT_LIVED, sendChunks, sendText } from "../respond.ts";
 import type { RequestContext, Route } from "../router.ts";
 import type { PathInfoSource } from "../services.ts";
@@ -83,13 +82,12 @@ async function sendFile(context: RequestContext, file: StoreFile): Promise<void>
   else await context.services.streams.run(context.res, () => sendFileNow(context, file));
 }
 
-async function sendFileNow({ req, res }: RequestContext, file: StoreFile): Promise<void> {
-  const handle = await open(file.realPath, "r");
+async function sendFileNow({ req, res }: RequestContext, found: StoreFile): Promise<void> {
+  const file = await openFile(found.realPath);
   try {
-    const stats = await handle.stat();
     res.writeHead(200, {
-      "content-type": contentTypeFor(file.name.toString("latin1")),
-      "content-length": stats.size,
+      "content-type": contentTypeFor(found.name.toString("latin1")),
+      "content-length": file.size,
       // A store path never changes; when it is collected, the answer becomes a 404.
       "cache-control": IMMUTABLE,
       "x-content-type-options": "nosniff",
@@ -98,11 +96,8 @@ async function sendFileNow({ req, res }: RequestContext, file: StoreFile): Promi
       res.end();
       return;
     }
-    await sendChunks(
-      res,
-      handle.createReadStream({ autoClose: false, highWaterMark: NAR_CHUNK_BYTES }),
-    );
+    await sendChunks(res, file.chunks());
   } finally {
-    await handle.close();
+    await file.close();
   }
 }

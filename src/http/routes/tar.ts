@@ -1,9 +1,9 @@
 // Tarballs for machines without Nix: `GET /<hash>.tar` streams the store path as a tar archive
-// (see store/store-path-tar.ts), compressed when the client asks, e.g. `curl --compressed`.
+// (see store/nar/store-path-tar.ts), compressed when the client asks, e.g. `curl --compressed`.
 // Like a NAR, it never changes for a given path, so proxies may keep it.
 
 import { narHashDigest } from "../../core/path-info.ts";
-import { storePathTar } from "../../store/store-path-tar.ts";
+import { storePathTar } from "../../store/nar/store-path-tar.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
 import { sendChunks } from "../respond.ts";

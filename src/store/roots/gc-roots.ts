@@ -21,8 +21,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { Clock } from "../clock.ts";
-import { pinNameProblem } from "../core/pin-name.ts";
+import type { Clock } from "../../clock.ts";
+import { pinNameProblem } from "../../core/pin-name.ts";
 import {
   expiredRevisions,
   parseRetention,
@@ -30,9 +30,9 @@ import {
   revisionLinkName,
   type Retention,
   type Revision,
-} from "../core/retention.ts";
-import { fileErrorReason } from "../config-files.ts";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+} from "../../core/retention.ts";
+import { fileErrorReason } from "../../config-files.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
 
 export interface Pin {
   readonly name: string;

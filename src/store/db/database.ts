@@ -2,12 +2,11 @@
 // not immutable: Nix keeps writing (in WAL mode) while we read, and we must see new paths.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { StorefrontError } from "../errors.ts";
-import { deriverBaseName, isContentAddress, isSignature } from "../core/narinfo.ts";
-import { databaseOpenError, openNixDatabase } from "./database-open.ts";
-import { narHashToNix32, type PathInfo, type PathNar } from "../core/path-info.ts";
-import type { DrvOutput, Realisation } from "../core/realisation.ts";
-import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
+import { deriverBaseName, isContentAddress, isSignature } from "../../core/narinfo.ts";
+import { openNixDatabase, query } from "./sqlite.ts";
+import { narHashToNix32, type PathInfo, type PathNar } from "../../core/path-info.ts";
+import type { DrvOutput, Realisation } from "../../core/realisation.ts";
+import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
 
 interface ValidPathRow {
   id: number;
@@ -36,22 +35,22 @@ export class StoreDatabase {
 
   /** Opens the database at `path`; throws a StorefrontError naming the file when it cannot. */
   constructor(path: string, storeDir: string) {
-    this.#database = openNixDatabase(path);
-    try {
+    const { database, statements } = openNixDatabase(path, (db) => ({
       // `path` is unique, so this walks its index to the first path at or after the prefix.
-      this.#pathByHashPart = this.#database.prepare(
+      pathByHashPart: db.prepare(
         "SELECT id, path, hash, deriver, narSize, sigs, ca FROM ValidPaths WHERE path >= ? ORDER BY path LIMIT 1",
-      );
-      this.#references = this.#database.prepare(
+      ),
+      references: db.prepare(
         "SELECT v.path AS path FROM Refs r JOIN ValidPaths v ON r.reference = v.id WHERE r.referrer = ?",
-      );
-      this.#tableExists = this.#database.prepare(
+      ),
+      tableExists: db.prepare(
         "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
-      );
-    } catch (error) {
-      this.#database.close();
-      throw databaseOpenError(path, error);
-    }
+      ),
+    }));
+    this.#database = database;
+    this.#pathByHashPart = statements.pathByHashPart;
+    this.#references = statements.references;
+    this.#tableExists = statements.tableExists;
     this.#storeDir = storeDir;
   }
 
@@ -163,12 +162,6 @@ export class StoreDatabase {
   }
 
   #query<T>(hash: string, run: () => T): T {
-    try {
-      return run();
-    } catch (error) {
-      throw new StorefrontError("internal", `database query for ${hash} failed: ${String(error)}`, {
-        cause: error,
-      });
-    }
+    return query(`for ${hash}`, run);
   }
 }

@@ -4,12 +4,12 @@
 // it recounts what the pins keep alive. Totals are counted in full only at start and after
 // the garbage collector deleted rows, never per scrape.
 
-import { autoPinName } from "../core/pin-name.ts";
-import { storePathBaseName } from "../core/store-path.ts";
-import type { Logger } from "../log.ts";
-import type { StoreMetrics } from "../metrics/store-metrics.ts";
+import { autoPinName } from "../../core/pin-name.ts";
+import { storePathBaseName } from "../../core/store-path.ts";
+import type { Logger } from "../../log.ts";
+import type { StoreMetrics } from "../../metrics/store-metrics.ts";
 import type { GcRoots } from "./gc-roots.ts";
-import type { NewPath, StoreIndex } from "./store-index.ts";
+import type { NewPath, StoreIndex } from "../db/store-index.ts";
 
 export interface StoreMonitorOptions {
   readonly index: StoreIndex;

@@ -6,10 +6,10 @@
 
 import { lstat, readdir, readlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { isStoreBaseName } from "../core/store-path.ts";
-import type { DirectoryEntry } from "../core/directory-page.ts";
-import { isMissingFileError } from "../errors.ts";
-import type { StoreDirs } from "./valid-path.ts";
+import { isStoreBaseName } from "../../core/store-path.ts";
+import type { DirectoryEntry } from "../../core/directory-page.ts";
+import { isMissingFileError } from "../../errors.ts";
+import type { StoreDirs } from "../nar/valid-path.ts";
 
 /** As Linux's MAXSYMLINKS: a loop ends here. */
 const MAX_SYMLINK_HOPS = 40;

@@ -1,12 +1,13 @@
-// Opening Nix's database read-only, for the two connections that read it (database.ts serves
-// requests, store-index.ts answers questions about the whole store), with one explanation of
-// why an open failed and what to run.
+// The one small SQLite helper under both readers of Nix's database (database.ts serves
+// requests, store-index.ts answers questions about the whole store): opened read-only, the
+// statements prepared once at open, one explanation of why an open failed and what to run, and
+// query errors wrapped with what was being looked up.
 
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { StorefrontError } from "../errors.ts";
+import { StorefrontError } from "../../errors.ts";
 
 /** How long a query waits for a writer's lock (a checkpoint, say) before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -22,12 +23,42 @@ const SQLITE_CANTOPEN = 14;
  * opens the database once and keeps them (persist_wal). The NixOS module and the README's unit
  * run it before each start.
  */
-export function walSetupCommand(path: string): string {
+function walSetupCommand(path: string): string {
   return `sqlite3 ${path} '.output /dev/null' '.filectrl persist_wal 1' 'SELECT 1 FROM ValidPaths LIMIT 1'`;
 }
 
-/** Opens Nix's database at `path` read-only (never immutable: Nix keeps writing). */
-export function openNixDatabase(path: string): DatabaseSync {
+/**
+ * Opens Nix's database at `path` read-only (never immutable: Nix keeps writing) and prepares
+ * its statements with `prepare`; throws a StorefrontError naming the file when either fails.
+ */
+export function openNixDatabase<T>(
+  path: string,
+  prepare: (database: DatabaseSync) => T,
+): { readonly database: DatabaseSync; readonly statements: T } {
+  const database = openReadOnly(path);
+  try {
+    return { database, statements: prepare(database) };
+  } catch (error) {
+    database.close();
+    throw databaseOpenError(path, error);
+  }
+}
+
+/**
+ * Runs `run` (a query); a failure becomes an internal error saying `what` was looked up, e.g.
+ * "for <hash>" or "(totals)".
+ */
+export function query<T>(what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw new StorefrontError("internal", `database query ${what} failed: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function openReadOnly(path: string): DatabaseSync {
   if (!existsSync(path)) {
     throw new StorefrontError(
       "internal",
@@ -45,7 +76,7 @@ export function openNixDatabase(path: string): DatabaseSync {
  * The error for a database that could not be opened or first read (SQLite reads the schema on
  * the first statement): why, for the cases an operator meets, and what to run.
  */
-export function databaseOpenError(path: string, error: unknown): StorefrontError {
+function databaseOpenError(path: string, error: unknown): StorefrontError {
   const errcode = (error as { errcode?: unknown } | null)?.errcode;
   const primary = typeof errcode === "number" ? errcode & 0xff : undefined;
   const user = currentUser();

@@ -5,7 +5,7 @@
 // once. A generation number keeps a narinfo rendered before a change from being stored after it.
 
 /** Enough for the hot set of a busy cache; a narinfo text is about 1 KiB. */
-export const NARINFO_CACHE_ENTRIES = 8192;
+const NARINFO_CACHE_ENTRIES = 8192;
 
 export class NarInfoCache {
   readonly #capacity: number;

@@ -6,7 +6,7 @@
 // counted but not copied, file contents outside it are never read (see `window`), and the
 // serialiser stops once the window is full (`done`).
 
-import { StorefrontError } from "../errors.ts";
+import { StorefrontError } from "../../errors.ts";
 
 /**
  * Large enough that a big file costs few reads and few socket writes, small enough that a

@@ -17,9 +17,9 @@
 // and the walk stops once the window is full.
 
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from "node:fs";
-import { readdirSync, readlinkSync } from "node:fs";
-import { constants, type Dirent, type Stats } from "node:fs";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+import { readlinkSync } from "node:fs";
+import { constants, type Stats } from "node:fs";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
 import {
   CLOSE,
   DIRECTORY_OPEN,
@@ -32,19 +32,19 @@ import {
   framedBytes,
   lengthPrefix,
   padding,
-} from "../core/nar-framing.ts";
-import type { LayoutSpan } from "../core/nar-layout.ts";
-import { NarChunks, type NarWindow } from "./nar-chunks.ts";
+} from "../../core/nar-framing.ts";
+import type { LayoutSpan } from "../../core/nar-layout.ts";
+import { NarChunks, type NarWindow } from "./chunks.ts";
 import { isSameFile } from "./same-file.ts";
+import { walkTree } from "./tree-walk.ts";
 
-const SLASH = Buffer.from("/");
 const S_IXUSR = 0o100;
 
 /**
  * Files up to this size are read whole within the walk; larger ones a chunk at a time. At
  * page-cache speed a read this size takes tens of microseconds.
  */
-export const SYNC_READ_MAX_BYTES = 256 * 1024;
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 /**
  * Files larger than this are the spans of a NAR's layout (core/nar-layout.ts): read from the
@@ -52,7 +52,7 @@ export const SYNC_READ_MAX_BYTES = 256 * 1024;
  * and close of their own. At 64 KiB the benchmark closure's layouts hold 13 % of its NAR bytes
  * and name 1,431 of its 22,715 files.
  */
-export const LAYOUT_INLINE_MAX_BYTES = 64 * 1024;
+const LAYOUT_INLINE_MAX_BYTES = 64 * 1024;
 
 /** What a walk is writing to, and what it tells about the NAR's layout as it goes. */
 interface Walk {
@@ -102,15 +102,42 @@ export function* narStream(
   try {
     const root = Buffer.from(path);
     const topStats = top ?? lstatSync(path);
-    const walk = serialise(root, topStats, {
+    const walk: Walk = {
       chunks,
       rootLength: root.length,
       top: topStats,
       onLargeFile: chunks.whole ? onLargeFile : undefined,
-    });
-    for (let step = walk.next(); step.done !== true; step = walk.next()) {
-      yield* chunks.drain();
-      if (step.value !== undefined) yield* copyLargeFile(step.value, chunks);
+    };
+    for (const step of walkTree(root, topStats)) {
+      if ("leave" in step) {
+        chunks.put(CLOSE);
+        // An entry's close too; then a pause, so that no more than a chunk is held before the
+        // client takes it.
+        if (step.leave.name !== undefined) chunks.put(CLOSE);
+        if (chunks.hasReady()) yield* chunks.drain();
+        continue;
+      }
+      const { path: nodePath, name, type } = step.enter;
+      if (name !== undefined) {
+        // A window that is full needs no more of the tree.
+        if (chunks.done) break;
+        chunks.put(ENTRY_OPEN);
+        chunks.put(framedBytes(name));
+        chunks.put(ENTRY_NODE);
+      }
+      if (type.isFile()) {
+        const large = serialiseFile(nodePath, walk);
+        if (large === undefined) continue;
+        yield* chunks.drain();
+        yield* copyLargeFile(large, chunks);
+        chunks.skip(large.size - large.to);
+        chunks.put(padding(large.size));
+      } else if (type.isSymbolicLink()) {
+        chunks.put(SYMLINK_OPEN);
+        chunks.put(framedBytes(readlinkSync(nodePath, { encoding: "buffer" })));
+      } else {
+        chunks.put(DIRECTORY_OPEN);
+      }
     }
     yield* chunks.drain();
     beforeLast?.();
@@ -128,51 +155,15 @@ export function* narStream(
 }
 
 /**
- * Writes the NAR of one node into `chunks`, synchronously. Pauses (yields undefined) whenever a
- * chunk is complete, so that no more than a chunk is held before the client takes it, and
- * yields each large file for the caller to copy.
+ * Writes a regular file's node into `chunks` (but its closing paren), synchronously; returns
+ * the part of a large file still to copy, a chunk at a time, before its padding.
  */
-function* serialise(
-  path: Buffer,
-  stats: Stats | Dirent<Buffer>,
-  walk: Walk,
-): Generator<LargeFile | undefined, void> {
-  const { chunks } = walk;
-  if (stats.isFile()) {
-    yield* serialiseFile(path, walk);
-  } else if (stats.isSymbolicLink()) {
-    chunks.put(SYMLINK_OPEN);
-    chunks.put(framedBytes(readlinkSync(path, { encoding: "buffer" })));
-  } else if (stats.isDirectory()) {
-    chunks.put(DIRECTORY_OPEN);
-    // The entry types come with the names: no lstat for directories and symlinks.
-    const entries = readdirSync(path, { encoding: "buffer", withFileTypes: true });
-    entries.sort((a, b) => Buffer.compare(a.name, b.name));
-    for (const entry of entries) {
-      if (chunks.done) return;
-      chunks.put(ENTRY_OPEN);
-      chunks.put(framedBytes(entry.name));
-      chunks.put(ENTRY_NODE);
-      yield* serialise(Buffer.concat([path, SLASH, entry.name]), entry, walk);
-      chunks.put(CLOSE);
-      if (chunks.hasReady()) yield undefined;
-    }
-  } else {
-    throw new StorefrontError(
-      "store_changed",
-      `${path.toString()}: not a file, symlink or directory`,
-    );
-  }
-  chunks.put(CLOSE);
-}
-
-function* serialiseFile(path: Buffer, walk: Walk): Generator<LargeFile | undefined, void> {
+function serialiseFile(path: Buffer, walk: Walk): LargeFile | undefined {
   const { chunks } = walk;
   // A whole NAR reads every file: open it, then ask the open file for its size and mode, which
   // walks the path once, not twice (lstat, then open). Under a window, a file may be skipped
   // whole: ask the path, and open the file only if some of it is needed.
   const fd = chunks.whole ? openListedFile(path) : undefined;
-  let large: LargeFile | undefined;
   try {
     const stats = fd === undefined ? lstatSync(path) : fstatSync(fd);
     if (!stats.isFile()) {
@@ -190,20 +181,16 @@ function* serialiseFile(path: Buffer, walk: Walk): Generator<LargeFile | undefin
     }
     const { from, to } = chunks.window(size);
     chunks.skip(from);
-    if (to - from > SYNC_READ_MAX_BYTES) large = { path, stats, size, from, to };
-    else if (from < to) copySmallRange(fd ?? path, path, from, to, chunks);
-    if (large === undefined) {
-      chunks.skip(size - to);
-      chunks.put(padding(size));
-      return;
-    }
+    // Copied by copyLargeFile, from a descriptor of its own: a walk abandoned meanwhile holds
+    // none.
+    if (to - from > SYNC_READ_MAX_BYTES) return { path, stats, size, from, to };
+    if (from < to) copySmallRange(fd ?? path, path, from, to, chunks);
+    chunks.skip(size - to);
+    chunks.put(padding(size));
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  // Copied by copyLargeFile, from a descriptor of its own: a walk abandoned here holds none.
-  yield large;
-  chunks.skip(large.size - large.to);
-  chunks.put(padding(large.size));
 }
 
 /** Opens a file that was a regular file when its directory was listed, for reading. */

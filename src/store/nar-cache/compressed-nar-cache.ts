@@ -7,10 +7,10 @@
 // error) is removed and never served.
 
 import { closeSync, readSync } from "node:fs";
-import { open, unlink, type FileHandle } from "node:fs/promises";
 import { Transform } from "node:stream";
-import { NAR_CHUNK_BYTES, takeChunk } from "./nar-chunks.ts";
+import { NAR_CHUNK_BYTES, takeChunk } from "../nar/chunks.ts";
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
+import { TempEntry } from "./temp-entry.ts";
 
 const MAGIC = Buffer.from("SFNARZ01");
 /** magic (8), NAR size (u64), compressed length (u64), zstd level (u32), unused (4). */
@@ -30,8 +30,6 @@ export class CompressedNarCache {
   readonly #level: number;
   #hits = 0;
   #misses = 0;
-  #bytesServed = 0;
-  #bytesWritten = 0;
 
   /** Entries of zstd `level` in `directory`; a level change makes new entries beside the old. */
   constructor(directory: CacheDirectory, level: number) {
@@ -44,14 +42,6 @@ export class CompressedNarCache {
   }
   get misses(): number {
     return this.#misses;
-  }
-  /** Compressed bytes sent from cached files. */
-  get bytesServed(): number {
-    return this.#bytesServed;
-  }
-  /** Compressed bytes of entries added by this process. */
-  get bytesWritten(): number {
-    return this.#bytesWritten;
   }
 
   /**
@@ -76,7 +66,6 @@ export class CompressedNarCache {
       }
       this.#directory.used(name, entry);
       this.#hits += 1;
-      this.#bytesServed += length;
       // The reader owns the file from here: it closes it when done or stopped.
       body = readInChunks(entry.fd, length);
       return { body, length };
@@ -90,31 +79,12 @@ export class CompressedNarCache {
    * once the NAR went through whole, or `abort()`. Undefined when the file cannot be made, or
    * when this process is writing that entry already.
    */
-  async startWrite(narHash32: string, narSize: number): Promise<CacheWriter | undefined> {
-    const directory = this.#directory;
+  startWrite(narHash32: string, narSize: number): Promise<CacheWriter | undefined> {
     const name = this.#entryName(narHash32);
-    const temp = directory.claim(name);
-    if (temp === undefined) return undefined;
-    try {
-      return new CacheWriter({
-        handle: await open(temp, "wx"),
-        temp,
-        narSize,
-        level: this.#level,
-        maxLength: directory.maxSize,
-        added: async (length) => {
-          await directory.putInPlace(temp, name, HEADER_BYTES + length);
-          this.#bytesWritten += length;
-        },
-        released: () => {
-          directory.release(name);
-        },
-      });
-    } catch (error) {
-      directory.release(name);
-      directory.log.warn("cannot add to the compressed NAR cache", { detail: String(error) });
-      return undefined;
-    }
+    const entry = TempEntry.start(this.#directory, name, "compressed NAR cache", HEADER_BYTES);
+    // A promise still, though the file is now made synchronously, as a layout's is: the
+    // callers (and the tests) await it.
+    return Promise.resolve(entry && new CacheWriter(entry, narSize, this.#level));
   }
 
   #entryName(narHash32: string): string {
@@ -133,104 +103,45 @@ function compressedLength({ fd, size }: OpenEntry, narSize: number): number | un
   return length;
 }
 
-interface CacheWriterOptions {
-  readonly handle: FileHandle;
-  readonly temp: string;
-  readonly narSize: number;
-  readonly level: number;
-  /** Larger than this, the entry is not kept. */
-  readonly maxLength: number;
-  /** Puts the finished temporary file in place. */
-  readonly added: (length: number) => Promise<void>;
-  /** Called once the writer is done, committed or not. */
-  readonly released: () => void;
-}
-
 /** One entry being written; see CompressedNarCache.startWrite. */
 export class CacheWriter {
-  readonly #options: CacheWriterOptions;
+  readonly #entry: TempEntry;
+  readonly #narSize: number;
+  readonly #level: number;
+  /** Compressed bytes written so far. */
   #length = 0;
-  /** Set when the entry cannot be kept (a write failed, too large); the download goes on. */
-  #failed = false;
-  #settled = false;
 
-  constructor(options: CacheWriterOptions) {
-    this.#options = options;
+  constructor(entry: TempEntry, narSize: number, level: number) {
+    this.#entry = entry;
+    this.#narSize = narSize;
+    this.#level = level;
   }
 
   /** A pass-through stream that also writes what goes through to the entry's file. */
   tee(): Transform {
     return new Transform({
       transform: (chunk: Buffer, _encoding, callback) => {
-        this.#write(chunk).then(
-          () => {
-            callback(null, chunk);
-          },
-          (error: unknown) => {
-            callback(error as Error);
-          },
-        );
+        if (this.#entry.write(chunk, 0, chunk.length, HEADER_BYTES + this.#length)) {
+          this.#length += chunk.length;
+        }
+        callback(null, chunk);
       },
     });
   }
 
   /** Puts the entry in place; call once the whole NAR went through `tee()`. */
-  async commit(): Promise<void> {
-    if (this.#settled) return;
-    if (this.#failed) {
-      await this.abort();
-      return;
-    }
-    this.#settled = true;
-    const { handle, temp, narSize, level, added, released } = this.#options;
-    try {
-      const header = Buffer.alloc(HEADER_BYTES);
-      MAGIC.copy(header, 0);
-      header.writeBigUInt64LE(BigInt(narSize), 8);
-      header.writeBigUInt64LE(BigInt(this.#length), 16);
-      header.writeUInt32LE(level, 24);
-      await handle.write(header, 0, HEADER_BYTES, 0);
-      // On disk before it has a name: after a crash, an entry is whole or absent.
-      await handle.datasync();
-      await handle.close();
-      await added(this.#length);
-    } catch {
-      await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-    } finally {
-      released();
-    }
+  commit(): Promise<void> {
+    const header = Buffer.alloc(HEADER_BYTES);
+    MAGIC.copy(header, 0);
+    header.writeBigUInt64LE(BigInt(this.#narSize), 8);
+    header.writeBigUInt64LE(BigInt(this.#length), 16);
+    header.writeUInt32LE(this.#level, 24);
+    return this.#entry.commit(header, 0, HEADER_BYTES + this.#length);
   }
 
   /** Drops the entry: the download failed or was cut. */
-  async abort(): Promise<void> {
-    if (this.#settled) return;
-    this.#settled = true;
-    const { handle, temp, released } = this.#options;
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    released();
-  }
-
-  async #write(chunk: Buffer): Promise<void> {
-    if (this.#failed || this.#settled) return;
-    if (this.#length + chunk.length > this.#options.maxLength) {
-      this.#failed = true;
-      return;
-    }
-    try {
-      const { bytesWritten } = await this.#options.handle.write(
-        chunk,
-        0,
-        chunk.length,
-        HEADER_BYTES + this.#length,
-      );
-      this.#length += bytesWritten;
-      // A short write (disk full) leaves a hole: the entry cannot be kept.
-      if (bytesWritten !== chunk.length) this.#failed = true;
-    } catch {
-      this.#failed = true;
-    }
+  abort(): Promise<void> {
+    return this.#entry.abort();
   }
 }
 

@@ -14,14 +14,15 @@
 // the registration the request started with (`assertUnchanged`): a path deleted and built
 // again mid-download, with other bytes, gets a row of its own in the database.
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
-import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../core/nar-layout.ts";
-import type { LayoutSpan, NarLayout } from "../core/nar-layout.ts";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
+import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../../core/nar-layout.ts";
+import type { LayoutSpan, NarLayout } from "../../core/nar-layout.ts";
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
-import { NarChunks } from "./nar-chunks.ts";
-import { assertSameFile, openListedFile, readInto } from "./nar-stream.ts";
-import { LayoutRecorder } from "./nar-layout-recorder.ts";
+import { NarChunks } from "../nar/chunks.ts";
+import { assertSameFile, openListedFile, readInto } from "../nar/nar-stream.ts";
+import { LayoutRecorder } from "./layout-recorder.ts";
+import { TempEntry } from "./temp-entry.ts";
 
 /**
  * What is read at once from an entry's end: the footer, and the table when it is this small,
@@ -87,26 +88,8 @@ export class NarLayoutCache {
    * every chunk to `take`, then `commit` once the walk completed, or `abort`.
    */
   record(narHash32: string, narSize: number): LayoutRecorder | undefined {
-    const directory = this.#directory;
-    const name = entryName(narHash32);
-    const temp = directory.claim(name);
-    if (temp === undefined) return undefined;
-    try {
-      return new LayoutRecorder({
-        fd: openSync(temp, "wx"),
-        temp,
-        narSize,
-        maxBytes: directory.maxSize,
-        putInPlace: (size) => directory.putInPlace(temp, name, size),
-        released: () => {
-          directory.release(name);
-        },
-      });
-    } catch (error) {
-      directory.release(name);
-      directory.log.warn("cannot add to the NAR cache", { detail: String(error) });
-      return undefined;
-    }
+    const entry = TempEntry.start(this.#directory, entryName(narHash32), "NAR cache");
+    return entry && new LayoutRecorder(entry, narSize);
   }
 }
 

@@ -2,9 +2,9 @@
 // a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
 
 import { lstatSync, type Stats } from "node:fs";
-import type { PathNar } from "../core/path-info.ts";
-import { storePathBaseName, type StoreHash } from "../core/store-path.ts";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+import type { PathNar } from "../../core/path-info.ts";
+import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
 import { isSameFile } from "./same-file.ts";
 
 export interface StoreDirs {

@@ -8,9 +8,10 @@
 // store) comes out with U+FFFD in place of its odd bytes.
 
 import type { Stats } from "node:fs";
-import { lstat, open, readdir, readlink } from "node:fs/promises";
+import { lstat, open, readlink } from "node:fs/promises";
 import { pack as tarPack, type Header, type Pack } from "tar-stream";
-import { StorefrontError, isMissingFileError } from "../errors.ts";
+import { StorefrontError, isMissingFileError } from "../../errors.ts";
+import { walkTree } from "./tree-walk.ts";
 
 type Entry = ReturnType<Pack["entry"]>;
 
@@ -29,7 +30,7 @@ export async function* storePathTar(
   topName: string,
 ): AsyncGenerator<Buffer> {
   const pack = tarPack();
-  addNode(pack, Buffer.from(realPath), stats, topName).then(
+  addTree(pack, Buffer.from(realPath), stats, topName).then(
     () => {
       if (!pack.destroying) pack.finalize();
     },
@@ -49,32 +50,40 @@ export async function* storePathTar(
   }
 }
 
-async function addNode(pack: Pack, path: Buffer, stats: Stats, name: string): Promise<void> {
-  if (pack.destroying) return;
-  const mtime = new Date(stats.mtimeMs);
-  if (stats.isFile()) {
-    const mode = (stats.mode & S_IXUSR) !== 0 ? 0o555 : 0o444;
-    await addEntry(pack, { name, type: "file", mode, mtime, size: stats.size }, (entry) =>
-      copyFile(pack, entry, path, stats.size),
-    );
-  } else if (stats.isSymbolicLink()) {
-    const linkname = (await readlink(path, { encoding: "buffer" })).toString();
-    await addEntry(pack, { name, type: "symlink", mode: 0o777, mtime, linkname }, () =>
-      Promise.resolve(),
-    );
-  } else if (stats.isDirectory()) {
-    await addEntry(pack, { name, type: "directory", mode: 0o555, mtime }, () => Promise.resolve());
-    const names = await readdir(path, { encoding: "buffer" });
-    names.sort((a, b) => Buffer.compare(a, b));
-    for (const child of names) {
-      const childPath = Buffer.concat([path, Buffer.from("/"), child]);
-      await addNode(pack, childPath, await lstat(childPath), `${name}/${child.toString()}`);
+/** Adds the tree at `path` (whose lstat is `top`) to `pack`, one entry a node. */
+async function addTree(pack: Pack, path: Buffer, top: Stats, topName: string): Promise<void> {
+  /** The names in the archive of the directories being walked, innermost last. */
+  const directories: string[] = [];
+  for (const step of walkTree(path, top)) {
+    if (pack.destroying) return;
+    if ("leave" in step) {
+      if (step.leave.type.isDirectory()) directories.pop();
+      continue;
     }
-  } else {
-    throw new StorefrontError(
-      "store_changed",
-      `${path.toString()}: not a file, symlink or directory`,
-    );
+    const { path: nodePath, name: nodeName, type } = step.enter;
+    const name =
+      nodeName === undefined
+        ? topName
+        : `${directories[directories.length - 1] ?? topName}/${nodeName.toString()}`;
+    // The whole lstat: a tar entry keeps every node's mode and mtime.
+    const stats = nodeName === undefined ? top : await lstat(nodePath);
+    const mtime = new Date(stats.mtimeMs);
+    if (type.isFile()) {
+      const mode = (stats.mode & S_IXUSR) !== 0 ? 0o555 : 0o444;
+      await addEntry(pack, { name, type: "file", mode, mtime, size: stats.size }, (entry) =>
+        copyFile(pack, entry, nodePath, stats.size),
+      );
+    } else if (type.isSymbolicLink()) {
+      const linkname = (await readlink(nodePath, { encoding: "buffer" })).toString();
+      await addEntry(pack, { name, type: "symlink", mode: 0o777, mtime, linkname }, () =>
+        Promise.resolve(),
+      );
+    } else {
+      await addEntry(pack, { name, type: "directory", mode: 0o555, mtime }, () =>
+        Promise.resolve(),
+      );
+      directories.push(name);
+    }
   }
 }
 

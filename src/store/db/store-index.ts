@@ -4,8 +4,7 @@
 // stay as they are and these run only where they are needed (the daemon's watcher, the CLI).
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { StorefrontError } from "../errors.ts";
-import { databaseOpenError, openNixDatabase } from "./database-open.ts";
+import { openNixDatabase, query } from "./sqlite.ts";
 
 // ValidPaths.id is `autoincrement`: Nix's ids only grow and are never reused, so "rows with an
 // id above the last one seen" are exactly the paths registered since.
@@ -33,44 +32,44 @@ export class StoreIndex {
   readonly #closureTotals: StatementSync;
 
   constructor(path: string) {
-    this.#database = openNixDatabase(path);
-    try {
-      this.#isValid = this.#database.prepare("SELECT 1 FROM ValidPaths WHERE path = ?");
-      this.#rowsAfter = this.#database.prepare(
-        "SELECT id, path, narSize FROM ValidPaths WHERE id > ? ORDER BY id",
-      );
+    const { database, statements } = openNixDatabase(path, (db) => ({
+      isValid: db.prepare("SELECT 1 FROM ValidPaths WHERE path = ?"),
+      rowsAfter: db.prepare("SELECT id, path, narSize FROM ValidPaths WHERE id > ? ORDER BY id"),
       // Walks the primary key's range: cheap next to a scan of every column.
-      this.#countUpTo = this.#database.prepare(
-        "SELECT COUNT(*) AS count FROM ValidPaths WHERE id <= ?",
-      );
-      this.#totals = this.#database.prepare(
+      countUpTo: db.prepare("SELECT COUNT(*) AS count FROM ValidPaths WHERE id <= ?"),
+      totals: db.prepare(
         "SELECT COUNT(*) AS count, COALESCE(SUM(narSize), 0) AS bytes, COALESCE(MAX(id), 0) AS maxId FROM ValidPaths",
-      );
+      ),
       // Of the ids in a JSON array, those that another id of the array refers to.
-      this.#referencedAmong = this.#database.prepare(
+      referencedAmong: db.prepare(
         `SELECT DISTINCT r.reference AS id FROM Refs r
          WHERE r.referrer IN (SELECT value FROM json_each(?1))
            AND r.reference IN (SELECT value FROM json_each(?1))
            AND r.referrer != r.reference`,
-      );
-      this.#closureOf = this.#database.prepare(
+      ),
+      closureOf: db.prepare(
         `WITH RECURSIVE closure(id) AS (
            SELECT r.reference FROM Refs r WHERE r.referrer IN (SELECT value FROM json_each(?1))
            UNION SELECT r.reference FROM Refs r JOIN closure c ON r.referrer = c.id)
          SELECT v.path AS path FROM closure c JOIN ValidPaths v ON v.id = c.id
          WHERE c.id NOT IN (SELECT value FROM json_each(?1))`,
-      );
-      this.#closureTotals = this.#database.prepare(
+      ),
+      closureTotals: db.prepare(
         `WITH RECURSIVE closure(id) AS (
            SELECT id FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))
            UNION SELECT r.reference FROM Refs r JOIN closure c ON r.referrer = c.id)
          SELECT COUNT(*) AS count, COALESCE(SUM(v.narSize), 0) AS bytes
          FROM closure c JOIN ValidPaths v ON v.id = c.id`,
-      );
-    } catch (error) {
-      this.#database.close();
-      throw databaseOpenError(path, error);
-    }
+      ),
+    }));
+    this.#database = database;
+    this.#isValid = statements.isValid;
+    this.#rowsAfter = statements.rowsAfter;
+    this.#countUpTo = statements.countUpTo;
+    this.#totals = statements.totals;
+    this.#referencedAmong = statements.referencedAmong;
+    this.#closureOf = statements.closureOf;
+    this.#closureTotals = statements.closureTotals;
   }
 
   /** Runs `read` in one read transaction: its queries all see the same state of the store. */
@@ -152,12 +151,6 @@ export class StoreIndex {
   }
 
   #run<T>(what: string, run: () => T): T {
-    try {
-      return run();
-    } catch (error) {
-      throw new StorefrontError("internal", `database query (${what}) failed: ${String(error)}`, {
-        cause: error,
-      });
-    }
+    return query(`(${what})`, run);
   }
 }

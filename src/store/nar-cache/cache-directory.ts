@@ -1,6 +1,6 @@
 // The directory of `[nar_cache]`: files named after a NAR's hash, kept until evicted (least
 // recently used first, over `max_size`). It holds two kinds of entries, zstd-compressed NARs
-// (compressed-nar-cache.ts) and NAR layouts (nar-layout-cache.ts), under one size limit and one
+// (compressed-nar-cache.ts) and NAR layouts (layout-cache.ts), under one size limit and one
 // order of use. A store path never changes, so an entry is valid until it is evicted.
 //
 // Files are written under a unique temporary name and renamed into place only when complete,
@@ -13,8 +13,8 @@ import { accessSync, closeSync, constants, fstatSync, futimesSync, mkdirSync } f
 import { openSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { NarCacheConfig } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { NarCacheConfig } from "../../config.ts";
+import type { Logger } from "../../log.ts";
 
 /** `<narhash32>.<level>.zst` (compressed NARs) and `<narhash32>.layout` (NAR layouts). */
 const ENTRY_NAME = /^[0-9a-df-np-sv-z]{52}\.(\d+\.zst|layout)$/;

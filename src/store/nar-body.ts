@@ -1,0 +1,71 @@
+// Where a NAR's bytes come from, decided in one place: for a range, a walk of that window of
+// the store path; for a whole NAR, the compressed cache when the client takes zstd and the
+// cache has it, else the NAR's layout or a walk (whole-nar.ts). No byte of it is read until
+// the body is iterated.
+
+import { narHashDigest } from "../core/path-info.ts";
+import type { Logger } from "../log.ts";
+import type { ValidPathOnDisk } from "./nar/valid-path.ts";
+import type { CacheWriter, CompressedNarCache } from "./nar-cache/compressed-nar-cache.ts";
+import type { NarLayoutCache } from "./nar-cache/layout-cache.ts";
+import { pooledBody, type StoreBody } from "./nar/body.ts";
+import type { NarWindow } from "./nar/chunks.ts";
+import { narStream } from "./nar/nar-stream.ts";
+import { wholeNar } from "./whole-nar.ts";
+
+/** The caches a NAR may come from; either may be absent (`[nar_cache]` off or unusable). */
+export interface NarSources {
+  readonly narCache: CompressedNarCache | undefined;
+  readonly narLayouts: NarLayoutCache | undefined;
+  readonly log: Logger;
+}
+
+export type NarBody =
+  /**
+   * The NAR's bytes (the window's, for a range), to send as they are or compress on the way
+   * out. `keep`, when there is one, takes the compressed bytes into the compressed cache.
+   */
+  | { readonly compressed: false; readonly body: StoreBody; readonly keep?: CacheWriter }
+  /** The NAR compressed already, `length` bytes: a file of the compressed cache. */
+  | { readonly compressed: true; readonly body: StoreBody; readonly length: number };
+
+/**
+ * The body for the NAR of `path`: bytes `window` of it, or the whole NAR for a client that
+ * takes `encoding` (a content coding, or undefined for the NAR as it is). Neither a window nor
+ * a whole NAR gives its last byte unless the store path is still the one found: a window is
+ * not hashed, so it checks the registration and the path's top, as a NAR from a layout does
+ * (whole-nar.ts). The walk starts from the lstat that found the path on disk: no second one.
+ */
+export async function narBody(
+  sources: NarSources,
+  path: ValidPathOnDisk,
+  window: NarWindow | undefined,
+  encoding: string | undefined,
+): Promise<NarBody> {
+  const { info, realPath, stats, assertUnchanged } = path;
+  const narHash32 = narHashDigest(info.narHash);
+  const narSize = info.narSize;
+  if (window !== undefined) {
+    const chunks = narStream(realPath, narSize, window, {
+      top: stats,
+      beforeLast: assertUnchanged,
+    });
+    return { compressed: false, body: pooledBody(chunks) };
+  }
+  const whole = (): StoreBody =>
+    pooledBody(
+      wholeNar(sources.narLayouts, { narHash32, narSize, realPath, stats, assertUnchanged }),
+    );
+  const { narCache, log } = sources;
+  if (encoding !== "zstd" || narCache === undefined) return { compressed: false, body: whole() };
+  const cached = narCache.open(narHash32, narSize);
+  if (cached !== undefined) {
+    log.debug("NAR from the compressed cache", { narHash: narHash32, hits: narCache.hits });
+    return { compressed: true, body: pooledBody(cached.body), length: cached.length };
+  }
+  // Compressed once for this client, and kept for the next ones.
+  const keep = await narCache.startWrite(narHash32, narSize);
+  return keep === undefined
+    ? { compressed: false, body: whole() }
+    : { compressed: false, body: whole(), keep };
+}
