@@ -11,7 +11,10 @@ import { tempDir } from "../support/temp.ts";
 import type { NarCacheConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { CacheDirectory } from "../../src/store/nar-cache/cache-directory.ts";
-import { CompressedNarCache, HEADER_BYTES } from "../../src/store/nar-cache/compressed-nar-cache.ts";
+import {
+  CompressedNarCache,
+  HEADER_BYTES,
+} from "../../src/store/nar-cache/compressed-nar-cache.ts";
 
 const LEVEL = 3;
 const hash = (letter: string): string => letter.repeat(52);
