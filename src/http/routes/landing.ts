@@ -9,12 +9,15 @@ export const landingRoute: Route = {
   name: "/",
   pattern: /^\/$/,
   methods: ["GET"],
-  handle: ({ req, res, services: { config, keys, version } }) => {
+  handle: ({ req, res, services: { config, keys, version, servedRoots } }) => {
     const forwardedProto = req.headers["x-forwarded-proto"];
     const page = renderLandingPage({
       version,
       storeDir: config.virtual_nix_store,
       priority: config.priority,
+      // Issue 14's hook: when the cache is private and the reader has no token, pass
+      // `{ count: servedRoots.length }` here instead of the roots' paths.
+      servedRoots,
       publicKeys: keys.map((key) => key.publicKey),
       cacheUrl: cacheUrl(
         req.headers.host,
