@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get, type RawResponse } from "./support/http.ts";
 import { parseMetrics } from "./support/metrics.ts";
@@ -274,6 +275,56 @@ describe.skipIf(!hasNix)("[exposure] only_closures_of", () => {
       expect(result.code, args.join(" ")).toBe(1);
       expect(result.stderr).toContain(`"exposure.only_closures_of": entry "${entry()}"`);
       expect(result.stderr).toContain(why);
+    }
+  });
+});
+
+describe.skipIf(!hasNix)("[exposure] and realisations", () => {
+  const CA_FIXTURE = new URL("fixtures/ca.nix", import.meta.url).pathname;
+  let store: TestStore;
+  let server: RunningServer;
+  let realisations: Map<string, string>;
+
+  beforeAll(async () => {
+    store = makeTestStore();
+    const built = nixBuild(
+      store,
+      CA_FIXTURE,
+      ["base", "top"],
+      ["--extra-experimental-features", "ca-derivations", "--option", "substituters", ""],
+    );
+    const database = new DatabaseSync(store.dbPath, { readOnly: true });
+    const rows = database
+      .prepare(
+        "SELECT r.drvPath AS drvPath, r.outputName AS outputName, v.path AS path FROM Realisations r JOIN ValidPaths v ON v.id = r.outputPath",
+      )
+      .all() as { drvPath: string; outputName: string; path: string }[];
+    database.close();
+    realisations = new Map(
+      [...built].map(([attribute, path]) => {
+        const row = rows.find((candidate) => candidate.path === path);
+        return [attribute, row === undefined ? "" : `${row.drvPath}!${row.outputName}`];
+      }),
+    );
+    server = await startServer(
+      tempDir("storefront-exposure-ca-"),
+      `bind = "127.0.0.1:0"\nworkers = 1\n${store.configLine}[exposure]\nonly_closures_of = ["${built.get("base") ?? ""}"]\n`,
+    );
+  });
+  afterAll(async () => {
+    await (server as RunningServer | undefined)?.stop();
+    (store as TestStore | undefined)?.remove();
+  });
+
+  it("serves the realisation of a served output, and answers for another as for none", async () => {
+    const url = (id: string): string => `/realisations/${id}.doi`;
+    expect((await get(server.url, url(realisations.get("base") ?? ""))).status).toBe(200);
+    const top = realisations.get("top") ?? "";
+    const missing = `sha256:${"0".repeat(64)}!out`;
+    for (const method of ["GET", "HEAD"]) {
+      const hidden = seen(await get(server.url, url(top), { method }));
+      expect(hidden).toEqual(seen(await get(server.url, url(missing), { method })));
+      expect(hidden).toMatchObject({ status: 404 });
     }
   });
 });
