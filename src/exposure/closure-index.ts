@@ -8,6 +8,9 @@ import { StorefrontError } from "../errors.ts";
 import { databaseOpenError, openNixDatabase } from "../store/database-open.ts";
 import type { IdSet } from "./id-set.ts";
 
+/** Rows between two returns to the event loop while a big set is computed (a few ms each). */
+const BATCH_ROWS = 10_000;
+
 export interface PathRow {
   readonly id: number;
   readonly narSize: number;
@@ -78,6 +81,32 @@ export class ClosureIndex {
   }
 
   /**
+   * The closure of `roots` given to `onRow` row by row, in one read transaction, with the event
+   * loop handed back every BATCH_ROWS rows: computing the set of a million paths takes seconds,
+   * during which requests go on being answered (from the set before). Returns the largest id
+   * of the store as of that transaction.
+   */
+  async closureInBatches(roots: readonly number[], onRow: (row: PathRow) => void): Promise<number> {
+    this.#database.exec("BEGIN");
+    try {
+      const maxId = this.maxId();
+      const rows = this.#run("closure", () =>
+        this.#closure.iterate(JSON.stringify(roots)),
+      ) as Iterable<PathRow>;
+      let count = 0;
+      for (const row of rows) {
+        onRow(row);
+        if (++count % BATCH_ROWS === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      return maxId;
+    } finally {
+      this.#database.exec("COMMIT");
+    }
+  }
+
+  /**
    * Adds to `set` the closure of `roots`, walking only from paths not yet in it; returns the
    * rows added.
    */
@@ -115,6 +144,8 @@ export class ClosureIndex {
 
   /** Runs `read` in one read transaction, so that its queries see one state of the store. */
   snapshot<T>(read: () => T): T {
+    // Inside a transaction already (a lookup while the set is being computed): that one holds.
+    if (this.#database.isTransaction) return read();
     this.#database.exec("BEGIN");
     try {
       return read();

@@ -90,21 +90,22 @@ export class Exposure {
     return this.#watch;
   }
 
-  /** Looks at the roots and the store again and brings the set up to date. */
-  refresh(): void {
+  /**
+   * Looks at the roots and the store again and brings the set up to date. One at a time: the
+   * caller (watch.ts) never starts one before the last one is done.
+   */
+  async refresh(): Promise<void> {
     const before = this.#served;
-    if (before === undefined) {
-      this.#set();
+    const resolved = this.#index.snapshot(() => this.#resolveNow());
+    const gone =
+      before === undefined || [...before.roots.keys()].some((id) => !resolved.rows.has(id));
+    if (gone) {
+      // Computed aside while lookups use the set before, then swapped in whole.
+      this.#served = await this.#computeInBatches(resolved);
+      if (before !== undefined) this.#options.onShrink();
       return;
     }
     this.#index.snapshot(() => {
-      const resolved = this.#resolveNow();
-      const gone = [...before.roots.keys()].some((id) => !resolved.rows.has(id));
-      if (gone) {
-        this.#served = this.#compute(resolved);
-        this.#options.onShrink();
-        return;
-      }
       const added = [...resolved.rows.values()].filter((row) => !before.roots.has(row.id));
       this.#add(before, added);
       before.roots = resolved.rows;
@@ -117,9 +118,19 @@ export class Exposure {
     this.#index.close();
   }
 
+  /** The set; computed at once if no look made it yet (--check-config, a lookup at start). */
   #set(): ServedSet {
     this.#served ??= this.#index.snapshot(() => this.#compute(this.#resolveNow()));
     return this.#served;
+  }
+
+  async #computeInBatches(resolved: ResolvedRoots): Promise<ServedSet> {
+    const ids = new IdSet();
+    let bytes = 0;
+    const lastId = await this.#index.closureInBatches([...resolved.rows.keys()], (row) => {
+      if (ids.add(row.id)) bytes += row.narSize;
+    });
+    return { ids, bytes, roots: resolved.rows, lastId };
   }
 
   #compute(resolved: ResolvedRoots): ServedSet {

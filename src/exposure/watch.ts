@@ -26,26 +26,42 @@ export function watchExposure(exposure: Exposure, options: ExposureWatchOptions)
   const dirWatchers = new Map<string, FSWatcher>();
   let first: NodeJS.Timeout | undefined;
   let last: NodeJS.Timeout | undefined;
-  let closed = false;
 
-  const look = (): void => {
-    if (closed) return;
-    try {
-      exposure.refresh();
-    } catch (error) {
-      log.error("served set update failed", {
-        detail: error instanceof Error ? error.message : String(error),
-      });
+  // One look at a time; a change during a look makes one more after it.
+  let running: Promise<void> | undefined;
+  const state = { again: false, closed: false };
+  // A function: read inline, the flag would be taken as still false after the await.
+  const lookAgain = (): boolean => state.again && !state.closed;
+  const look = (): Promise<void> => {
+    if (state.closed) return Promise.resolve();
+    if (running !== undefined) {
+      state.again = true;
+      return running;
     }
-    syncDirs();
+    running = (async () => {
+      do {
+        state.again = false;
+        try {
+          await exposure.refresh();
+        } catch (error) {
+          log.error("served set update failed", {
+            detail: error instanceof Error ? error.message : String(error),
+          });
+        }
+        syncDirs();
+      } while (lookAgain());
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
   };
   const changed = (): void => {
     first ??= setTimeout(() => {
       first = undefined;
-      look();
+      void look();
     }, DELAY_MS);
     clearTimeout(last);
-    last = setTimeout(look, SETTLE_MS);
+    last = setTimeout(() => void look(), SETTLE_MS);
   };
   // The directories to watch change with the roots (a directory of roots grows a subdirectory).
   const syncDirs = (): void => {
@@ -71,7 +87,8 @@ export function watchExposure(exposure: Exposure, options: ExposureWatchOptions)
     }
   };
 
-  look();
+  // The first look computes the set: serving waits for it (`ready`).
+  const firstLook = look();
   const watches: Watch[] = [watchDatabase(options.dbPath, changed)];
   if (options.pinsDir !== undefined) {
     try {
@@ -87,11 +104,12 @@ export function watchExposure(exposure: Exposure, options: ExposureWatchOptions)
     }
   }
   return {
-    ready: Promise.all(watches.map((w) => w.ready)).then(() => undefined),
+    ready: Promise.all([firstLook, ...watches.map((w) => w.ready)]).then(() => undefined),
     close: async () => {
-      closed = true;
+      state.closed = true;
       clearTimeout(first);
       clearTimeout(last);
+      await running;
       for (const watcher of dirWatchers.values()) watcher.close();
       dirWatchers.clear();
       await Promise.all(watches.map((w) => w.close()));
