@@ -328,3 +328,60 @@ describe.skipIf(!hasNix)("[exposure] and realisations", () => {
     }
   });
 });
+
+describe.skipIf(!hasNix)("[exposure] with pushed closures pinned, in a cluster", () => {
+  let source: TestStore;
+  let served: TestStore;
+  let server: RunningServer;
+  let paths: Map<string, string>;
+  const status = async (attribute: string): Promise<number> =>
+    (await get(server.url, `/${hashOf(paths.get(attribute) ?? "")}.narinfo`)).status;
+
+  beforeAll(async () => {
+    source = makeTestStore("storefront-exposure-source-");
+    served = makeTestStore("storefront-exposure-served-");
+    paths = new Map([
+      ...nixBuild(source, FIXTURE, ["pinned", "pinnedDep"]),
+      ...nixBuild(served, FIXTURE, ["secret"]),
+    ]);
+    server = await startServer(
+      tempDir("storefront-exposure-push-"),
+      `bind = "127.0.0.1:0"\nworkers = 2\n${served.configLine}` +
+        `[gcroots]\npin_new_paths = true\n[exposure]\nonly_closures_of = ["pins"]\n`,
+    );
+  });
+  afterAll(async () => {
+    await (server as RunningServer | undefined)?.stop();
+    (source as TestStore | undefined)?.remove();
+    (served as TestStore | undefined)?.remove();
+  });
+
+  it("serves a pushed closure once it is pinned, and still not the rest", async () => {
+    expect(await status("secret")).toBe(404);
+    expect(await status("pinned")).toBe(404);
+    const pushed = nixCommand(
+      [
+        "copy",
+        "--from",
+        source.root,
+        "--to",
+        served.root,
+        "--no-check-sigs",
+        paths.get("pinned") ?? "",
+      ],
+      tempDir("storefront-exposure-push-cache-"),
+    );
+    expect(pushed.status, pushed.output).toBe(0);
+    // Every worker holds the set: each request may reach either.
+    await waitFor(
+      async () =>
+        (await Promise.all([1, 2, 3, 4].map(() => status("pinned")))).every((s) => s === 200),
+      "the pushed closure served",
+      10_000,
+    );
+    expect(await status("pinnedDep")).toBe(200);
+    expect(await status("secret")).toBe(404);
+    const metrics = parseMetrics((await get(server.url, "/metrics")).body.toString());
+    expect(metrics.get("storefront_served_paths")).toBe(2);
+  });
+});
