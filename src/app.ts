@@ -21,6 +21,7 @@ import { NarLayoutCache } from "./store/nar-cache/layout-cache.ts";
 import { PinService } from "./store/roots/pins.ts";
 import { StoreIndex } from "./store/db/store-index.ts";
 import { VERSION } from "./version.ts";
+import { Exposure, registerExposureMetrics } from "./exposure/index.ts";
 
 export interface App {
   readonly services: Services;
@@ -36,6 +37,8 @@ export interface App {
   /** The store's roots and whole-store queries, for the store monitor. */
   readonly roots: GcRoots;
   readonly index: StoreIndex;
+  /** The served set when `[exposure] only_closures_of` is set; its watches start in serving. */
+  readonly exposure: Exposure | undefined;
   close(): void;
 }
 
@@ -61,9 +64,30 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
   const warnTo = options.checkedByPrimary === true ? undefined : log;
   const keys = loadSigningKeys(config.sign_key_paths, warnTo);
   const tokens = loadTokens(config, warnTo);
-  const store = new StoreDatabase(config.nix_db_path, config.virtual_nix_store);
-  const index = new StoreIndex(config.nix_db_path);
   const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
+  const narInfoCache = new NarInfoCache();
+  // Checked before anything is opened: an entry that is no root stops the start, naming it.
+  const exposure =
+    config.exposure.only_closures_of.length === 0
+      ? undefined
+      : new Exposure({
+          entries: config.exposure.only_closures_of,
+          includeDerivers: config.exposure.include_derivers,
+          dbPath: config.nix_db_path,
+          dirs: { virtual: config.virtual_nix_store, real: config.real_nix_store },
+          pinnedPaths: () =>
+            roots.list().flatMap((pin) => pin.revisions.map((revision) => revision.storePath)),
+          log,
+          onShrink: () => {
+            narInfoCache.invalidate();
+          },
+        });
+  const store = new StoreDatabase(
+    config.nix_db_path,
+    config.virtual_nix_store,
+    exposure && ((id) => exposure.serves(id)),
+  );
+  const index = new StoreIndex(config.nix_db_path);
   const pins = new PinService(roots, index, config.virtual_nix_store, config.real_nix_store);
   const metrics = options.metrics ?? createMetrics();
   const cacheDirectory =
@@ -77,6 +101,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           layouts: new NarLayoutCache(cacheDirectory),
         };
   if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
+  if (exposure !== undefined) registerExposureMetrics(metrics.registry, exposure);
   // Routes read the keys and tokens from here on every request, so a reload replaces them
   // without a restart; nothing else in the services changes.
   const services: { -readonly [K in keyof Services]: Services[K] } = {
@@ -86,11 +111,12 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     log,
     version: VERSION,
     metrics,
-    narInfoCache: new NarInfoCache(),
+    narInfoCache,
     pins,
     access: new AccessControl({ public: config.access.public, tokens }, log, metrics.registry),
     narCache: narCache?.compressed,
     narLayouts: narCache?.layouts,
+    servedRoots: exposure?.entries,
     streams: new StreamSlots(config.max_streams, {
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
@@ -109,9 +135,11 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     },
     roots,
     index,
+    exposure,
     close: () => {
       store.close();
       index.close();
+      exposure?.close();
     },
   };
 }

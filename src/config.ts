@@ -150,6 +150,16 @@ export const configSchema = {
       default: 3600,
     }),
   }),
+  exposure: section("What is served: all of the store, or only the closures of chosen roots.", {
+    only_closures_of: stringList({
+      doc: 'Serve only the closures of these roots: "pins" (every pin, auto-pins included), GC roots or profiles, directories of roots (searched as Nix searches gcroots/), store paths; every other path is answered as missing. Empty: the whole store.',
+      default: [],
+    }),
+    include_derivers: boolean({
+      doc: "Serve also the `.drv` files that built the served paths, and their closures.",
+      default: false,
+    }),
+  }),
 
   // Transport compression and the cache of compressed NARs.
   zstd: section("zstd transport compression.", {
@@ -316,6 +326,14 @@ export function loadConfig(
   }
   const tokens = parseTokenConfigs(parsed.access.tokens, source);
   const adminTokenPaths = [...parsed.admin_token_paths, ...tokenPathsFromEnv(env)];
+  const notAbsolute = parsed.exposure.only_closures_of.find(
+    (entry) => entry !== "pins" && !entry.startsWith("/"),
+  );
+  if (notAbsolute !== undefined) {
+    throw new ConfigError(
+      `${source}: "exposure.only_closures_of": entry ${JSON.stringify(notAbsolute)} is not "pins" or an absolute path`,
+    );
+  }
   const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
   if (!narCachePath.startsWith("/")) {
     throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);

@@ -20,6 +20,7 @@ function accessSummary(tokens: readonly Token[]): string {
 export function checkConfig(config: Config, log: Logger): number {
   loadTlsCredentials(config);
   const app = openApp(config, log, { narCache: false });
+  const served = app.exposure?.totals();
   app.close();
   const keys = app.services.keys.map((key) => key.name);
   const summary = [
@@ -33,6 +34,7 @@ export function checkConfig(config: Config, log: Logger): number {
     `  nar cache ${config.nar_cache.enable ? `${config.nar_cache.path} (up to ${config.nar_cache.max_size} bytes)` : "off"}`,
     `  metrics   ${!config.metrics.enable ? "off" : config.metricsListen === undefined ? "/metrics on bind" : `/metrics on ${formatListenAddress(config.metricsListen)}`}`,
     `  access    ${config.access.public ? "public" : "private"}; ${accessSummary(app.services.access.policy.tokens)}`,
+    `  serves    ${served === undefined ? "the whole store" : `the closures of ${config.exposure.only_closures_of.join(", ")}${config.exposure.include_derivers ? " and their derivers" : ""}: ${served.paths} paths, ${served.bytes} NAR bytes`}`,
     `  gcroots   ${config.gcroots.dir}${config.gcroots.pin_new_paths ? `; new paths pinned for ${config.gcroots.new_path_keep_days} days` : ""}`,
   ];
   process.stdout.write(summary.join("\n") + "\n");

@@ -12,6 +12,19 @@ export interface LandingPageFacts {
   readonly cacheUrl: string;
   /** `[access] public = false`: reading needs a token, sent from a netrc file. */
   readonly private?: boolean;
+  /**
+   * The roots whose closures are served (`[exposure] only_closures_of`); undefined: the whole
+   * store. The caller decides what a reader may see: a private cache (issue 14) passes only
+   * what the reader is allowed to know, e.g. the count, and never a root's path to a stranger.
+   */
+  readonly servedRoots?: readonly string[] | { readonly count: number } | undefined;
+}
+
+function servedRootsRow(roots: LandingPageFacts["servedRoots"]): string {
+  if (roots === undefined) return "all of the store";
+  if ("count" in roots) return `only the closures of ${roots.count} chosen roots`;
+  const items = roots.map((root) => `<code>${escapeHtml(root)}</code>`);
+  return `only the closures of ${items.join(", ")}`;
 }
 
 /** Where Nix reads netrc credentials by default; said explicitly so that the lines work. */
@@ -76,6 +89,7 @@ export function renderLandingPage(facts: LandingPageFacts): string {
 <h1>A Nix binary cache</h1>
 <table>
 <tr><th>Store</th><td><code>${escapeHtml(facts.storeDir)}</code></td></tr>
+<tr><th>Serves</th><td>${servedRootsRow(facts.servedRoots)}</td></tr>
 <tr><th>Priority</th><td>${facts.priority}</td></tr>
 <tr><th>Server</th><td>storefront ${escapeHtml(facts.version)}</td></tr>
 </table>

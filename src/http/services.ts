@@ -42,6 +42,11 @@ export interface Services {
   readonly narCache: CompressedNarCache | undefined;
   /** NAR layouts, so that a repeat download needs no walk; as `narCache`, in its directory. */
   readonly narLayouts: NarLayoutCache | undefined;
+  /**
+   * `[exposure] only_closures_of` as configured, for the landing page; undefined: the whole
+   * store is served. (`store` already answers only for the served paths.)
+   */
+  readonly servedRoots: readonly string[] | undefined;
   /** The cap on streams in flight (`max_streams`): NARs, tarballs, /serve files, logs. */
   readonly streams: StreamSlots;
 }

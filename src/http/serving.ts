@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { closeGracefully } from "../process/shutdown.ts";
 import { startStoreTasks } from "../store-tasks.ts";
+import { watchExposure } from "../exposure/index.ts";
 import { createRequestHandler } from "./handler.ts";
 import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./listen.ts";
 import { metricsRoutes, routes } from "./routes/index.ts";
@@ -73,6 +74,17 @@ export async function startServing(
       ? { index: app.index, roots: app.roots, metrics: createStoreMetrics(metrics.registry) }
       : undefined,
   });
+  // Each serving process holds the served set its lookups ask, and keeps it current.
+  const exposureWatch =
+    app.exposure === undefined
+      ? undefined
+      : watchExposure(app.exposure, {
+          dbPath: config.nix_db_path,
+          pinsDir: config.exposure.only_closures_of.includes("pins")
+            ? config.gcroots.dir
+            : undefined,
+          log,
+        });
   const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
   const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
   const handler = createRequestHandler(
@@ -110,6 +122,7 @@ export async function startServing(
   );
   try {
     await tasks.ready;
+    await exposureWatch?.ready;
     const addresses = await Promise.all(
       listeners.map(({ server, target }) => listen(server, target)),
     );
@@ -135,12 +148,14 @@ export async function startServing(
           servers.map((server) => closeGracefully(server, config.shutdown_timeout * 1000)),
         );
         await tasks.close();
+        await exposureWatch?.close();
         app.close();
       },
     };
   } catch (error) {
     for (const server of servers) server.close();
     await tasks.close();
+    await exposureWatch?.close();
     app.close();
     throw error;
   }

@@ -133,6 +133,18 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     });
   });
 
+  it("passes [exposure] through settings, as storefront reads it", async () => {
+    const settings = evalModule("m.fileSettings cfg.settings", {
+      settings: { exposure: { only_closures_of: ["pins"], include_derivers: true } },
+    }) as Record<string, unknown>;
+    expect(settings["exposure"]).toEqual({ only_closures_of: ["pins"], include_derivers: true });
+    const config = join(dir, "exposure.toml");
+    writeFileSync(config, toToml({ ...settings, real_nix_store: built.store.realStoreDir }));
+    const result = await runCli(["serve", "--check-config", "--config", config]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/serves +the closures of pins and their derivers: \d+ paths/);
+  });
+
   it("storefront serve --check-config accepts the TOML the module writes by default", async () => {
     // The module's TOML, with the store pointed at the test store (as for a chroot store).
     // smol-toml writes what pkgs.formats.toml writes for these plain strings, numbers, booleans.

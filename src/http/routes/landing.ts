@@ -4,6 +4,7 @@ import { cacheUrl } from "../../core/cache-url.ts";
 import { renderLandingPage } from "../../core/landing-page.ts";
 import { NO_STORE, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
+import { authorize } from "../../access/authorize.ts";
 
 export const landingRoute: Route = {
   name: "/",
@@ -11,13 +12,20 @@ export const landingRoute: Route = {
   methods: ["GET"],
   // Open even on a private cache: it says how to get in, and shows nothing of the store.
   scope: "none",
-  handle: ({ req, res, services: { access, config, keys, version } }) => {
+  handle: ({ req, res, services: { access, config, keys, version, servedRoots } }) => {
     const forwardedProto = req.headers["x-forwarded-proto"];
     const page = renderLandingPage({
       version,
       storeDir: config.virtual_nix_store,
       priority: config.priority,
       private: !access.policy.public,
+      // A private cache names its roots only to a reader who may read it; a stranger learns
+      // how many there are.
+      servedRoots:
+        servedRoots === undefined ||
+        authorize(access.policy, req.headers.authorization, "read").kind === "ok"
+          ? servedRoots
+          : { count: servedRoots.length },
       publicKeys: keys.map((key) => key.publicKey),
       cacheUrl: cacheUrl(
         req.headers.host,

@@ -3,6 +3,7 @@
 // (Nix 2.34+, browsers, curl) get it decompressed on the fly.
 
 import { buildLogDir, parseDrvBaseName } from "../../core/build-log.ts";
+import { hashPartOf, parseStoreHash } from "../../core/store-path.ts";
 import { listsEncoding } from "../../core/accept-encoding.ts";
 import { StorefrontError } from "../../errors.ts";
 import { openBuildLog } from "../../store/files/build-logs.ts";
@@ -14,11 +15,21 @@ export const buildLogRoute: Route = {
   pattern: /^\/log\/([^/]*)$/,
   methods: ["GET"],
   scope: "read",
-  handle: async ({ req, res, params, services: { config, streams } }) => {
+  handle: async ({ req, res, params, services: { config, streams, store, servedRoots } }) => {
     const drv = parseDrvBaseName(params[0] ?? "");
     if (drv === undefined) throw new StorefrontError("bad_request", "malformed derivation name");
     const log = await openBuildLog(buildLogDir(config.real_nix_store), drv);
-    if (log === undefined) throw new StorefrontError("not_found", `no build log for ${drv}`);
+    // Under `[exposure]`, the log of a derivation that is not served is not there. Asked after
+    // the file is opened, so that a hidden log takes the time a missing one does.
+    const hash = parseStoreHash(hashPartOf(drv));
+    const hidden =
+      servedRoots !== undefined &&
+      (hash === undefined ||
+        store.pathNar(hash)?.storePath !== `${config.virtual_nix_store}/${drv}`);
+    if (hidden) await log?.close();
+    if (log === undefined || hidden) {
+      throw new StorefrontError("not_found", `no build log for ${drv}`);
+    }
     const send = async (): Promise<void> => {
       const asStored = !log.bzip2 || listsEncoding(req.headers["accept-encoding"], "bzip2");
       res.writeHead(200, {

@@ -24,9 +24,16 @@ interface RealisationStatements {
   readonly dependencies: StatementSync | undefined;
 }
 
+/**
+ * Which registered paths may be served, by ValidPaths.id (see src/exposure/): a path it refuses
+ * is answered exactly as one that does not exist, by every route, since they all ask here.
+ */
+export type ServedFilter = (id: number) => boolean;
+
 export class StoreDatabase {
   readonly #database: DatabaseSync;
   readonly #storeDir: string;
+  readonly #serves: ServedFilter | undefined;
   readonly #pathByHashPart: StatementSync;
   readonly #references: StatementSync;
   readonly #tableExists: StatementSync;
@@ -34,7 +41,7 @@ export class StoreDatabase {
   #realisationStatements: RealisationStatements | undefined;
 
   /** Opens the database at `path`; throws a StorefrontError naming the file when it cannot. */
-  constructor(path: string, storeDir: string) {
+  constructor(path: string, storeDir: string, serves?: ServedFilter) {
     const { database, statements } = openNixDatabase(path, (db) => ({
       // `path` is unique, so this walks its index to the first path at or after the prefix.
       pathByHashPart: db.prepare(
@@ -52,6 +59,7 @@ export class StoreDatabase {
     this.#references = statements.references;
     this.#tableExists = statements.tableExists;
     this.#storeDir = storeDir;
+    this.#serves = serves;
   }
 
   /** The valid path whose hash part is `hash`, or undefined. */
@@ -102,6 +110,7 @@ export class StoreDatabase {
     const row = this.#query(hash, () => this.#pathByHashPart.get(prefix.slice(0, -1))) as
       ValidPathRow | undefined;
     if (row?.path.startsWith(prefix) !== true) return undefined;
+    if (this.#serves?.(row.id) === false) return undefined;
     // Its name goes into narinfos, headers and file names: only a name Nix accepts.
     if (storePathBaseName(this.#storeDir, row.path) === undefined) return undefined;
     const narHash = narHashToNix32(row.hash);
@@ -116,8 +125,9 @@ export class StoreDatabase {
     const statements = this.#query(what, () => this.#realisationQueries());
     if (statements === undefined) return undefined;
     const row = this.#query(what, () => statements.realisation.get(id.drvHash, id.outputName)) as
-      { id: number; path: string; signatures: string | null } | undefined;
+      { id: number; pathId: number; path: string; signatures: string | null } | undefined;
     if (row === undefined) return undefined;
+    if (this.#serves?.(row.pathId) === false) return undefined;
     const outPath = storePathBaseName(this.#storeDir, row.path);
     if (outPath === undefined) return undefined;
     const dependencies =
@@ -126,8 +136,15 @@ export class StoreDatabase {
         : (this.#query(what, () => statements.dependencies?.all(row.id) ?? []) as {
             drvPath: string;
             outputName: string;
+            pathId: number;
             path: string;
           }[]);
+    // Signed with the realisation, so never left out: one that names a path not served is not
+    // served either. Nix records as dependencies only those in the output's references, so
+    // a served output's are served too.
+    if (dependencies.some((dependency) => this.#serves?.(dependency.pathId) === false)) {
+      return undefined;
+    }
     return {
       id,
       outPath,
@@ -149,13 +166,13 @@ export class StoreDatabase {
     // As Nix's own QueryRealisedOutput and QueryRealisationReferences (local-store.cc).
     this.#realisationStatements = {
       realisation: this.#database.prepare(
-        "SELECT r.id AS id, v.path AS path, r.signatures AS signatures FROM Realisations r JOIN ValidPaths v ON v.id = r.outputPath WHERE r.drvPath = ? AND r.outputName = ?",
+        "SELECT r.id AS id, v.id AS pathId, v.path AS path, r.signatures AS signatures FROM Realisations r JOIN ValidPaths v ON v.id = r.outputPath WHERE r.drvPath = ? AND r.outputName = ?",
       ),
       dependencies:
         this.#tableExists.get("RealisationsRefs") === undefined
           ? undefined
           : this.#database.prepare(
-              "SELECT r.drvPath AS drvPath, r.outputName AS outputName, v.path AS path FROM RealisationsRefs rr JOIN Realisations r ON r.id = rr.realisationReference JOIN ValidPaths v ON v.id = r.outputPath WHERE rr.referrer = ?",
+              "SELECT r.drvPath AS drvPath, r.outputName AS outputName, v.id AS pathId, v.path AS path FROM RealisationsRefs rr JOIN Realisations r ON r.id = rr.realisationReference JOIN ValidPaths v ON v.id = r.outputPath WHERE rr.referrer = ?",
             ),
     };
     return this.#realisationStatements;
