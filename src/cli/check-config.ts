@@ -2,9 +2,9 @@
 // database, the signing keys, the TLS files), without listening, so that a deploy script or a
 // NixOS rebuild can refuse a broken config before it replaces a running daemon.
 
-import { openApp } from "../app.ts";
-import type { Config } from "../config.ts";
-import { formatListenAddress } from "../core/listen-address.ts";
+import { openApp } from "../daemon/app.ts";
+import type { Config } from "../config/config.ts";
+import { formatListenAddress } from "../config/listen-address.ts";
 import { loadTlsCredentials } from "../http/listen.ts";
 import type { Logger } from "../log.ts";
 

@@ -2,7 +2,7 @@
 // narinfo keeps saying `Compression: none`: this is a property of one response, negotiated
 // from the request's Accept-Encoding, that the client's HTTP layer undoes.
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";

@@ -2,7 +2,7 @@
 // range, transport compression, and the cache of zstd-compressed NARs. Every form of the
 // answer carries the same validators and caching headers, so that a proxy in front can keep it.
 
-import { narHashDigest } from "../core/path-info.ts";
+import { narHashDigest } from "../core/nix/path-info.ts";
 import { StorefrontError } from "../errors.ts";
 import { releaseChunk } from "../store/nar-chunks.ts";
 import type { NarWindow } from "../store/nar-chunks.ts";

@@ -1,11 +1,11 @@
 // What routes are given, rather than importing global state. A reload (SIGHUP) replaces
 // `config`, `keys` and `adminTokens` in place (see app.ts): read them per request, never keep them.
 
-import type { Config } from "../config.ts";
-import type { PathInfo, PathNar } from "../core/path-info.ts";
-import type { DrvOutput, Realisation } from "../core/realisation.ts";
-import type { SigningKey } from "../core/signing-key.ts";
-import type { StoreHash } from "../core/store-path.ts";
+import type { Config } from "../config/config.ts";
+import type { PathInfo, PathNar } from "../core/nix/path-info.ts";
+import type { DrvOutput, Realisation } from "../core/nix/realisation.ts";
+import type { SigningKey } from "../core/nix/signing-key.ts";
+import type { StoreHash } from "../core/nix/store-path.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { NarInfoCache } from "../store/narinfo-cache.ts";

@@ -1,7 +1,7 @@
 // Opening a derivation's build log from Nix's log directory.
 
 import { open, type FileHandle } from "node:fs/promises";
-import { buildLogPath, type DrvBaseName } from "../core/build-log.ts";
+import { buildLogPath, type DrvBaseName } from "../core/nix/build-log.ts";
 import { isMissingFileError } from "../errors.ts";
 
 export interface BuildLogFile {

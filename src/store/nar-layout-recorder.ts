@@ -11,7 +11,7 @@
 
 import { close, fdatasync, unlink, write, writeSync } from "node:fs";
 import { promisify } from "node:util";
-import { encodeLayoutTrailer, type LayoutSpan } from "../core/nar-layout.ts";
+import { encodeLayoutTrailer, type LayoutSpan } from "../core/nix/nar-layout.ts";
 
 const writeAt = promisify(write);
 const datasync = promisify(fdatasync);

@@ -1,4 +1,4 @@
-import { renderCacheInfo } from "../../core/narinfo.ts";
+import { renderCacheInfo } from "../../core/nix/narinfo.ts";
 import { sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 

@@ -1,8 +1,8 @@
 // `/<hash>.ls`: the JSON listing of a store path's files, as `nix store ls --json --recursive`
 // prints it, for tools that browse a cache without downloading NARs.
 
-import { renderListing } from "../../core/nar-listing.ts";
-import { narHashDigest } from "../../core/path-info.ts";
+import { renderListing } from "../../core/nix/nar-listing.ts";
+import { narHashDigest } from "../../core/nix/path-info.ts";
 import { readListing } from "../../store/file-listing.ts";
 import type { ValidPathOnDisk } from "../../store/valid-path.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";

@@ -2,8 +2,8 @@
 // a client that lists bzip2 in Accept-Encoding (Nix up to 2.33) gets the file as it is, others
 // (Nix 2.34+, browsers, curl) get it decompressed on the fly.
 
-import { buildLogDir, parseDrvBaseName } from "../../core/build-log.ts";
-import { listsEncoding } from "../../core/accept-encoding.ts";
+import { buildLogDir, parseDrvBaseName } from "../../core/nix/build-log.ts";
+import { listsEncoding } from "../accept-encoding.ts";
 import { StorefrontError } from "../../errors.ts";
 import { bunzip2 } from "../../store/bzip2.ts";
 import { openBuildLog } from "../../store/build-logs.ts";

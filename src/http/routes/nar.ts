@@ -4,8 +4,8 @@
 //   nar/<outhash>.nar                  older nix-serve
 // A client that switched from either server keeps working with the URLs it has cached.
 
-import { narHashDigest } from "../../core/path-info.ts";
-import { parseNarHash32, parseStoreHash } from "../../core/store-path.ts";
+import { narHashDigest } from "../../core/nix/path-info.ts";
+import { parseNarHash32, parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { storeDirsOf, validPathOnDisk } from "../../store/valid-path.ts";
 import { sendNar } from "../nar-response.ts";

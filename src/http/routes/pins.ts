@@ -3,7 +3,7 @@
 // checked before anything else about the request is looked at.
 
 import { bearerTokenMatches } from "../../core/bearer-token.ts";
-import { pinJson, retentionFromOptions } from "../../core/pin-json.ts";
+import { pinJson, retentionFromOptions } from "../../core/pins/pin-json.ts";
 import { StorefrontError } from "../../errors.ts";
 import { readJsonBody } from "../request-body.ts";
 import { NO_STORE, sendText } from "../respond.ts";

@@ -3,10 +3,10 @@
 // stay inside the store. For a built website or documentation, straight from the store.
 
 import { open } from "node:fs/promises";
-import { contentTypeFor } from "../../core/content-type.ts";
-import { renderDirectoryPage } from "../../core/directory-page.ts";
+import { contentTypeFor } from "../content-type.ts";
+import { renderDirectoryPage } from "../../core/pages/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
-import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
+import { isStoreBaseName, parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
 import { readDirectory, resolveInStore, type StoreFile } from "../../store/store-files.ts";

@@ -2,7 +2,7 @@
 // (see store/store-path-tar.ts), compressed when the client asks, e.g. `curl --compressed`.
 // Like a NAR, it never changes for a given path, so proxies may keep it.
 
-import { narHashDigest } from "../../core/path-info.ts";
+import { narHashDigest } from "../../core/nix/path-info.ts";
 import { storePathTar } from "../../store/store-path-tar.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";

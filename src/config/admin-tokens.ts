@@ -2,9 +2,9 @@
 // (surrounding white space ignored), so that they can be rotated and kept out of the config.
 
 import { readSecretFile } from "./config-files.ts";
-import { ConfigError } from "./config-schema.ts";
-import { tokenDigest } from "./core/bearer-token.ts";
-import type { Logger } from "./log.ts";
+import { ConfigError } from "../errors.ts";
+import { tokenDigest } from "../core/bearer-token.ts";
+import type { Logger } from "../log.ts";
 
 /** The shortest token accepted: anything shorter is guessable. */
 const MIN_TOKEN_LENGTH = 16;

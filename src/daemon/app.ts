@@ -1,25 +1,25 @@
 // Everything a running storefront needs, opened and checked at start so that a bad key file or
 // a missing database fails now, with a clear message, rather than on the first request.
 
-import { loadAdminTokens } from "./admin-tokens.ts";
-import { systemClock, type Clock } from "./clock.ts";
-import type { Config } from "./config.ts";
-import type { Services } from "./http/services.ts";
-import type { Logger } from "./log.ts";
-import { registerNarCacheMetrics } from "./metrics/nar-cache-metrics.ts";
-import { createMetrics, type Metrics } from "./metrics/metrics.ts";
-import { StreamSlots } from "./http/stream-slots.ts";
-import { fullCollector } from "./process/collect-garbage.ts";
-import { loadSigningKeys } from "./signing-keys.ts";
-import { CacheDirectory } from "./store/cache-directory.ts";
-import { CompressedNarCache } from "./store/compressed-nar-cache.ts";
-import { StoreDatabase } from "./store/database.ts";
-import { GcRoots } from "./store/gc-roots.ts";
-import { NarInfoCache } from "./store/narinfo-cache.ts";
-import { NarLayoutCache } from "./store/nar-layout-cache.ts";
-import { PinService } from "./store/pins.ts";
-import { StoreIndex } from "./store/store-index.ts";
-import { VERSION } from "./version.ts";
+import { loadAdminTokens } from "../config/admin-tokens.ts";
+import { systemClock, type Clock } from "../clock.ts";
+import type { Config } from "../config/config.ts";
+import type { Services } from "../http/services.ts";
+import type { Logger } from "../log.ts";
+import { registerNarCacheMetrics } from "../metrics/nar-cache-metrics.ts";
+import { createMetrics, type Metrics } from "../metrics/metrics.ts";
+import { StreamSlots } from "../http/stream-slots.ts";
+import { fullCollector } from "../process/collect-garbage.ts";
+import { loadSigningKeys } from "../config/signing-keys.ts";
+import { CacheDirectory } from "../store/cache-directory.ts";
+import { CompressedNarCache } from "../store/compressed-nar-cache.ts";
+import { StoreDatabase } from "../store/database.ts";
+import { GcRoots } from "../store/gc-roots.ts";
+import { NarInfoCache } from "../store/narinfo-cache.ts";
+import { NarLayoutCache } from "../store/nar-layout-cache.ts";
+import { PinService } from "../store/pins.ts";
+import { StoreIndex } from "../store/store-index.ts";
+import { VERSION } from "../version.ts";
 
 export interface App {
   readonly services: Services;

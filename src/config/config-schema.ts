@@ -2,14 +2,8 @@
 // carries its default and its documentation, so that the schema is at once the validator, the
 // TypeScript type (through `ConfigOf`) and the source of the README's key table.
 
-import { parseByteSize } from "./core/byte-size.ts";
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+import { ConfigError } from "../errors.ts";
+import { parseByteSize } from "./byte-size.ts";
 
 export interface Field<T> {
   readonly kind: "field";

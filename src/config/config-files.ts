@@ -3,8 +3,8 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
-import { ConfigError } from "./config-schema.ts";
-import type { Logger } from "./log.ts";
+import { ConfigError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 
 /** The user this process runs as, for "permission denied" messages. */
 function currentUser(): string {

@@ -5,13 +5,9 @@
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { readConfiguredFile } from "./config-files.ts";
+import { formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
+import { ConfigError } from "../errors.ts";
 import {
-  formatListenAddress,
-  parseListenAddress,
-  type ListenAddress,
-} from "./core/listen-address.ts";
-import {
-  ConfigError,
   absolutePath,
   applySchema,
   boolean,
@@ -23,8 +19,6 @@ import {
   stringList,
   type ConfigOf,
 } from "./config-schema.ts";
-
-export { ConfigError };
 
 export const configSchema = {
   bind: string({

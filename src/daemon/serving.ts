@@ -4,9 +4,9 @@
 // owns them, the store monitor, the auto-pinning and the pruning.
 
 import { Server as HttpsServer } from "node:https";
-import { openApp, type App } from "../app.ts";
+import { openApp, type App } from "./app.ts";
 import { clockFromEnv } from "../clock.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
 import {
   clusterMetricsText,
@@ -16,10 +16,11 @@ import {
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { closeGracefully } from "../process/shutdown.ts";
-import { startStoreTasks } from "../store-tasks.ts";
-import { createRequestHandler } from "./handler.ts";
-import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./listen.ts";
-import { metricsRoutes, routes } from "./routes/index.ts";
+import { startStoreTasks } from "./store-tasks.ts";
+import { createRequestHandler } from "../http/handler.ts";
+import type { ListenTarget } from "../config/listen-address.ts";
+import { createServer, listen, loadTlsCredentials } from "../http/listen.ts";
+import { metricsRoutes, routes } from "../http/routes/index.ts";
 
 export interface Serving {
   /** The keys and tokens in use; replaced by `reload`. */
