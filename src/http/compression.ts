@@ -9,6 +9,7 @@ import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
 import { isClientGone } from "./errors.ts";
 import { drainedOrClosed } from "./respond.ts";
+import { parseAcceptEncoding } from "./accept-encoding.ts";
 
 export type ContentEncoding = "zstd" | "br" | "gzip";
 
@@ -38,26 +39,6 @@ const BROTLI_QUALITY = 4;
 
 /** The config keys that govern compression. */
 export type CompressionSettings = Pick<Config, "enable_compression" | "zstd">;
-
-/** The q-value of each coding the header names (lower-cased), `*` included. */
-export function parseAcceptEncoding(header: string): Map<string, number> {
-  const weights = new Map<string, number>();
-  for (const item of header.split(",")) {
-    const [name = "", ...params] = item.split(";");
-    const coding = name.trim().toLowerCase();
-    if (coding === "") continue;
-    let q = 1;
-    for (const param of params) {
-      const match = /^\s*q\s*=\s*(\S*)\s*$/i.exec(param);
-      if (match === null) continue;
-      const value = match[1] ?? "";
-      // RFC 9110 qvalue: 0 to 1 with up to three decimals; anything else makes the item void.
-      q = /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value) ? Number(value) : 0;
-    }
-    weights.set(coding, q);
-  }
-  return weights;
-}
 
 /**
  * The encoding to use for a request with this Accept-Encoding, or undefined for identity.
