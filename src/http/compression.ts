@@ -17,7 +17,7 @@ export type ContentEncoding = "zstd" | "br" | "gzip";
 const PREFERENCE: readonly ContentEncoding[] = ["zstd", "br", "gzip"];
 
 /** Below this, compression saves less than its headers and CPU cost. */
-export const MIN_COMPRESSED_BYTES = 1024;
+const MIN_COMPRESSED_BYTES = 1024;
 
 /** zlib's output chunks: larger than its 16 KiB default, for fewer socket writes. */
 const ENCODER_CHUNK_BYTES = 64 * 1024;
@@ -79,7 +79,7 @@ export function varyOnEncoding(res: ServerResponse, settings: CompressionSetting
   }
 }
 
-export function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
+function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
   switch (encoding) {
     case "zstd":
       return createZstdCompress({

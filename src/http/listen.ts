@@ -112,7 +112,7 @@ export function removeStaleSocket(target: ListenTarget): void {
   }
 }
 
-export function formatListenTarget(target: ListenTarget): string {
+function formatListenTarget(target: ListenTarget): string {
   return target.kind === "fd" ? `fd:${target.fd}` : formatListenAddress(target);
 }
 
