@@ -17,9 +17,12 @@ import type { RequestContext } from "./router.ts";
 
 const NAR_TYPE = "application/x-nix-archive";
 
+/** What answering with a NAR uses. */
+export type NarResponseUses = "config" | "narCache" | "narLayouts" | "log";
+
 /** Answers GET or HEAD for the NAR of a valid path whose files are on disk. */
 export async function sendNar(
-  { req, res, services }: RequestContext,
+  { req, res, services }: RequestContext<NarResponseUses>,
   { info, realPath, stats, assertUnchanged }: ValidPathOnDisk,
 ): Promise<void> {
   const { config, narCache, narLayouts, log } = services;

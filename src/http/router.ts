@@ -5,23 +5,29 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Services } from "./services.ts";
 
-export interface RequestContext {
+/**
+ * What a route is given. A route names the services it uses (`Route<"config" | "store">`) and
+ * sees only those: the type says what each route depends on, and a route that reaches for more
+ * does not compile. It reads them per request, as a reload replaces `config`, `keys` and
+ * `adminTokens` in place.
+ */
+export interface RequestContext<K extends keyof Services = keyof Services> {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   /** The capture groups of the route's pattern. */
   readonly params: readonly string[];
   /** The query string's parameters; routes only read them. */
   readonly query: Pick<URLSearchParams, "get">;
-  readonly services: Services;
+  readonly services: Pick<Services, K>;
 }
 
-export interface Route {
+export interface Route<K extends keyof Services = keyof Services> {
   /** The route pattern as a person writes it, e.g. `/<hash>.narinfo`. */
   readonly name: string;
   readonly pattern: RegExp;
   /** GET routes answer HEAD too, with the same headers and no body. */
   readonly methods: readonly ("GET" | "PUT" | "DELETE" | "POST")[];
-  readonly handle: (context: RequestContext) => void | Promise<void>;
+  readonly handle: (context: RequestContext<K>) => void | Promise<void>;
 }
 
 export type RouteLookup =

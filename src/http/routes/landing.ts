@@ -5,7 +5,7 @@ import { renderLandingPage } from "../../core/pages/landing-page.ts";
 import { NO_STORE, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const landingRoute: Route = {
+export const landingRoute: Route<"config" | "keys" | "version"> = {
   name: "/",
   pattern: /^\/$/,
   methods: ["GET"],

@@ -10,7 +10,10 @@ import { hashEtag } from "../etag.ts";
 import type { RequestContext, Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
-export const listingRoute: Route = {
+/** What the listing uses. */
+type Uses = "config" | "store" | "streams";
+
+export const listingRoute: Route<Uses> = {
   name: "/<hash>.ls",
   pattern: /^\/([^/]*)\.ls$/,
   methods: ["GET"],
@@ -25,7 +28,7 @@ export const listingRoute: Route = {
 };
 
 async function sendListing(
-  { req, res, services: { config } }: RequestContext,
+  { req, res, services: { config } }: RequestContext<Uses>,
   path: ValidPathOnDisk,
 ): Promise<void> {
   const body = Buffer.from(renderListing(await readListing(Buffer.from(path.realPath))));

@@ -11,7 +11,7 @@ import { NAR_CHUNK_BYTES } from "../../store/nar-chunks.ts";
 import { SHORT_LIVED, sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const buildLogRoute: Route = {
+export const buildLogRoute: Route<"config" | "streams"> = {
   name: "/log/<drv>",
   pattern: /^\/log\/([^/]*)$/,
   methods: ["GET"],

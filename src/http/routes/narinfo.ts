@@ -5,7 +5,7 @@ import { StorefrontError } from "../../errors.ts";
 import { SHORT_LIVED, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const narInfoRoute: Route = {
+export const narInfoRoute: Route<"config" | "store" | "keys" | "metrics" | "narInfoCache"> = {
   name: "/<hash>.narinfo",
   pattern: /^\/([^/]*)\.narinfo$/,
   methods: ["GET"],

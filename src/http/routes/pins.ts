@@ -12,14 +12,17 @@ import type { RequestContext, Route } from "../router.ts";
 /** A pin request is a store path and a retention: a few hundred bytes. */
 const BODY_LIMIT_BYTES = 4096;
 
-function authorize({ req, services: { adminTokens } }: RequestContext): void {
+/** What the admin API uses. */
+type Uses = "adminTokens" | "pins" | "log";
+
+function authorize({ req, services: { adminTokens } }: RequestContext<Uses>): void {
   if (adminTokens.length === 0) throw new StorefrontError("not_found", "admin API is off");
   if (!bearerTokenMatches(req.headers.authorization, adminTokens)) {
     throw new StorefrontError("unauthorized", "no valid bearer token");
   }
 }
 
-function sendJson(context: RequestContext, status: number, value: unknown): void {
+function sendJson(context: RequestContext<Uses>, status: number, value: unknown): void {
   sendText(context.res, status, JSON.stringify(value) + "\n", {
     "content-type": "application/json",
     "cache-control": NO_STORE,
@@ -62,7 +65,7 @@ function parsePinRequest(body: unknown): PinRequest {
   return { storePath, keepRevisions, keepDays, keepForever } as PinRequest;
 }
 
-export const pinsRoutes: readonly Route[] = [
+export const pinsRoutes: readonly Route<Uses>[] = [
   {
     name: "/api/v1/pins",
     pattern: /^\/api\/v1\/pins$/,

@@ -6,7 +6,7 @@ import { StorefrontError } from "../../errors.ts";
 import { SHORT_LIVED, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const realisationRoute: Route = {
+export const realisationRoute: Route<"store"> = {
   name: "/realisations/<id>.doi",
   pattern: /^\/realisations\/([^/]*)\.doi$/,
   methods: ["GET"],

@@ -17,7 +17,10 @@ import type { PathInfoSource } from "../services.ts";
 
 const INDEX = Buffer.from("index.html");
 
-export const serveRoute: Route = {
+/** What /serve uses. */
+type Uses = "config" | "store" | "streams";
+
+export const serveRoute: Route<Uses> = {
   name: "/serve/<hash>-<name>/<path>",
   pattern: /^\/serve\/([^/]*)(\/.*)?$/,
   methods: ["GET"],
@@ -77,12 +80,12 @@ function validPathCheck(store: PathInfoSource, storeDir: string): (baseName: str
 }
 
 /** A file's contents, in a slot among the streams (HEAD needs none). */
-async function sendFile(context: RequestContext, file: StoreFile): Promise<void> {
+async function sendFile(context: RequestContext<Uses>, file: StoreFile): Promise<void> {
   if (context.req.method === "HEAD") await sendFileNow(context, file);
   else await context.services.streams.run(context.res, () => sendFileNow(context, file));
 }
 
-async function sendFileNow({ req, res }: RequestContext, file: StoreFile): Promise<void> {
+async function sendFileNow({ req, res }: RequestContext<Uses>, file: StoreFile): Promise<void> {
   const handle = await open(file.realPath, "r");
   try {
     const stats = await handle.stat();

@@ -10,7 +10,7 @@ import { sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
-export const tarRoute: Route = {
+export const tarRoute: Route<"config" | "store" | "streams"> = {
   name: "/<hash>.tar",
   pattern: /^\/([^/]*)\.tar$/,
   methods: ["GET"],
