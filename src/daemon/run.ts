@@ -3,18 +3,15 @@
 // config, takes systemd's sockets and picks one of these.
 
 import { Registry } from "prom-client";
-import { clockFromEnv } from "../clock.ts";
 import type { Config } from "../config/config.ts";
 import type { ListenTarget } from "../config/listen-address.ts";
 import { loadTlsCredentials } from "../http/listen.ts";
 import type { Logger } from "../log.ts";
 import { primaryMetricsHandlers } from "../metrics/cluster-metrics.ts";
-import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { runPrimary, runWorker } from "../process/cluster.ts";
 import { applyReload, reloadedConfig, type ReloadSignal } from "../process/reload.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
-import { openApp } from "./app.ts";
-import { startStoreTasks } from "./store-tasks.ts";
+import { openAppAndTasks } from "./open.ts";
 
 /**
  * The request-serving modules (routes, HTTP, compression, their libraries), imported only in a
@@ -99,13 +96,12 @@ export async function serveWithWorkers({
   // watches the store, pins and prunes, once for all workers; its store metrics join the
   // workers' in every scrape.
   const ownMetrics = new Registry();
-  const app = openApp(config, log, { narCache: false, clock: clockFromEnv() });
-  const tasks = startStoreTasks({
-    config,
-    log,
-    narInfoCache: undefined,
-    monitor: { index: app.index, roots: app.roots, metrics: createStoreMetrics(ownMetrics) },
+  const opened = openAppAndTasks(config, log, {
+    narCache: false,
+    watchNarInfoCache: false,
+    monitorMetrics: ownMetrics,
   });
+  const { app, tasks } = opened;
   // Workers report where `[metrics] bind` listens; it is announced once, after "listening on".
   let metricsAddress: string | undefined;
   let ready = false;
@@ -142,7 +138,6 @@ export async function serveWithWorkers({
       }),
     });
   } finally {
-    await tasks.close();
-    app.close();
+    await opened.close();
   }
 }

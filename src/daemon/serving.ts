@@ -4,8 +4,8 @@
 // owns them, the store monitor, the auto-pinning and the pruning.
 
 import { Server as HttpsServer } from "node:https";
-import { openApp, type App } from "./app.ts";
-import { clockFromEnv } from "../clock.ts";
+import type { App } from "./app.ts";
+import { openAppAndTasks } from "./open.ts";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -14,9 +14,7 @@ import {
   setupWorkerMetrics,
 } from "../metrics/cluster-metrics.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
-import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { closeGracefully } from "../process/shutdown.ts";
-import { startStoreTasks } from "./store-tasks.ts";
 import { createRequestHandler } from "../http/handler.ts";
 import type { ListenTarget } from "../config/listen-address.ts";
 import { createServer, listen, loadTlsCredentials } from "../http/listen.ts";
@@ -61,19 +59,13 @@ export async function startServing(
 ): Promise<Serving> {
   const tls = loadTlsCredentials(config);
   const metrics = metricsFor(role);
-  const app = openApp(config, log, {
-    clock: clockFromEnv(),
+  const opened = openAppAndTasks(config, log, {
     metrics,
     checkedByPrimary: role.clusterWorker,
+    watchNarInfoCache: true,
+    monitorMetrics: role.monitor ? metrics.registry : undefined,
   });
-  const tasks = startStoreTasks({
-    config,
-    log,
-    narInfoCache: app.services.narInfoCache,
-    monitor: role.monitor
-      ? { index: app.index, roots: app.roots, metrics: createStoreMetrics(metrics.registry) }
-      : undefined,
-  });
+  const { app, tasks } = opened;
   const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
   const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
   const handler = createRequestHandler(
@@ -135,14 +127,12 @@ export async function startServing(
         await Promise.all(
           servers.map((server) => closeGracefully(server, config.shutdown_timeout * 1000)),
         );
-        await tasks.close();
-        app.close();
+        await opened.close();
       },
     };
   } catch (error) {
     for (const server of servers) server.close();
-    await tasks.close();
-    app.close();
+    await opened.close();
     throw error;
   }
 }

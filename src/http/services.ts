@@ -1,5 +1,5 @@
 // What routes are given, rather than importing global state. A reload (SIGHUP) replaces
-// `config`, `keys` and `adminTokens` in place (see app.ts): read them per request, never keep them.
+// `config`, `keys` and `adminTokens` in place (see daemon/app.ts): read them per request, never keep them.
 
 import type { Config } from "../config/config.ts";
 import type { PathInfo, PathNar } from "../core/nix/path-info.ts";

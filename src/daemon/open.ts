@@ -1,0 +1,46 @@
+// The app and its store tasks, opened together and closed together: what a process that serves
+// (daemon/serving.ts) and a cluster's primary (daemon/run.ts) both start with.
+
+import type { Registry } from "prom-client";
+import { clockFromEnv } from "../clock.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log.ts";
+import { createStoreMetrics } from "../metrics/store-metrics.ts";
+import { openApp, type App, type AppOptions } from "./app.ts";
+import { startStoreTasks, type StoreTasks } from "./store-tasks.ts";
+
+export interface OpenedApp {
+  readonly app: App;
+  readonly tasks: StoreTasks;
+  /** Stops the store tasks, then closes the app. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions extends Omit<AppOptions, "clock"> {
+  /** Keep this process's narinfo cache right as the store changes: a process that serves. */
+  readonly watchNarInfoCache: boolean;
+  /** Scan, pin and prune in this process, with the store metrics in this registry. */
+  readonly monitorMetrics: Registry | undefined;
+}
+
+export function openAppAndTasks(config: Config, log: Logger, options: OpenOptions): OpenedApp {
+  const { watchNarInfoCache, monitorMetrics, ...appOptions } = options;
+  const app = openApp(config, log, { ...appOptions, clock: clockFromEnv() });
+  const tasks = startStoreTasks({
+    config,
+    log,
+    narInfoCache: watchNarInfoCache ? app.services.narInfoCache : undefined,
+    monitor:
+      monitorMetrics === undefined
+        ? undefined
+        : { index: app.index, roots: app.roots, metrics: createStoreMetrics(monitorMetrics) },
+  });
+  return {
+    app,
+    tasks,
+    close: async () => {
+      await tasks.close();
+      app.close();
+    },
+  };
+}
