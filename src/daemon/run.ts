@@ -81,15 +81,8 @@ export async function serveInThisProcess({
   return 0;
 }
 
-export async function serveWithWorkers({
-  config,
-  targets,
-  log,
-  announce,
-  onStopping,
-  reloadSignal,
-  readConfig,
-}: ServeRun): Promise<number> {
+export async function serveWithWorkers(run: ServeRun): Promise<number> {
+  const { config, log, announce, readConfig } = run;
   // What would make every worker fail is checked here, once, for one clear message.
   loadTlsCredentials(config);
   // The workers open the compressed-NAR cache each; the primary serves nothing from it. It
@@ -109,15 +102,15 @@ export async function serveWithWorkers({
     await tasks.ready;
     return await runPrimary({
       config,
-      targets,
+      targets: run.targets,
       log,
       onReady: (addresses) => {
         announce(addresses);
         ready = true;
         if (metricsAddress !== undefined) announceMetrics(log, metricsAddress);
       },
-      onStopping,
-      reloadSignal,
+      onStopping: run.onStopping,
+      reloadSignal: run.reloadSignal,
       // The primary reads the files first: a problem is logged once, and no worker is asked to
       // load what would fail. Its own copy of the keys signs nothing.
       reload: (running) => {
