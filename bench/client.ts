@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { Agent, request, type IncomingMessage } from "node:http";
 import { createZstdDecompress } from "node:zlib";
-import { decodeNixBase32 } from "../src/core/nix-base32.ts";
+import { decodeNixBase32 } from "../src/core/nix/nix-base32.ts";
 
 /** What a narinfo says about the NAR to fetch. */
 export interface NarRef {

@@ -2,7 +2,7 @@
 // with STOREFRONT_NOW (test-only: an ISO date or Unix seconds, fixed for the process's life)
 // instead of sleeping for days; nothing else should ever set it.
 
-import { ConfigError } from "./config-schema.ts";
+import { ConfigError } from "./errors.ts";
 
 /** Milliseconds since the Unix epoch. */
 export type Clock = () => number;

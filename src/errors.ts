@@ -35,6 +35,29 @@ export class StorefrontError extends Error {
   }
 }
 
+/**
+ * A mistake in the configuration: a bad key or value, a file it names that is missing or does not
+ * parse. The message names the key or file and the fix; the command exits 1.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * The configuration is fine but the daemon could not start with it here and now: the port is in
+ * use, a worker failed to start. The message says what failed; the command exits 1, as for a
+ * ConfigError.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
 /** True for the errno codes that mean a file or directory is not there (any more). */
 export function isMissingFileError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -10,8 +10,7 @@ import { serveCommand, serveHelp } from "./cli/serve.ts";
 import { tokenCommand, tokenHelp } from "./cli/token.ts";
 import { unpinCommand, unpinHelp } from "./cli/unpin.ts";
 import { CommandError, helpRows, UsageError } from "./cli/usage.ts";
-import { ConfigError } from "./config-schema.ts";
-import { StorefrontError } from "./errors.ts";
+import { ConfigError, StartupError, StorefrontError } from "./errors.ts";
 import { createLogger } from "./log.ts";
 import { VERSION } from "./version.ts";
 
@@ -96,6 +95,7 @@ export async function main(argv: string[]): Promise<void> {
     } else if (
       error instanceof CommandError ||
       error instanceof ConfigError ||
+      error instanceof StartupError ||
       error instanceof StorefrontError
     ) {
       process.stderr.write(`storefront: ${error.message}\n`);

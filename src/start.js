@@ -101,7 +101,7 @@ if (process.argv[2] === "serve" && !keepsDescriptors && typeof process.execve ==
   if (process.env.STOREFRONT_EXECED === undefined) {
     const cached = compileCacheEntries();
     await import("./main.ts");
-    await import("./http/serving.ts");
+    await import("./daemon/serving.ts");
     flushCompileCache();
     if (compileCacheEntries() > cached) startOver([], { STOREFRONT_EXECED: "1" });
   }

@@ -9,7 +9,7 @@ import { StorefrontError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { authorize, type AccessPolicy, type FailureReason } from "./authorize.ts";
 import { keepPrivate } from "./private-responses.ts";
-import type { Scope } from "./scopes.ts";
+import type { Scope } from "../core/scopes.ts";
 
 /**
  * Log lines per client address and window, at most: every failure of a person or a misconfigured

@@ -4,7 +4,7 @@
 
 import { timingSafeEqual } from "node:crypto";
 import { parseCredentials } from "./credentials.ts";
-import type { Scope } from "./scopes.ts";
+import type { Scope } from "../core/scopes.ts";
 import { secretDigest, type Token } from "./tokens.ts";
 
 /** Why a request was refused; the label of the failure counter. */

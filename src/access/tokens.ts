@@ -4,11 +4,11 @@
 // timingSafeEqual whose time says nothing about the secrets.
 
 import { createHash } from "node:crypto";
-import { readSecretFile } from "../config-files.ts";
-import { ConfigError } from "../config-schema.ts";
-import type { Config } from "../config.ts";
+import { readSecretFile } from "../config/config-files.ts";
+import { ConfigError } from "../errors.ts";
+import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
-import { SCOPES, type Scope } from "./scopes.ts";
+import { SCOPES, type Scope } from "../core/scopes.ts";
 
 /** The shortest secret accepted: anything shorter is guessable. */
 export const MIN_SECRET_LENGTH = 16;

@@ -8,9 +8,9 @@ import { readFileSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { dirname } from "node:path";
-import { ConfigError } from "../config-schema.ts";
-import type { Config } from "../config.ts";
-import type { ListenAddress } from "../core/listen-address.ts";
+import { ConfigError } from "../errors.ts";
+import type { Config } from "../config/config.ts";
+import type { ListenAddress } from "../config/listen-address.ts";
 import { listenErrorMessage } from "../http/listen.ts";
 
 function isDirectory(path: string): boolean {

@@ -3,9 +3,9 @@
 // NixOS rebuild can refuse a broken config before it replaces a running daemon.
 
 import type { Token } from "../access/tokens.ts";
-import { openApp } from "../app.ts";
-import type { Config } from "../config.ts";
-import { formatListenAddress } from "../core/listen-address.ts";
+import { openApp } from "../daemon/app.ts";
+import type { Config } from "../config/config.ts";
+import { formatListenAddress } from "../config/listen-address.ts";
 import { loadTlsCredentials } from "../http/listen.ts";
 import type { Logger } from "../log.ts";
 

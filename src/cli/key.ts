@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { fileErrorReason } from "../config-files.ts";
-import { generateKeyPair, keyNameProblem } from "../core/signing-key.ts";
+import { fileErrorReason } from "../config/config-files.ts";
+import { generateKeyPair, keyNameProblem } from "../core/nix/signing-key.ts";
 import { CommandError, HELP_ROW, helpRows, parseCommand, UsageError } from "./usage.ts";
 
 export const keyHelp = `Usage: storefront key generate NAME --secret FILE --public FILE

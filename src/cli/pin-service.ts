@@ -1,7 +1,7 @@
 // What the pin commands share: the config, the roots it names, and (to check paths) the store.
 
 import { clockFromEnv } from "../clock.ts";
-import { loadConfig, type Config } from "../config.ts";
+import { loadConfig, type Config } from "../config/config.ts";
 import { GcRoots } from "../store/roots/gc-roots.ts";
 import { PinService } from "../store/roots/pins.ts";
 import { StoreIndex } from "../store/db/store-index.ts";

@@ -1,5 +1,5 @@
-import { describeRetention } from "../core/retention.ts";
-import { retentionFromOptions } from "../core/pin-json.ts";
+import { describeRetention } from "../core/pins/retention.ts";
+import { retentionFromOptions } from "../core/pins/pin-json.ts";
 import { CONFIG_OPTION, openPins } from "./pin-service.ts";
 import { HELP_ROW, helpRows, parseCommand, UsageError } from "./usage.ts";
 

@@ -1,6 +1,6 @@
-import { pinJson } from "../core/pin-json.ts";
+import { pinJson } from "../core/pins/pin-json.ts";
 import { clockFromEnv } from "../clock.ts";
-import { describeExpiry, describeRetention, revisionExpiries } from "../core/retention.ts";
+import { describeExpiry, describeRetention, revisionExpiries } from "../core/pins/retention.ts";
 import { CONFIG_OPTION, openPins } from "./pin-service.ts";
 import { expectNoPositionals, HELP_ROW, helpRows, parseCommand } from "./usage.ts";
 

@@ -3,8 +3,8 @@
 // Each is one log line with the command that fixes it.
 
 import { hostname } from "node:os";
-import type { Config } from "../config.ts";
-import { firstPathCommand, keySetup, SECRET_KEY_FILE } from "../core/first-steps.ts";
+import type { Config } from "../config/config.ts";
+import { firstPathCommand, keySetup, SECRET_KEY_FILE } from "../core/pages/first-steps.ts";
 import type { Logger } from "../log.ts";
 import { StoreIndex } from "../store/db/store-index.ts";
 

@@ -4,8 +4,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { scopesOf, SCOPE_NAMES } from "../access/scopes.ts";
-import { fileErrorReason } from "../config-files.ts";
+import { scopesOf, SCOPE_NAMES } from "../core/scopes.ts";
+import { fileErrorReason } from "../config/config-files.ts";
 import { CommandError, HELP_ROW, helpRows, parseCommand, UsageError } from "./usage.ts";
 
 export const tokenHelp = `Usage: storefront token generate NAME --scopes SCOPES --secret FILE [--force]

@@ -5,7 +5,7 @@
 // the set computed anew (a path may be reachable from another root, which only a full walk
 // knows) and swapped in whole, so that a lookup never sees half a set.
 
-import { ConfigError } from "../config-schema.ts";
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ClosureIndex, type PathRow } from "./closure-index.ts";
 import { IdSet } from "./id-set.ts";

@@ -5,7 +5,7 @@
 
 import { lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { isStoreBaseName } from "../core/store-path.ts";
+import { isStoreBaseName } from "../core/nix/store-path.ts";
 import { isMissingFileError } from "../errors.ts";
 
 /** The entry that means every pin of storefront, auto-pins included. */

@@ -2,13 +2,14 @@
 // narinfo keeps saying `Compression: none`: this is a property of one response, negotiated
 // from the request's Accept-Encoding, that the client's HTTP layer undoes.
 
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
 import { isClientGone } from "./errors.ts";
 import { drainedOrClosed } from "./respond.ts";
+import { parseAcceptEncoding } from "./accept-encoding.ts";
 
 export type ContentEncoding = "zstd" | "br" | "gzip";
 
@@ -16,7 +17,7 @@ export type ContentEncoding = "zstd" | "br" | "gzip";
 const PREFERENCE: readonly ContentEncoding[] = ["zstd", "br", "gzip"];
 
 /** Below this, compression saves less than its headers and CPU cost. */
-export const MIN_COMPRESSED_BYTES = 1024;
+const MIN_COMPRESSED_BYTES = 1024;
 
 /** zlib's output chunks: larger than its 16 KiB default, for fewer socket writes. */
 const ENCODER_CHUNK_BYTES = 64 * 1024;
@@ -38,26 +39,6 @@ const BROTLI_QUALITY = 4;
 
 /** The config keys that govern compression. */
 export type CompressionSettings = Pick<Config, "enable_compression" | "zstd">;
-
-/** The q-value of each coding the header names (lower-cased), `*` included. */
-export function parseAcceptEncoding(header: string): Map<string, number> {
-  const weights = new Map<string, number>();
-  for (const item of header.split(",")) {
-    const [name = "", ...params] = item.split(";");
-    const coding = name.trim().toLowerCase();
-    if (coding === "") continue;
-    let q = 1;
-    for (const param of params) {
-      const match = /^\s*q\s*=\s*(\S*)\s*$/i.exec(param);
-      if (match === null) continue;
-      const value = match[1] ?? "";
-      // RFC 9110 qvalue: 0 to 1 with up to three decimals; anything else makes the item void.
-      q = /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value) ? Number(value) : 0;
-    }
-    weights.set(coding, q);
-  }
-  return weights;
-}
 
 /**
  * The encoding to use for a request with this Accept-Encoding, or undefined for identity.
@@ -98,7 +79,7 @@ export function varyOnEncoding(res: ServerResponse, settings: CompressionSetting
   }
 }
 
-export function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
+function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
   switch (encoding) {
     case "zstd":
       return createZstdCompress({

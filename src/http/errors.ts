@@ -6,7 +6,7 @@ import { StorefrontError, type ErrorCode } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 /** What a 503 for too much at once tells the client to wait, in seconds. */
-export const RETRY_AFTER_SECONDS = 5;
+const RETRY_AFTER_SECONDS = 5;
 
 export interface ErrorResponse {
   readonly status: number;

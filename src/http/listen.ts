@@ -8,16 +8,15 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { createSecureContext } from "node:tls";
-import { readConfiguredFile } from "../config-files.ts";
-import { ConfigError } from "../config-schema.ts";
-import type { Config } from "../config.ts";
-import type { ListenAddress } from "../core/listen-address.ts";
-import { formatListenAddress } from "../core/listen-address.ts";
+import { readConfiguredFile } from "../config/config-files.ts";
+import { ConfigError, StartupError } from "../errors.ts";
+import type { Config } from "../config/config.ts";
+import type { ListenTarget } from "../config/listen-address.ts";
+import { formatListenAddress } from "../config/listen-address.ts";
 import { limitConnections, type ConnectionLimit } from "./connection-limit.ts";
 import type { RequestHandler } from "./handler.ts";
 
 /** Where to listen: an address from `bind`, or a socket systemd passed (socket activation). */
-export type ListenTarget = ListenAddress | { readonly kind: "fd"; readonly fd: number };
 
 export interface TlsCredentials {
   readonly cert: Buffer;
@@ -113,7 +112,7 @@ export function removeStaleSocket(target: ListenTarget): void {
   }
 }
 
-export function formatListenTarget(target: ListenTarget): string {
+function formatListenTarget(target: ListenTarget): string {
   return target.kind === "fd" ? `fd:${target.fd}` : formatListenAddress(target);
 }
 
@@ -171,7 +170,7 @@ export function listenErrorMessage(target: ListenTarget, key: string, code: stri
 export function listen(server: Server, target: ListenTarget, key = "bind"): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new ConfigError(listenErrorMessage(target, key, error.code ?? error.message)));
+      reject(new StartupError(listenErrorMessage(target, key, error.code ?? error.message)));
     };
     server.once("error", onError);
     const onListening = (): void => {

@@ -3,7 +3,7 @@
 // zstd-compressed NARs) is the store's choice (store/nar/nar-body.ts). Every form of the
 // answer carries the same validators and caching headers, so that a proxy in front can keep it.
 
-import { narHashDigest } from "../core/path-info.ts";
+import { narHashDigest } from "../core/nix/path-info.ts";
 import { StorefrontError } from "../errors.ts";
 import type { ValidPathOnDisk } from "../store/nar/valid-path.ts";
 import { narBody } from "../store/nar-body.ts";
@@ -15,9 +15,12 @@ import type { RequestContext } from "./router.ts";
 
 const NAR_TYPE = "application/x-nix-archive";
 
+/** What answering with a NAR uses. */
+export type NarResponseUses = "config" | "narCache" | "narLayouts" | "log";
+
 /** Answers GET or HEAD for the NAR of a valid path whose files are on disk. */
 export async function sendNar(
-  { req, res, services }: RequestContext,
+  { req, res, services }: RequestContext<NarResponseUses>,
   path: ValidPathOnDisk,
 ): Promise<void> {
   const { config } = services;

@@ -3,20 +3,26 @@
 // undecoded against strict patterns, so `%2e%2e` and friends match nothing and are 404s.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Scope } from "../access/scopes.ts";
+import type { Scope } from "../core/scopes.ts";
 import type { Services } from "./services.ts";
 
-export interface RequestContext {
+/**
+ * What a route is given. A route names the services it uses (`Route<"config" | "store">`) and
+ * sees only those: the type says what each route depends on, and a route that reaches for more
+ * does not compile. It reads them per request, as a reload replaces `config`, `keys` and
+ * `adminTokens` in place.
+ */
+export interface RequestContext<K extends keyof Services = keyof Services> {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   /** The capture groups of the route's pattern. */
   readonly params: readonly string[];
   /** The query string's parameters; routes only read them. */
   readonly query: Pick<URLSearchParams, "get">;
-  readonly services: Services;
+  readonly services: Pick<Services, K>;
 }
 
-export interface Route {
+export interface Route<K extends keyof Services = keyof Services> {
   /** The route pattern as a person writes it, e.g. `/<hash>.narinfo`. */
   readonly name: string;
   readonly pattern: RegExp;
@@ -28,7 +34,7 @@ export interface Route {
    * all.
    */
   readonly scope: Scope | "none";
-  readonly handle: (context: RequestContext) => void | Promise<void>;
+  readonly handle: (context: RequestContext<K>) => void | Promise<void>;
 }
 
 export type RouteLookup =

@@ -1,13 +1,13 @@
 // What routes are given, rather than importing global state. A reload (SIGHUP) replaces
-// `config` and `keys` in place and swaps the access policy (see app.ts): read them per request,
+// `config` and `keys` in place and swaps the access policy (see daemon/app.ts): read them per request,
 // never keep them.
 
 import type { AccessControl } from "../access/access-control.ts";
-import type { Config } from "../config.ts";
-import type { PathInfo, PathNar } from "../core/path-info.ts";
-import type { DrvOutput, Realisation } from "../core/realisation.ts";
-import type { SigningKey } from "../core/signing-key.ts";
-import type { StoreHash } from "../core/store-path.ts";
+import type { Config } from "../config/config.ts";
+import type { PathInfo, PathNar } from "../core/nix/path-info.ts";
+import type { DrvOutput, Realisation } from "../core/nix/realisation.ts";
+import type { SigningKey } from "../core/nix/signing-key.ts";
+import type { StoreHash } from "../core/nix/store-path.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { NarInfoCache } from "../store/db/narinfo-cache.ts";

@@ -3,7 +3,7 @@
 // 304 of a body that never changes for that path.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parseStoreHash } from "../core/store-path.ts";
+import { parseStoreHash } from "../core/nix/store-path.ts";
 import { StorefrontError } from "../errors.ts";
 import { storeDirsOf, validPathOnDisk, type ValidPathOnDisk } from "../store/nar/valid-path.ts";
 import { varyOnEncoding, type CompressionSettings } from "./compression.ts";

@@ -10,7 +10,7 @@ import type { Gauge, Counter } from "prom-client";
 import { StorefrontError } from "../errors.ts";
 
 /** How long a stream waits for a slot before its 503: a moment, not a queue to sit in. */
-export const STREAM_QUEUE_WAIT_MS = 5_000;
+const STREAM_QUEUE_WAIT_MS = 5_000;
 
 /**
  * Once this many streams ran since the last collection and none runs for a second, collect;

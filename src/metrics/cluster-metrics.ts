@@ -10,7 +10,7 @@
 
 import type { Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
-import type { PrimaryMessageHandlers } from "../process/cluster.ts";
+import type { PrimaryMessageHandlers } from "../process/cluster-messages.ts";
 
 const REQUEST = "storefront:cluster-metrics-request";
 const RESPONSE = "storefront:cluster-metrics-response";

@@ -4,7 +4,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-export const METRIC_PREFIX = "storefront_";
+const METRIC_PREFIX = "storefront_";
 
 /** Label for requests that matched no route (404s and 405s for unknown paths or methods). */
 export const UNMATCHED_ROUTE = "unmatched";
@@ -40,11 +40,9 @@ export interface Metrics {
   readonly contentType: string;
 }
 
-export function createMetrics(
-  options: { defaultMetrics: boolean } = { defaultMetrics: true },
-): Metrics {
+export function createMetrics(): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const registers = [registry];
 
   const requests = new Counter({

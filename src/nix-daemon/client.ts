@@ -7,7 +7,7 @@
 // the daemon's processes (and their contention for the database lock) bounded. Each connection
 // still serves its operations one after another, as the protocol requires.
 
-import type { DrvOutput, Realisation } from "../core/realisation.ts";
+import type { DrvOutput, Realisation } from "../core/nix/realisation.ts";
 import { DaemonConnection, type ConnectionOptions } from "./connection.ts";
 import { NixDaemonError } from "./errors.ts";
 import type { HandshakeResult } from "./handshake.ts";

@@ -1,7 +1,7 @@
 // The operations on one connection, as methods: what a caller holds while it needs several
 // operations on the same connection (a temporary root lasts as long as its connection).
 
-import type { DrvOutput, Realisation } from "../core/realisation.ts";
+import type { DrvOutput, Realisation } from "../core/nix/realisation.ts";
 import type { DaemonConnection } from "./connection.ts";
 import type { HandshakeResult } from "./handshake.ts";
 import { addToStoreNar, type NarImport } from "./operations/add-to-store-nar.ts";

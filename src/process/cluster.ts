@@ -16,46 +16,23 @@
 // SIGHUP of its own, which a signal to the whole process group would bring as well).
 
 import cluster, { type Worker } from "node:cluster";
-import { ConfigError } from "../config-schema.ts";
-import type { Config } from "../config.ts";
-import type { ListenTarget } from "../http/listen.ts";
-import type { Serving } from "../http/serving.ts";
+import { StartupError } from "../errors.ts";
+import type { Config } from "../config/config.ts";
+import type { ListenTarget } from "../config/listen-address.ts";
 import type { Logger } from "../log.ts";
-import { applyReload, ignoreReloadSignalInWorker, type ReloadSignal } from "./reload.ts";
+import {
+  isWorkerMessage,
+  type FromWorker,
+  type PrimaryMessageHandlers,
+  type ToWorker,
+} from "./cluster-messages.ts";
+import {
+  applyReload,
+  ignoreReloadSignalInWorker,
+  type Reloadable,
+  type ReloadSignal,
+} from "./reload.ts";
 import { onShutdownSignal } from "./shutdown.ts";
-
-/**
- * The request-serving modules (routes, HTTP, compression, their libraries), imported only in a
- * process that serves: a cluster's primary does not (they cost it ~6 MiB without the compile
- * cache), except where src/bin.js loaded them to see that they are compiled (~3 MiB).
- */
-export function importServing(): Promise<typeof import("../http/serving.ts")> {
-  return import("../http/serving.ts");
-}
-
-/** Messages between primary and workers; other modules use their own `type` values. */
-type ToWorker =
-  | { type: "storefront:start"; config: Config; targets: readonly ListenTarget[] }
-  | { type: "storefront:reload"; config: Config }
-  | { type: "storefront:shutdown" };
-type FromWorker =
-  | { type: "storefront:hello" }
-  | { type: "storefront:listening"; addresses: readonly string[] }
-  | { type: "storefront:fatal"; message: string };
-
-export interface WorkerMessage {
-  readonly type: string;
-  readonly [field: string]: unknown;
-}
-
-/**
- * Handlers in the primary for messages that workers send with `process.send({ type, ... })`,
- * keyed by `type` (e.g. requests for metrics to aggregate). A handler answers with
- * `worker.send(...)` if the message asks for an answer.
- */
-export type PrimaryMessageHandlers = Readonly<
-  Record<string, (message: WorkerMessage, worker: Worker) => void>
->;
 
 export interface PrimaryOptions {
   readonly config: Config;
@@ -81,14 +58,6 @@ const FIRST_RESTART_DELAY_MS = 500;
 const MAX_RESTART_DELAY_MS = 30_000;
 /** Time the workers get beyond `shutdown_timeout` before they are killed. */
 const SHUTDOWN_MARGIN_MS = 5_000;
-
-function isWorkerMessage(message: unknown): message is WorkerMessage {
-  return (
-    typeof message === "object" &&
-    message !== null &&
-    typeof (message as { type?: unknown }).type === "string"
-  );
-}
 
 function sendToWorker(worker: Worker, message: ToWorker): void {
   if (worker.isConnected()) worker.send(message);
@@ -150,7 +119,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       shuttingDown = true;
       for (const timer of pendingRestarts) clearTimeout(timer);
       for (const worker of liveWorkers()) worker.process.kill("SIGTERM");
-      reject(new ConfigError(message));
+      reject(new StartupError(message));
     };
 
     cluster.on("message", (worker, message: unknown) => {
@@ -231,8 +200,24 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   });
 }
 
-/** Runs a worker: waits for its orders from the primary, serves, and stops when told to. */
-export function runWorker(log: Logger): Promise<number> {
+/** What a worker runs once the primary has told it the config and where to listen. */
+export interface WorkerServing extends Reloadable {
+  /** Where it listens, for people to read, one per target. */
+  readonly addresses: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** Starts serving in a worker; given to `runWorker` by what wires the daemon (src/daemon/). */
+export type StartWorkerServing = (
+  config: Config,
+  targets: readonly ListenTarget[],
+) => Promise<WorkerServing>;
+
+/**
+ * Runs a worker: waits for its orders from the primary, serves with `startServing`, and stops
+ * when told to.
+ */
+export function runWorker(log: Logger, startServing: StartWorkerServing): Promise<number> {
   return new Promise((resolve) => {
     const send = (message: FromWorker, then?: () => void): void => {
       process.send?.(message, undefined, {}, () => then?.());
@@ -244,7 +229,7 @@ export function runWorker(log: Logger): Promise<number> {
       resolve(code);
     };
 
-    let serving: Serving | undefined;
+    let serving: WorkerServing | undefined;
     let stopRequested = false;
     // A reload ordered while this worker was starting, applied once it is up.
     let pendingReload: Config | undefined;
@@ -265,29 +250,25 @@ export function runWorker(log: Logger): Promise<number> {
     const start = (config: Config, targets: readonly ListenTarget[]): void => {
       // The primary watches the store for pins and store metrics; workers keep their own
       // narinfo caches right and report their metrics to it.
-      importServing()
-        .then(({ startServing }) =>
-          startServing(config, targets, log, { clusterWorker: true, monitor: false }),
-        )
-        .then(
-          (started) => {
-            serving = started;
-            if (pendingReload !== undefined) reload(pendingReload);
-            if (stopRequested) {
-              void started.stop().then(() => {
-                finish(0);
-              });
-            } else {
-              send({ type: "storefront:listening", addresses: started.addresses });
-            }
-          },
-          (error: unknown) => {
-            const message = error instanceof Error ? error.message : String(error);
-            send({ type: "storefront:fatal", message }, () => {
-              finish(1);
+      startServing(config, targets).then(
+        (started) => {
+          serving = started;
+          if (pendingReload !== undefined) reload(pendingReload);
+          if (stopRequested) {
+            void started.stop().then(() => {
+              finish(0);
             });
-          },
-        );
+          } else {
+            send({ type: "storefront:listening", addresses: started.addresses });
+          }
+        },
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          send({ type: "storefront:fatal", message }, () => {
+            finish(1);
+          });
+        },
+      );
     };
 
     process.on("message", (message: unknown) => {

@@ -9,8 +9,7 @@
 // effect at the next restart: the listening sockets, the store, the caches and the workers are
 // set up once, at start.
 
-import type { App } from "../app.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
 
 /**
@@ -114,12 +113,19 @@ export function reloadedConfig(
   });
 }
 
-/** What holds the running keys, tokens and certificate: what serves (http/serving.ts), or a
- * cluster primary's checking copy. */
+/**
+ * What holds the running keys, tokens and certificate: what serves (daemon/serving.ts), or a
+ * cluster primary's checking copy.
+ */
 export interface Reloadable {
   /** Loads every file first and changes nothing unless all load; throws naming the file. */
   reload(config: Config): void;
-  readonly services: Pick<App["services"], "keys" | "access">;
+  readonly services: {
+    readonly keys: readonly { readonly name: string }[];
+    readonly access: {
+      readonly policy: { readonly public: boolean; readonly tokens: readonly unknown[] };
+    };
+  };
 }
 
 /**

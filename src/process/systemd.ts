@@ -10,8 +10,8 @@
 
 import { spawn } from "node:child_process";
 import { fstatSync } from "node:fs";
-import { ConfigError } from "../config-schema.ts";
-import { activatedFds, watchdogIntervalMs } from "../core/systemd-env.ts";
+import { ConfigError } from "../errors.ts";
+import { activatedFds, watchdogIntervalMs } from "./systemd-env.ts";
 import type { Logger } from "../log.ts";
 
 /**

@@ -3,7 +3,7 @@
 // cache has it, else the NAR's layout or a walk (whole-nar.ts). No byte of it is read until
 // the body is iterated.
 
-import { narHashDigest } from "../core/path-info.ts";
+import { narHashDigest } from "../core/nix/path-info.ts";
 import type { Logger } from "../log.ts";
 import type { ValidPathOnDisk } from "./nar/valid-path.ts";
 import type { CacheWriter, CompressedNarCache } from "./nar-cache/compressed-nar-cache.ts";

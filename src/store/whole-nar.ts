@@ -14,7 +14,7 @@
 
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
-import { encodeNixBase32 } from "../core/nix-base32.ts";
+import { encodeNixBase32 } from "../core/nix/nix-base32.ts";
 import { StorefrontError } from "../errors.ts";
 import type { NarLayoutCache } from "./nar-cache/layout-cache.ts";
 import type { LayoutRecorder } from "./nar-cache/layout-recorder.ts";

@@ -5,8 +5,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import { listsEncoding } from "../../src/core/accept-encoding.ts";
-import { buildLogDir, buildLogPath, parseDrvBaseName } from "../../src/core/build-log.ts";
+import { buildLogDir, buildLogPath, parseDrvBaseName } from "../../src/core/nix/build-log.ts";
+import { listsEncoding } from "../../src/http/accept-encoding.ts";
 import {
   hasNix,
   makeTestStore,

@@ -8,7 +8,7 @@ import { chmodSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } f
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fileErrorReason } from "../../src/config-files.ts";
+import { fileErrorReason } from "../../src/config/config-files.ts";
 import { builtStore, hasNix, STORE_NIX } from "../support/nix.ts";
 import { runCli } from "../support/server.ts";
 import { tempDir } from "../support/temp.ts";

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import { renderListing, type ListingNode } from "../../src/core/nar-listing.ts";
+import { renderListing, type ListingNode } from "../../src/core/nix/nar-listing.ts";
 import {
   hasNix,
   makeTestStore,

@@ -3,8 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeNixBase32 } from "../../src/core/nix-base32.ts";
-import { parseStoreHash } from "../../src/core/store-path.ts";
+import { encodeNixBase32 } from "../../src/core/nix/nix-base32.ts";
+import { parseStoreHash } from "../../src/core/nix/store-path.ts";
 import { StoreDatabase } from "../../src/store/db/database.ts";
 import { narStream } from "../../src/store/nar/nar-stream.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, hashOf } from "../support/nix.ts";

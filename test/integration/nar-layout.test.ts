@@ -12,9 +12,9 @@ import {
   encodeLayoutTrailer,
   type LayoutSpan,
   type NarLayout,
-} from "../../src/core/nar-layout.ts";
-import { narHashDigest } from "../../src/core/path-info.ts";
-import { parseStoreHash } from "../../src/core/store-path.ts";
+} from "../../src/core/nix/nar-layout.ts";
+import { narHashDigest } from "../../src/core/nix/path-info.ts";
+import { parseStoreHash } from "../../src/core/nix/store-path.ts";
 import { StorefrontError } from "../../src/errors.ts";
 import { createLogger } from "../../src/log.ts";
 import { CacheDirectory } from "../../src/store/nar-cache/cache-directory.ts";

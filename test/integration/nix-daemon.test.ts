@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PathInfo } from "../../src/core/path-info.ts";
-import type { Realisation } from "../../src/core/realisation.ts";
-import { parseStoreHash } from "../../src/core/store-path.ts";
+import type { PathInfo } from "../../src/core/nix/path-info.ts";
+import type { Realisation } from "../../src/core/nix/realisation.ts";
+import { parseStoreHash } from "../../src/core/nix/store-path.ts";
 import { NixDaemonClient, NixDaemonError, type NarImport } from "../../src/nix-daemon/index.ts";
 import { StoreDatabase } from "../../src/store/db/database.ts";
 import {

@@ -4,7 +4,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import { parseDrvOutput, renderRealisation } from "../../src/core/realisation.ts";
+import { parseDrvOutput, renderRealisation } from "../../src/core/nix/realisation.ts";
 import {
   hasNix,
   makeTestStore,

@@ -1,8 +1,8 @@
 // /serve/<hash>-<name>/<path>: store path files for browsers, and every way out of the store.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contentTypeFor } from "../../src/core/content-type.ts";
-import { renderDirectoryPage } from "../../src/core/directory-page.ts";
+import { contentTypeFor } from "../../src/http/content-type.ts";
+import { renderDirectoryPage } from "../../src/core/pages/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../src/core/serve-path.ts";
 import { hasNix, makeTestStore, nixBuild, type TestStore, baseNameOf } from "../support/nix.ts";
 import { get, takeAndHangUp, type RawResponse } from "../support/http.ts";

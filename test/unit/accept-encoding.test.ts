@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { negotiateEncoding, parseAcceptEncoding } from "../../src/http/compression.ts";
+import { parseAcceptEncoding } from "../../src/http/accept-encoding.ts";
+import { negotiateEncoding } from "../../src/http/compression.ts";
 
 describe("Accept-Encoding", () => {
   it("parses codings and q-values", () => {

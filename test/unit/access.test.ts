@@ -9,7 +9,7 @@ import { AccessControl } from "../../src/access/access-control.ts";
 import { authorize, type AccessPolicy } from "../../src/access/authorize.ts";
 import { parseCredentials } from "../../src/access/credentials.ts";
 import { secretDigest, type Token } from "../../src/access/tokens.ts";
-import type { Scope } from "../../src/access/scopes.ts";
+import type { Scope } from "../../src/core/scopes.ts";
 import { createLogger } from "../../src/log.ts";
 
 const READER = "reader-secret-0123456789abcdef";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseByteSize } from "../../src/core/byte-size.ts";
+import { parseByteSize } from "../../src/config/byte-size.ts";
 
 describe("parseByteSize", () => {
   it("takes bytes as integers", () => {

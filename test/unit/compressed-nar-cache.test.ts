@@ -8,7 +8,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp.ts";
-import type { NarCacheConfig } from "../../src/config.ts";
+import type { NarCacheConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { CacheDirectory } from "../../src/store/nar-cache/cache-directory.ts";
 import {

@@ -2,8 +2,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/temp.ts";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.ts";
-import { parseListenAddress } from "../../src/core/listen-address.ts";
+import { loadConfig } from "../../src/config/config.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { parseListenAddress } from "../../src/config/listen-address.ts";
 
 const dir = tempDir("storefront-config-");
 let count = 0;

@@ -4,8 +4,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderNarInfo } from "../../src/core/narinfo.ts";
-import { parseStoreHash, type StoreHash } from "../../src/core/store-path.ts";
+import { renderNarInfo } from "../../src/core/nix/narinfo.ts";
+import { parseStoreHash, type StoreHash } from "../../src/core/nix/store-path.ts";
 import { StoreDatabase } from "../../src/store/db/database.ts";
 import { tempDir } from "../support/temp.ts";
 

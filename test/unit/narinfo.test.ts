@@ -1,11 +1,11 @@
 import * as ed from "@noble/ed25519";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { fingerprint } from "../../src/core/fingerprint.ts";
-import { narInfoSignatures } from "../../src/core/signatures.ts";
-import { renderCacheInfo, renderNarInfo } from "../../src/core/narinfo.ts";
-import { narHashToNix32, type PathInfo } from "../../src/core/path-info.ts";
-import { parsePublicKey, parseSecretKey } from "../../src/core/signing-key.ts";
+import { fingerprint } from "../../src/core/nix/fingerprint.ts";
+import { narInfoSignatures } from "../../src/core/nix/signatures.ts";
+import { renderCacheInfo, renderNarInfo } from "../../src/core/nix/narinfo.ts";
+import { narHashToNix32, type PathInfo } from "../../src/core/nix/path-info.ts";
+import { parsePublicKey, parseSecretKey } from "../../src/core/nix/signing-key.ts";
 
 const keyFile = (name: string): string =>
   readFileSync(new URL(`../fixtures/keys/${name}`, import.meta.url), "utf8");

@@ -4,7 +4,7 @@ import {
   encodeNixBase32,
   isNixBase32,
   nixBase32Length,
-} from "../../src/core/nix-base32.ts";
+} from "../../src/core/nix/nix-base32.ts";
 
 // Vectors from `nix-hash --to-base32` and `nix-hash --flat --base32` (Nix 2.8).
 const vectors = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { autoPinName, pinNameProblem, userPinNameProblem } from "../../src/core/pin-name.ts";
+import { autoPinName, pinNameProblem, userPinNameProblem } from "../../src/core/pins/pin-name.ts";
 
 describe("pin names", () => {
   it.each([

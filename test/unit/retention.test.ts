@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retentionFromOptions } from "../../src/core/pin-json.ts";
+import { retentionFromOptions } from "../../src/core/pins/pin-json.ts";
 import {
   describeExpiry,
   expiredRevisions,
@@ -10,7 +10,7 @@ import {
   type RetainedPin,
   type Retention,
   type Revision,
-} from "../../src/core/retention.ts";
+} from "../../src/core/pins/retention.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 const start = Date.parse("2026-01-01T00:00:00Z");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.ts";
-import { autoPinName } from "../../src/core/pin-name.ts";
+import { autoPinName } from "../../src/core/pins/pin-name.ts";
 import { createLogger } from "../../src/log.ts";
 import { createStoreMetrics } from "../../src/metrics/store-metrics.ts";
 import { GcRoots } from "../../src/store/roots/gc-roots.ts";

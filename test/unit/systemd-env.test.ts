@@ -1,7 +1,7 @@
 // Reading what systemd passes in the environment: activated sockets and the watchdog interval.
 
 import { describe, expect, it } from "vitest";
-import { activatedFds, watchdogIntervalMs } from "../../src/core/systemd-env.ts";
+import { activatedFds, watchdogIntervalMs } from "../../src/process/systemd-env.ts";
 
 describe("activatedFds", () => {
   it("gives descriptors from 3 when LISTEN_PID is this process", () => {

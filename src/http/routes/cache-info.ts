@@ -1,8 +1,8 @@
-import { renderCacheInfo } from "../../core/narinfo.ts";
+import { renderCacheInfo } from "../../core/nix/narinfo.ts";
 import { sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const cacheInfoRoute: Route = {
+export const cacheInfoRoute: Route<"config"> = {
   name: "/nix-cache-info",
   pattern: /^\/nix-cache-info$/,
   methods: ["GET"],

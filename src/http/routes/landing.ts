@@ -1,12 +1,12 @@
 // `/`: an HTML page for people, with the nix.conf lines for this cache as the request reached it.
 
-import { cacheUrl } from "../../core/cache-url.ts";
-import { renderLandingPage } from "../../core/landing-page.ts";
+import { cacheUrl } from "../cache-url.ts";
+import { renderLandingPage } from "../../core/pages/landing-page.ts";
 import { NO_STORE, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 import { authorize } from "../../access/authorize.ts";
 
-export const landingRoute: Route = {
+export const landingRoute: Route<"access" | "config" | "keys" | "servedRoots" | "version"> = {
   name: "/",
   pattern: /^\/$/,
   methods: ["GET"],

@@ -1,8 +1,8 @@
 // `/<hash>.ls`: the JSON listing of a store path's files, as `nix store ls --json --recursive`
 // prints it, for tools that browse a cache without downloading NARs.
 
-import { renderListing } from "../../core/nar-listing.ts";
-import { narHashDigest } from "../../core/path-info.ts";
+import { renderListing } from "../../core/nix/nar-listing.ts";
+import { narHashDigest } from "../../core/nix/path-info.ts";
 import { readListing } from "../../store/nar/file-listing.ts";
 import type { ValidPathOnDisk } from "../../store/nar/valid-path.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";
@@ -10,7 +10,10 @@ import { hashEtag } from "../etag.ts";
 import type { RequestContext, Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
-export const listingRoute: Route = {
+/** What the listing uses. */
+type Uses = "config" | "store" | "streams";
+
+export const listingRoute: Route<Uses> = {
   name: "/<hash>.ls",
   pattern: /^\/([^/]*)\.ls$/,
   methods: ["GET"],
@@ -26,7 +29,7 @@ export const listingRoute: Route = {
 };
 
 async function sendListing(
-  { req, res, services: { config } }: RequestContext,
+  { req, res, services: { config } }: RequestContext<Uses>,
   path: ValidPathOnDisk,
 ): Promise<void> {
   const body = Buffer.from(renderListing(await readListing(Buffer.from(path.realPath))));

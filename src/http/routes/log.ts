@@ -2,15 +2,15 @@
 // a client that lists bzip2 in Accept-Encoding (Nix up to 2.33) gets the file as it is, others
 // (Nix 2.34+, browsers, curl) get it decompressed on the fly.
 
-import { buildLogDir, parseDrvBaseName } from "../../core/build-log.ts";
-import { hashPartOf, parseStoreHash } from "../../core/store-path.ts";
-import { listsEncoding } from "../../core/accept-encoding.ts";
+import { buildLogDir, parseDrvBaseName } from "../../core/nix/build-log.ts";
+import { hashPartOf, parseStoreHash } from "../../core/nix/store-path.ts";
+import { listsEncoding } from "../accept-encoding.ts";
 import { StorefrontError } from "../../errors.ts";
 import { openBuildLog } from "../../store/files/build-logs.ts";
 import { SHORT_LIVED, sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const buildLogRoute: Route = {
+export const buildLogRoute: Route<"config" | "servedRoots" | "store" | "streams"> = {
   name: "/log/<drv>",
   pattern: /^\/log\/([^/]*)$/,
   methods: ["GET"],

@@ -3,7 +3,7 @@
 import { NO_STORE, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const metricsRoute: Route = {
+export const metricsRoute: Route<"metrics"> = {
   name: "/metrics",
   pattern: /^\/metrics$/,
   methods: ["GET"],

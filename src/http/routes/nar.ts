@@ -4,15 +4,18 @@
 //   nar/<outhash>.nar                  older nix-serve
 // A client that switched from either server keeps working with the URLs it has cached.
 
-import { narHashDigest } from "../../core/path-info.ts";
-import { parseNarHash32, parseStoreHash } from "../../core/store-path.ts";
+import { narHashDigest } from "../../core/nix/path-info.ts";
+import { parseNarHash32, parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { storeDirsOf, validPathOnDisk } from "../../store/nar/valid-path.ts";
-import { sendNar } from "../nar-response.ts";
+import { sendNar, type NarResponseUses } from "../nar-response.ts";
 import type { RequestContext, Route } from "../router.ts";
 
+/** What the NAR routes use. */
+type Uses = NarResponseUses | "store" | "metrics" | "streams";
+
 async function serveNar(
-  context: RequestContext,
+  context: RequestContext<Uses>,
   outHashText: string,
   narHashText: string | undefined,
 ): Promise<void> {
@@ -41,7 +44,7 @@ async function serveNar(
   else await streams.run(context.res, send);
 }
 
-export const narRoutes: readonly Route[] = [
+export const narRoutes: readonly Route<Uses>[] = [
   {
     name: "/nar/<narhash>.nar",
     pattern: /^\/nar\/([^/.?-]{52})\.nar$/,

@@ -1,11 +1,11 @@
-import { renderNarInfo } from "../../core/narinfo.ts";
-import { narInfoSignatures } from "../../core/signatures.ts";
-import { parseStoreHash } from "../../core/store-path.ts";
+import { renderNarInfo } from "../../core/nix/narinfo.ts";
+import { narInfoSignatures } from "../../core/nix/signatures.ts";
+import { parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { SHORT_LIVED, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const narInfoRoute: Route = {
+export const narInfoRoute: Route<"config" | "store" | "keys" | "metrics" | "narInfoCache"> = {
   name: "/<hash>.narinfo",
   pattern: /^\/([^/]*)\.narinfo$/,
   methods: ["GET"],

@@ -1,7 +1,7 @@
 // The pins API for CI: list, add and remove pins. Needs a token with the `pin` scope, checked
 // before the route runs (see access/); off (404, as if absent) when no token has it.
 
-import { pinJson, retentionFromOptions } from "../../core/pin-json.ts";
+import { pinJson, retentionFromOptions } from "../../core/pins/pin-json.ts";
 import { StorefrontError } from "../../errors.ts";
 import { readJsonBody } from "../request-body.ts";
 import { NO_STORE, sendText } from "../respond.ts";
@@ -10,7 +10,10 @@ import type { RequestContext, Route } from "../router.ts";
 /** A pin request is a store path and a retention: a few hundred bytes. */
 const BODY_LIMIT_BYTES = 4096;
 
-function sendJson(context: RequestContext, status: number, value: unknown): void {
+/** What the pins API uses. */
+type Uses = "pins" | "log";
+
+function sendJson(context: RequestContext<Uses>, status: number, value: unknown): void {
   sendText(context.res, status, JSON.stringify(value) + "\n", {
     "content-type": "application/json",
     "cache-control": NO_STORE,
@@ -53,7 +56,7 @@ function parsePinRequest(body: unknown): PinRequest {
   return { storePath, keepRevisions, keepDays, keepForever } as PinRequest;
 }
 
-export const pinsRoutes: readonly Route[] = [
+export const pinsRoutes: readonly Route<Uses>[] = [
   {
     name: "/api/v1/pins",
     pattern: /^\/api\/v1\/pins$/,

@@ -1,12 +1,12 @@
 // `/realisations/<drvHash>!<output>.doi`: where a CA derivation's output was built to, from the
 // database's Realisations table (Nix up to 2.34 asks for this URL).
 
-import { parseDrvOutput, renderRealisation } from "../../core/realisation.ts";
+import { parseDrvOutput, renderRealisation } from "../../core/nix/realisation.ts";
 import { StorefrontError } from "../../errors.ts";
 import { SHORT_LIVED, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const realisationRoute: Route = {
+export const realisationRoute: Route<"store"> = {
   name: "/realisations/<id>.doi",
   pattern: /^\/realisations\/([^/]*)\.doi$/,
   methods: ["GET"],

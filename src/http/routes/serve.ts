@@ -2,10 +2,10 @@
 // type, directories as an HTML listing (or their index.html), symlinks followed while they
 // stay inside the store. For a built website or documentation, straight from the store.
 
-import { contentTypeFor } from "../../core/content-type.ts";
-import { renderDirectoryPage } from "../../core/directory-page.ts";
+import { contentTypeFor } from "../content-type.ts";
+import { renderDirectoryPage } from "../../core/pages/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
-import { isStoreBaseName, parseStoreHash } from "../../core/store-path.ts";
+import { isStoreBaseName, parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { openFile } from "../../store/files/open-file.ts";
 import { readDirectory, resolveInStore, type StoreFile } from "../../store/files/store-files.ts";
@@ -16,7 +16,10 @@ import type { PathInfoSource } from "../services.ts";
 
 const INDEX = Buffer.from("index.html");
 
-export const serveRoute: Route = {
+/** What /serve uses. */
+type Uses = "config" | "store" | "streams";
+
+export const serveRoute: Route<Uses> = {
   name: "/serve/<hash>-<name>/<path>",
   pattern: /^\/serve\/([^/]*)(\/.*)?$/,
   methods: ["GET"],
@@ -77,12 +80,12 @@ function validPathCheck(store: PathInfoSource, storeDir: string): (baseName: str
 }
 
 /** A file's contents, in a slot among the streams (HEAD needs none). */
-async function sendFile(context: RequestContext, file: StoreFile): Promise<void> {
+async function sendFile(context: RequestContext<Uses>, file: StoreFile): Promise<void> {
   if (context.req.method === "HEAD") await sendFileNow(context, file);
   else await context.services.streams.run(context.res, () => sendFileNow(context, file));
 }
 
-async function sendFileNow({ req, res }: RequestContext, found: StoreFile): Promise<void> {
+async function sendFileNow({ req, res }: RequestContext<Uses>, found: StoreFile): Promise<void> {
   const file = await openFile(found.realPath);
   try {
     res.writeHead(200, {

@@ -3,7 +3,7 @@
 import { NO_STORE, sendText } from "../respond.ts";
 import type { Route } from "../router.ts";
 
-export const healthRoute: Route = {
+export const healthRoute: Route<never> = {
   name: "/health",
   pattern: /^\/health$/,
   methods: ["GET"],
@@ -16,7 +16,7 @@ export const healthRoute: Route = {
   },
 };
 
-export const versionRoute: Route = {
+export const versionRoute: Route<"version"> = {
   name: "/version",
   pattern: /^\/version$/,
   methods: ["GET"],

@@ -2,7 +2,7 @@
 // (see store/nar/store-path-tar.ts), compressed when the client asks, e.g. `curl --compressed`.
 // Like a NAR, it never changes for a given path, so proxies may keep it.
 
-import { narHashDigest } from "../../core/path-info.ts";
+import { narHashDigest } from "../../core/nix/path-info.ts";
 import { storePathTar } from "../../store/nar/store-path-tar.ts";
 import { chooseEncoding, sendEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
@@ -10,7 +10,7 @@ import { sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
-export const tarRoute: Route = {
+export const tarRoute: Route<"config" | "store" | "streams"> = {
   name: "/<hash>.tar",
   pattern: /^\/([^/]*)\.tar$/,
   methods: ["GET"],

@@ -1,8 +1,8 @@
 // NAR hashes as the daemon takes and gives them (base16, no prefix) and as storefront keeps
 // them (`sha256:<nix-base32>`, as in narinfos).
 
-import { decodeNixBase32 } from "../../core/nix-base32.ts";
-import { narHashToNix32 } from "../../core/path-info.ts";
+import { decodeNixBase32 } from "../../core/nix/nix-base32.ts";
+import { narHashToNix32 } from "../../core/nix/path-info.ts";
 import { NixDaemonError } from "../errors.ts";
 
 const BASE16 = /^[0-9a-f]{64}$/;

@@ -1,6 +1,6 @@
 // IsValidPath and QueryPathInfo: whether a path is registered, and what the store knows of it.
 
-import type { PathInfo } from "../../core/path-info.ts";
+import type { PathInfo } from "../../core/nix/path-info.ts";
 import type { Channel } from "../channel.ts";
 import { Op } from "../protocol.ts";
 import { WireWriter } from "../wire.ts";

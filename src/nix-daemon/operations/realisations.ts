@@ -11,7 +11,7 @@ import {
   renderRealisation,
   type DrvOutput,
   type Realisation,
-} from "../../core/realisation.ts";
+} from "../../core/nix/realisation.ts";
 import type { Channel } from "../channel.ts";
 import { NixDaemonError } from "../errors.ts";
 import { FEATURE_REALISATION_WITH_PATH, Op, protocolMinor, versionText } from "../protocol.ts";

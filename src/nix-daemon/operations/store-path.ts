@@ -2,7 +2,7 @@
 // refuses before it starts work and then closes the connection, sending its error twice: cheaper
 // and clearer to refuse here, with the connection untouched.
 
-import { isStoreBaseName } from "../../core/store-path.ts";
+import { isStoreBaseName } from "../../core/nix/store-path.ts";
 
 /** `path` if it is an absolute path ending in `<hash>-<name>`; TypeError otherwise. */
 export function storePathArgument(path: string): string {

@@ -2,11 +2,11 @@
 // not immutable: Nix keeps writing (in WAL mode) while we read, and we must see new paths.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { deriverBaseName, isContentAddress, isSignature } from "../../core/narinfo.ts";
+import { deriverBaseName, isContentAddress, isSignature } from "../../core/nix/narinfo.ts";
 import { openNixDatabase, query } from "./sqlite.ts";
-import { narHashToNix32, type PathInfo, type PathNar } from "../../core/path-info.ts";
-import type { DrvOutput, Realisation } from "../../core/realisation.ts";
-import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
+import { narHashToNix32, type PathInfo, type PathNar } from "../../core/nix/path-info.ts";
+import type { DrvOutput, Realisation } from "../../core/nix/realisation.ts";
+import { storePathBaseName, type StoreHash } from "../../core/nix/store-path.ts";
 
 interface ValidPathRow {
   id: number;

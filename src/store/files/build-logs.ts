@@ -2,7 +2,7 @@
 
 import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { buildLogPath, type DrvBaseName } from "../../core/build-log.ts";
+import { buildLogPath, type DrvBaseName } from "../../core/nix/build-log.ts";
 import { isMissingFileError } from "../../errors.ts";
 import { bunzip2 } from "./bzip2.ts";
 import { openedFile } from "./open-file.ts";

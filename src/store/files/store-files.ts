@@ -6,8 +6,8 @@
 
 import { lstat, readdir, readlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { isStoreBaseName } from "../../core/store-path.ts";
-import type { DirectoryEntry } from "../../core/directory-page.ts";
+import { isStoreBaseName } from "../../core/nix/store-path.ts";
+import type { DirectoryEntry } from "../../core/pages/directory-page.ts";
 import { isMissingFileError } from "../../errors.ts";
 import type { StoreDirs } from "../nar/valid-path.ts";
 

@@ -13,7 +13,7 @@ import { accessSync, closeSync, constants, fstatSync, futimesSync, mkdirSync } f
 import { openSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { NarCacheConfig } from "../../config.ts";
+import type { NarCacheConfig } from "../../config/config.ts";
 import type { Logger } from "../../log.ts";
 
 /** `<narhash32>.<level>.zst` (compressed NARs) and `<narhash32>.layout` (NAR layouts). */

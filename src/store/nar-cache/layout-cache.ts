@@ -16,8 +16,13 @@
 
 import { closeSync, fstatSync, readSync } from "node:fs";
 import { StorefrontError, isMissingFileError } from "../../errors.ts";
-import { decodeLayoutFooter, decodeLayoutTable, FOOTER_BYTES } from "../../core/nar-layout.ts";
-import type { LayoutSpan, NarLayout } from "../../core/nar-layout.ts";
+import {
+  decodeLayoutFooter,
+  decodeLayoutTable,
+  FOOTER_BYTES,
+  type LayoutSpan,
+  type NarLayout,
+} from "../../core/nix/nar-layout.ts";
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
 import { NarChunks } from "../nar/chunks.ts";
 import { assertSameFile, openListedFile, readInto } from "../nar/nar-stream.ts";

@@ -7,7 +7,7 @@
 // an entry that cannot be written (disk full, larger than the cache) is dropped, and the
 // download goes on.
 
-import { encodeLayoutTrailer, type LayoutSpan } from "../../core/nar-layout.ts";
+import { encodeLayoutTrailer, type LayoutSpan } from "../../core/nix/nar-layout.ts";
 import type { TempEntry } from "./temp-entry.ts";
 
 export class LayoutRecorder {

@@ -12,8 +12,8 @@ import {
   REGULAR_OPEN,
   SYMLINK_OPEN,
   framedLength,
-} from "../../core/nar-framing.ts";
-import type { ListingEntry, ListingNode } from "../../core/nar-listing.ts";
+} from "../../core/nix/nar-framing.ts";
+import type { ListingEntry, ListingNode } from "../../core/nix/nar-listing.ts";
 import { StorefrontError, isMissingFileError } from "../../errors.ts";
 import { walkTree } from "./tree-walk.ts";
 

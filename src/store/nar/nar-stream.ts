@@ -32,8 +32,8 @@ import {
   framedBytes,
   lengthPrefix,
   padding,
-} from "../../core/nar-framing.ts";
-import type { LayoutSpan } from "../../core/nar-layout.ts";
+} from "../../core/nix/nar-framing.ts";
+import type { LayoutSpan } from "../../core/nix/nar-layout.ts";
 import { NarChunks, type NarWindow } from "./chunks.ts";
 import { isSameFile } from "./same-file.ts";
 import { walkTree } from "./tree-walk.ts";

@@ -2,8 +2,8 @@
 // a path's files (.ls, /serve). Misses are `not_found`, whatever the reason.
 
 import { lstatSync, type Stats } from "node:fs";
-import type { PathNar } from "../../core/path-info.ts";
-import { storePathBaseName, type StoreHash } from "../../core/store-path.ts";
+import type { PathNar } from "../../core/nix/path-info.ts";
+import { storePathBaseName, type StoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError, isMissingFileError } from "../../errors.ts";
 import { isSameFile } from "./same-file.ts";
 

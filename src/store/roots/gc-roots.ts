@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Clock } from "../../clock.ts";
-import { pinNameProblem } from "../../core/pin-name.ts";
+import { pinNameProblem } from "../../core/pins/pin-name.ts";
 import {
   expiredRevisions,
   parseRetention,
@@ -30,8 +30,8 @@ import {
   revisionLinkName,
   type Retention,
   type Revision,
-} from "../../core/retention.ts";
-import { fileErrorReason } from "../../config-files.ts";
+} from "../../core/pins/retention.ts";
+import { fileErrorReason } from "../../config/config-files.ts";
 import { StorefrontError, isMissingFileError } from "../../errors.ts";
 
 export interface Pin {

@@ -1,9 +1,9 @@
 // Pinning as the CLI and the admin API offer it: a user's pin name is checked, the store path
 // resolved to its logical form and confirmed valid in the store, then the roots are written.
 
-import { pinNameProblem, userPinNameProblem } from "../../core/pin-name.ts";
-import type { Retention } from "../../core/retention.ts";
-import { logicalStorePath } from "../../core/store-path-argument.ts";
+import { pinNameProblem, userPinNameProblem } from "../../core/pins/pin-name.ts";
+import type { Retention } from "../../core/pins/retention.ts";
+import { logicalStorePath } from "../../core/nix/store-path-argument.ts";
 import { StorefrontError } from "../../errors.ts";
 import type { GcRoots, Pin, PrunedRevision } from "./gc-roots.ts";
 

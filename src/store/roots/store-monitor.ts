@@ -4,8 +4,8 @@
 // it recounts what the pins keep alive. Totals are counted in full only at start and after
 // the garbage collector deleted rows, never per scrape.
 
-import { autoPinName } from "../../core/pin-name.ts";
-import { storePathBaseName } from "../../core/store-path.ts";
+import { autoPinName } from "../../core/pins/pin-name.ts";
+import { storePathBaseName } from "../../core/nix/store-path.ts";
 import type { Logger } from "../../log.ts";
 import type { StoreMetrics } from "../../metrics/store-metrics.ts";
 import type { GcRoots } from "./gc-roots.ts";

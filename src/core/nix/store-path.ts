@@ -3,7 +3,7 @@
 
 import { isNixBase32 } from "./nix-base32.ts";
 
-export const STORE_HASH_LENGTH = 32;
+const STORE_HASH_LENGTH = 32;
 /** A sha256 in nix-base32, as in NarHash and in the harmonia NAR URL. */
 export const SHA256_NIX32_LENGTH = 52;
 

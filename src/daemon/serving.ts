@@ -4,9 +4,9 @@
 // owns them, the store monitor, the auto-pinning and the pruning.
 
 import { Server as HttpsServer } from "node:https";
-import { openApp, type App } from "../app.ts";
-import { clockFromEnv } from "../clock.ts";
-import type { Config } from "../config.ts";
+import type { App } from "./app.ts";
+import { openAppAndTasks } from "./open.ts";
+import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
 import {
   clusterMetricsText,
@@ -14,13 +14,11 @@ import {
   setupWorkerMetrics,
 } from "../metrics/cluster-metrics.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
-import { createStoreMetrics } from "../metrics/store-metrics.ts";
 import { closeGracefully } from "../process/shutdown.ts";
-import { startStoreTasks } from "../store-tasks.ts";
-import { watchExposure } from "../exposure/index.ts";
-import { createRequestHandler } from "./handler.ts";
-import { createServer, listen, loadTlsCredentials, type ListenTarget } from "./listen.ts";
-import { metricsRoutes, routes } from "./routes/index.ts";
+import { createRequestHandler } from "../http/handler.ts";
+import { createServer, listen, loadTlsCredentials } from "../http/listen.ts";
+import type { ListenTarget } from "../config/listen-address.ts";
+import { metricsRoutes, routes } from "../http/routes/index.ts";
 
 export interface Serving {
   /** The keys and tokens in use; replaced by `reload`. */
@@ -61,30 +59,13 @@ export async function startServing(
 ): Promise<Serving> {
   const tls = loadTlsCredentials(config);
   const metrics = metricsFor(role);
-  const app = openApp(config, log, {
-    clock: clockFromEnv(),
+  const opened = openAppAndTasks(config, log, {
     metrics,
     checkedByPrimary: role.clusterWorker,
+    watchNarInfoCache: true,
+    monitorMetrics: role.monitor ? metrics.registry : undefined,
   });
-  const tasks = startStoreTasks({
-    config,
-    log,
-    narInfoCache: app.services.narInfoCache,
-    monitor: role.monitor
-      ? { index: app.index, roots: app.roots, metrics: createStoreMetrics(metrics.registry) }
-      : undefined,
-  });
-  // Each serving process holds the served set its lookups ask, and keeps it current.
-  const exposureWatch =
-    app.exposure === undefined
-      ? undefined
-      : watchExposure(app.exposure, {
-          dbPath: config.nix_db_path,
-          pinsDir: config.exposure.only_closures_of.includes("pins")
-            ? config.gcroots.dir
-            : undefined,
-          log,
-        });
+  const { app } = opened;
   const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
   const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
   const handler = createRequestHandler(
@@ -121,8 +102,7 @@ export async function startServing(
     ({ server }) => server,
   );
   try {
-    await tasks.ready;
-    await exposureWatch?.ready;
+    await opened.ready;
     const addresses = await Promise.all(
       listeners.map(({ server, target }) => listen(server, target)),
     );
@@ -147,16 +127,12 @@ export async function startServing(
         await Promise.all(
           servers.map((server) => closeGracefully(server, config.shutdown_timeout * 1000)),
         );
-        await tasks.close();
-        await exposureWatch?.close();
-        app.close();
+        await opened.close();
       },
     };
   } catch (error) {
     for (const server of servers) server.close();
-    await tasks.close();
-    await exposureWatch?.close();
-    app.close();
+    await opened.close();
     throw error;
   }
 }

@@ -3,8 +3,8 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
-import { ConfigError } from "./config-schema.ts";
-import type { Logger } from "./log.ts";
+import { ConfigError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 
 /** The user this process runs as, for "permission denied" messages. */
 function currentUser(): string {
@@ -56,7 +56,7 @@ export function readConfiguredFile(path: string, what: string): Buffer {
 }
 
 /** What group and others may do with a file of mode `mode`, or undefined when nothing. */
-export function exposure(mode: number): string | undefined {
+function exposure(mode: number): string | undefined {
   const readable = (mode & 0o044) !== 0;
   const writable = (mode & 0o022) !== 0;
   if (readable && writable) return "readable and writable by group or others";

@@ -34,7 +34,7 @@ export function renderListing(root: ListingNode): string {
 }
 
 /** One node as Nix's JSON prints it, keys in its order; entries sorted by their bytes. */
-export function renderNode(node: ListingNode, parts: string[]): void {
+function renderNode(node: ListingNode, parts: string[]): void {
   switch (node.type) {
     case "regular":
       parts.push(

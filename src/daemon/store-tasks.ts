@@ -4,14 +4,14 @@
 // the narinfo cache is per process, so every process watches the database for it; the scan,
 // the pinning and the pruning belong to one process only (`monitor: true`).
 
-import type { Config } from "./config.ts";
-import type { Logger } from "./log.ts";
-import type { StoreMetrics } from "./metrics/store-metrics.ts";
-import type { GcRoots } from "./store/roots/gc-roots.ts";
-import type { NarInfoCache } from "./store/db/narinfo-cache.ts";
-import type { StoreIndex } from "./store/db/store-index.ts";
-import { StoreMonitor } from "./store/roots/store-monitor.ts";
-import { watchDatabase, watchRoots, type Watch } from "./store/roots/watch.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../log.ts";
+import type { StoreMetrics } from "../metrics/store-metrics.ts";
+import type { GcRoots } from "../store/roots/gc-roots.ts";
+import type { NarInfoCache } from "../store/db/narinfo-cache.ts";
+import type { StoreIndex } from "../store/db/store-index.ts";
+import { StoreMonitor } from "../store/roots/store-monitor.ts";
+import { watchDatabase, watchRoots, type Watch } from "../store/roots/watch.ts";
 
 /**
  * Events come in bursts (a `nix copy` commits once per path): wait this long after the first

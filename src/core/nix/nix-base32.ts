@@ -1,7 +1,7 @@
 // Nix's own base32: a 32-letter alphabet without e, o, u and t, and a bit order of its own
 // (the least significant bits of the input come out last). It is not RFC 4648.
 
-export const NIX_BASE32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
+const NIX_BASE32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
 
 const letterValues: ReadonlyMap<string, number> = new Map(
   Array.from(NIX_BASE32_ALPHABET, (letter, value) => [letter, value]),

@@ -4,7 +4,7 @@
 
 /** Where the README's quick start puts the key files. */
 export const SECRET_KEY_FILE = "/etc/storefront/secret";
-export const PUBLIC_KEY_FILE = "/etc/storefront/public";
+const PUBLIC_KEY_FILE = "/etc/storefront/public";
 
 export interface KeySetup {
   /** The one command that makes a key. */

@@ -2,24 +2,22 @@
 // carries its default and its documentation, so that the schema is at once the validator, the
 // TypeScript type (through `ConfigOf`) and the source of the README's key table.
 
-import { parseByteSize } from "./core/byte-size.ts";
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+import { ConfigError } from "../errors.ts";
+import { parseByteSize } from "./byte-size.ts";
 
 export interface Field<T> {
   readonly kind: "field";
   /** What the value is, for error messages and docs: "a string", "an integer >= 1". */
   readonly expected: string;
   readonly doc: string;
-  /** The default as shown in docs. */
+  /** The default as the README's config table shows it (markdown). */
   readonly defaultText: string;
-  /** The default; a function when it depends on other keys or on the machine. */
-  readonly fallback: (partial: Record<string, unknown>) => T;
+  /**
+   * The default; derived (`derived: true`) when it depends on other keys or on the machine,
+   * and then checked like a value written in the file.
+   */
+  readonly fallback: (context: DefaultContext) => T;
+  readonly derived: boolean;
   readonly parse: (value: unknown) => T | undefined;
 }
 
@@ -39,9 +37,16 @@ export type ConfigOf<S extends Schema> = {
       : never;
 };
 
+/** What a derived default is computed from. */
+export interface DefaultContext {
+  /** The top-level keys read so far (those above in the schema). */
+  readonly top: Readonly<Record<string, unknown>>;
+  readonly env: NodeJS.ProcessEnv;
+}
+
 interface FieldOptions<T> {
   doc: string;
-  default: T | ((partial: Record<string, unknown>) => T);
+  default: T | ((context: DefaultContext) => T);
   defaultText?: string;
 }
 
@@ -57,9 +62,8 @@ function field<T>(
     doc: options.doc,
     defaultText: options.defaultText ?? JSON.stringify(fallback),
     fallback:
-      typeof fallback === "function"
-        ? (fallback as (p: Record<string, unknown>) => T)
-        : () => fallback,
+      typeof fallback === "function" ? (fallback as (c: DefaultContext) => T) : () => fallback,
+    derived: typeof fallback === "function",
     parse,
   };
 }
@@ -83,6 +87,14 @@ export const absolutePath = (options: FieldOptions<string>): Field<string> =>
   field(
     "an absolute path",
     (v) => (typeof v === "string" && v.startsWith("/") ? v.replace(/(.)\/+$/, "$1") : undefined),
+    options,
+  );
+
+/** An absolute path, kept as written (a trailing `/` stays). */
+export const absolutePathAsWritten = (options: FieldOptions<string>): Field<string> =>
+  field(
+    "an absolute path",
+    (v) => (typeof v === "string" && v.startsWith("/") ? v : undefined),
     options,
   );
 
@@ -126,7 +138,9 @@ export function applySchema<S extends Schema>(
   schema: S,
   input: Record<string, unknown>,
   where: string,
+  env: NodeJS.ProcessEnv,
   prefix = "",
+  top?: Readonly<Record<string, unknown>>,
 ): ConfigOf<S> {
   for (const key of Object.keys(input)) {
     if (!(key in schema)) {
@@ -147,15 +161,17 @@ export function applySchema<S extends Schema>(
         spec.fields,
         (value ?? {}) as Record<string, unknown>,
         where,
+        env,
         `${prefix}${key}.`,
+        top ?? result,
       );
       continue;
     }
-    if (value === undefined) {
-      result[key] = spec.fallback(result);
+    if (value === undefined && !spec.derived) {
+      result[key] = spec.fallback({ top: top ?? result, env });
       continue;
     }
-    const parsed = spec.parse(value);
+    const parsed = spec.parse(value ?? spec.fallback({ top: top ?? result, env }));
     if (parsed === undefined) {
       throw new ConfigError(`${where}: "${prefix}${key}" must be ${spec.expected}`);
     }

@@ -1,27 +1,27 @@
 // Everything a running storefront needs, opened and checked at start so that a bad key file or
 // a missing database fails now, with a clear message, rather than on the first request.
 
-import { AccessControl } from "./access/access-control.ts";
-import { loadTokens } from "./access/tokens.ts";
-import { systemClock, type Clock } from "./clock.ts";
-import type { Config } from "./config.ts";
-import type { Services } from "./http/services.ts";
-import type { Logger } from "./log.ts";
-import { registerNarCacheMetrics } from "./metrics/nar-cache-metrics.ts";
-import { createMetrics, type Metrics } from "./metrics/metrics.ts";
-import { StreamSlots } from "./http/stream-slots.ts";
-import { fullCollector } from "./process/collect-garbage.ts";
-import { loadSigningKeys } from "./signing-keys.ts";
-import { CacheDirectory } from "./store/nar-cache/cache-directory.ts";
-import { CompressedNarCache } from "./store/nar-cache/compressed-nar-cache.ts";
-import { StoreDatabase } from "./store/db/database.ts";
-import { GcRoots } from "./store/roots/gc-roots.ts";
-import { NarInfoCache } from "./store/db/narinfo-cache.ts";
-import { NarLayoutCache } from "./store/nar-cache/layout-cache.ts";
-import { PinService } from "./store/roots/pins.ts";
-import { StoreIndex } from "./store/db/store-index.ts";
-import { VERSION } from "./version.ts";
-import { Exposure, registerExposureMetrics } from "./exposure/index.ts";
+import { AccessControl } from "../access/access-control.ts";
+import { loadTokens } from "../access/tokens.ts";
+import { systemClock, type Clock } from "../clock.ts";
+import type { Config } from "../config/config.ts";
+import type { Services } from "../http/services.ts";
+import type { Logger } from "../log.ts";
+import { registerNarCacheMetrics } from "../metrics/nar-cache-metrics.ts";
+import { createMetrics, type Metrics } from "../metrics/metrics.ts";
+import { StreamSlots } from "../http/stream-slots.ts";
+import { fullCollector } from "../process/collect-garbage.ts";
+import { loadSigningKeys } from "../config/signing-keys.ts";
+import { CacheDirectory } from "../store/nar-cache/cache-directory.ts";
+import { CompressedNarCache } from "../store/nar-cache/compressed-nar-cache.ts";
+import { StoreDatabase } from "../store/db/database.ts";
+import { GcRoots } from "../store/roots/gc-roots.ts";
+import { NarInfoCache } from "../store/db/narinfo-cache.ts";
+import { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
+import { PinService } from "../store/roots/pins.ts";
+import { StoreIndex } from "../store/db/store-index.ts";
+import { VERSION } from "../version.ts";
+import { Exposure, registerExposureMetrics } from "../exposure/index.ts";
 
 export interface App {
   readonly services: Services;

@@ -43,7 +43,7 @@ export type Expiry =
  * pinned again for a month must not be collected. The pins storefront makes for pushed
  * closures (`auto:`) expire whole, so that Nix collects a closure nobody asked to keep.
  */
-export function keepsNewestRevision(pinName: string): boolean {
+function keepsNewestRevision(pinName: string): boolean {
   return !pinName.startsWith(AUTO_PIN_PREFIX);
 }
 

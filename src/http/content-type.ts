@@ -45,7 +45,7 @@ const BY_EXTENSION: ReadonlyMap<string, string> = new Map([
   ["tar", "application/x-tar"],
 ]);
 
-export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+const DEFAULT_CONTENT_TYPE = "application/octet-stream";
 
 /** The content type for a file named `name` (bytes or text; only the extension counts). */
 export function contentTypeFor(name: string): string {

@@ -4,6 +4,9 @@ export type ListenAddress =
   | { readonly kind: "tcp"; readonly host: string; readonly port: number }
   | { readonly kind: "unix"; readonly path: string };
 
+/** Where a server listens: a bind address, or a socket inherited from systemd. */
+export type ListenTarget = ListenAddress | { readonly kind: "fd"; readonly fd: number };
+
 /** Parses a bind address, or returns a sentence saying what is wrong with it. */
 export function parseListenAddress(text: string): ListenAddress | string {
   if (text.startsWith("unix:")) {

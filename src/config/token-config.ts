@@ -2,8 +2,8 @@
 // each a name that can be a netrc login, a secret file, and known scopes. Every message names
 // the key and the fix.
 
-import { ConfigError } from "../config-schema.ts";
-import { scopesOf, SCOPE_NAMES, type Scope } from "./scopes.ts";
+import { ConfigError } from "../errors.ts";
+import { scopesOf, SCOPE_NAMES, type Scope } from "../core/scopes.ts";
 
 export interface TokenConfig {
   /** The netrc login that goes with the secret. */

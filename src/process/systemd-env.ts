@@ -2,7 +2,7 @@
 // inherited file descriptors are listening sockets, and how often to ping the watchdog.
 
 /** systemd passes activated sockets as consecutive file descriptors from 3 (SD_LISTEN_FDS_START). */
-export const LISTEN_FDS_START = 3;
+const LISTEN_FDS_START = 3;
 
 type SystemdEnv = Readonly<Record<string, string | undefined>>;
 

@@ -3,7 +3,7 @@
 // as text and links to itself. Links are relative: the page is served at a URL ending in `/`.
 
 import { escapeHtml } from "./html.ts";
-import { encodeSegment } from "./serve-path.ts";
+import { encodeSegment } from "../serve-path.ts";
 
 export interface DirectoryEntry {
   readonly name: Buffer;

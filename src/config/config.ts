@@ -4,16 +4,13 @@
 
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { parseTokenConfigs, type TokenConfig } from "./access/token-config.ts";
+import { parseTokenConfigs, type TokenConfig } from "./token-config.ts";
 import { readConfiguredFile } from "./config-files.ts";
+import { formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
+import { ConfigError } from "../errors.ts";
 import {
-  formatListenAddress,
-  parseListenAddress,
-  type ListenAddress,
-} from "./core/listen-address.ts";
-import {
-  ConfigError,
   absolutePath,
+  absolutePathAsWritten,
   applySchema,
   boolean,
   byteSize,
@@ -26,15 +23,28 @@ import {
   type ConfigOf,
 } from "./config-schema.ts";
 
-export { ConfigError };
+/**
+ * Where compressed NARs go by default: under systemd's `CacheDirectory=` (which sets
+ * `$CACHE_DIRECTORY`, colon-separated when several are configured), else /var/cache.
+ */
+function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
+  const cacheDirectory = env["CACHE_DIRECTORY"]?.split(":")[0];
+  return cacheDirectory === undefined || cacheDirectory === ""
+    ? "/var/cache/storefront/nars"
+    : `${cacheDirectory}/nars`;
+}
 
+/**
+ * Every key of the config file, with its type, default and meaning: the one place they are
+ * written. The README's config table says the same (test/config-readme.test.ts checks it).
+ */
 export const configSchema = {
   bind: string({
-    doc: "Where to listen: `host:port`, `[::]:port` or `unix:/path`.",
+    doc: "where to listen: `host:port`, `[::]:port`, `unix:/path`",
     default: "[::]:5000",
   }),
   workers: integer(1, 1024, {
-    doc: "Processes serving requests; 1: one process, no cluster.",
+    doc: "processes serving requests; `1`: one process, no cluster",
     // One process serves NARs from their layouts at the speed of a static file server, and the
     // libuv thread pool compresses on the other cores; each more process costs ~80 MiB.
     default: 1,
@@ -42,121 +52,121 @@ export const configSchema = {
   max_connection_rate: integer(1, 1_000_000, {
     // harmonia's (actix's) bound on TLS handshakes in progress per worker; see the README for
     // why storefront does not need it.
-    doc: "Accepted for harmonia compatibility and ignored; max_connections bounds connections.",
+    doc: "accepted for harmonia compatibility and ignored; see below",
     default: 256,
   }),
   max_connections: integer(1, 1_000_000, {
-    doc: "Connections open at once (harmonia's key); a request on one more is answered 503 with Retry-After and its connection closed.",
+    doc: "connections open at once, per process; a request on one more gets `503`",
     default: 2048,
   }),
   max_streams: integer(1, 100_000, {
     // Each stream holds about 1 MiB (4 MiB with zstd, its encoder's state): 32 of them keep a
     // process within its memory goal whatever the downloads, and 32 downloads at full speed
     // already fill a link or the disk.
-    doc: "Responses streaming a store path's contents at once (NARs, tarballs, .ls listings, /serve files, build logs); one more waits up to 5 s for a slot, then gets 503 with Retry-After.",
+    doc: "NARs, tarballs, listings, files and logs sent at once, per process; see below",
     default: 32,
   }),
   priority: integer(0, 1_000_000, {
-    doc: "Priority in /nix-cache-info; lower wins (cache.nixos.org has 40).",
+    doc: "priority in `/nix-cache-info` (lower wins; cache.nixos.org has 40)",
     default: 30,
   }),
   virtual_nix_store: absolutePath({
-    doc: "The store directory as clients see it (in store paths and narinfos).",
+    doc: "the store directory as clients see it",
     default: "/nix/store",
   }),
   real_nix_store: absolutePath({
-    doc: "Where the store's files are, e.g. /tmp/x/nix/store for a store made with --store /tmp/x.",
-    default: (partial) => partial["virtual_nix_store"] as string,
+    doc: "where the files are, e.g. `/tmp/x/nix/store` for a store made with `--store /tmp/x`",
+    default: ({ top }) => top["virtual_nix_store"] as string,
     defaultText: "virtual_nix_store",
   }),
   nix_db_path: absolutePath({
-    doc: "Nix's SQLite database.",
-    default: (partial) =>
-      resolve(dirname(partial["real_nix_store"] as string), "var/nix/db/db.sqlite"),
+    doc: "Nix's database",
+    default: ({ top }) => resolve(dirname(top["real_nix_store"] as string), "var/nix/db/db.sqlite"),
     defaultText: "<real_nix_store>/../var/nix/db/db.sqlite",
   }),
   sign_key_path: optionalString({
-    doc: "One secret key file (deprecated in harmonia; added to sign_key_paths).",
+    doc: "one more key file (harmonia's older key)",
     default: undefined,
   }),
   sign_key_paths: stringList({
-    doc: "Secret key files in Nix's format; each narinfo gets one signature per key.",
+    doc: "secret key files; each narinfo gets one signature per key",
     default: [],
   }),
   tls_cert_path: optionalString({
-    doc: "PEM certificate chain; with tls_key_path, serve HTTPS.",
+    doc: "PEM certificate chain; with `tls_key_path`, serve HTTPS",
     default: undefined,
   }),
-  tls_key_path: optionalString({ doc: "PEM private key for tls_cert_path.", default: undefined }),
+  tls_key_path: optionalString({ doc: "PEM private key for `tls_cert_path`", default: undefined }),
   enable_compression: boolean({
-    doc: "Compress large responses (NARs, tarballs) with zstd, br or gzip when the client accepts it.",
+    doc: "compress NARs, tarballs and large listings (zstd, br, gzip) when the client accepts it",
     // On by default, unlike harmonia: repeat downloads and the compressed-NAR cache rely on it.
     default: true,
   }),
   shutdown_timeout: integer(0, 86_400, {
-    doc: "Seconds that running downloads get to finish after SIGTERM or SIGINT before they are cut.",
+    doc: "seconds running downloads get to finish after SIGTERM/SIGINT; then they are cut",
     default: 30,
   }),
   request_header_timeout: integer(1, 3_600, {
-    doc: "Seconds a client has to send a request's headers; a client that stalls is disconnected.",
+    doc: "seconds a client has to send its request headers, else it gets 408 and is cut",
     default: 30,
   }),
   idle_timeout: integer(1, 86_400, {
-    doc: "Seconds a connection may sit with nothing moving (idle keep-alive, or a client that stopped reading) before it is closed.",
+    doc: "seconds a connection may have nothing moving (idle keep-alive, stalled reader)",
     default: 60,
   }),
   daemon_socket: string({
-    doc: "Accepted for harmonia compatibility; storefront reads the database and needs no daemon.",
+    doc: "accepted for harmonia compatibility; unused (storefront reads the database)",
     default: "/nix/var/nix/daemon-socket/socket",
   }),
   admin_token_paths: stringList({
-    doc: "Files each holding one admin token: every scope (read, push, pin), with any netrc login.",
+    doc: "files each holding one admin token: every scope, any netrc login",
     default: [],
   }),
   access: section("Who may read, push and pin.", {
     public: boolean({
-      doc: "Reading the cache needs no token; false: a private cache, read with a `read` token.",
+      doc: "`false`: a private cache, read with a `read` token",
       default: true,
     }),
     tokens: tableList({
-      doc: 'Tokens, each `[[access.tokens]]` with `name` (the netrc login), `secret_path` and `scopes` (of "read", "push", "pin", "admin").',
+      doc: "tokens: `name` (netrc login), `secret_path`, `scopes`",
       default: [],
       defaultText: "none",
     }),
   }),
   metrics: section("Prometheus metrics.", {
-    enable: boolean({ doc: "Serve metrics at /metrics.", default: true }),
+    enable: boolean({ doc: "serve `/metrics`", default: true }),
     bind: optionalString({
-      doc: "Serve /metrics on this address of its own (and not on `bind`); unset: on `bind`.",
+      doc: "serve `/metrics` on this address alone (plain HTTP), and not on `bind`",
       default: undefined,
     }),
   }),
   gcroots: section("GC roots made by pins.", {
-    dir: optionalString({
-      doc: "Where pins keep their roots (symlinks that Nix's garbage collector follows).",
-      default: undefined,
+    dir: absolutePath({
+      doc: "where pins keep their roots; must be inside Nix's `gcroots` for Nix to honour them",
+      default: ({ top }) =>
+        resolve(dirname(top["real_nix_store"] as string), "var/nix/gcroots/storefront"),
       defaultText: "<real_nix_store>/../var/nix/gcroots/storefront",
     }),
     pin_new_paths: boolean({
-      doc: "Pin the top-level paths among those newly registered in the store (pushed closures).",
+      doc: "pin the top-level paths among those newly registered in the store (pushes), not `.drv`",
       default: false,
     }),
     new_path_keep_days: integer(1, 100_000, {
-      doc: "Days that a pin made by pin_new_paths keeps its paths.",
+      doc: "days such a pin keeps its closure",
       default: 30,
     }),
     prune_interval: integer(1, 31_536_000, {
-      doc: "Seconds between the daemon's removals of expired pin revisions.",
+      doc: "seconds between the daemon's removals of expired pin revisions",
       default: 3600,
     }),
   }),
   exposure: section("What is served: all of the store, or only the closures of chosen roots.", {
     only_closures_of: stringList({
-      doc: 'Serve only the closures of these roots: "pins" (every pin, auto-pins included), GC roots or profiles, directories of roots (searched as Nix searches gcroots/), store paths; every other path is answered as missing. Empty: the whole store.',
+      doc: "serve only the closures of these roots; empty: the whole store (see below)",
       default: [],
     }),
     include_derivers: boolean({
-      doc: "Serve also the `.drv` files that built the served paths, and their closures.",
+      doc: "serve also the `.drv` files that built the served paths, and their closures",
       default: false,
     }),
   }),
@@ -164,7 +174,7 @@ export const configSchema = {
   // Transport compression and the cache of compressed NARs.
   zstd: section("zstd transport compression.", {
     level: integer(1, 22, {
-      doc: "zstd level for compressed responses and cached NARs (higher: smaller, slower).",
+      doc: "zstd level (1–22) for compressed responses and cached NARs",
       default: 3,
     }),
   }),
@@ -172,16 +182,16 @@ export const configSchema = {
     "The on-disk cache of NAR layouts and zstd-compressed NARs, for repeat downloads.",
     {
       enable: boolean({
-        doc: "Keep NAR layouts and zstd-compressed NARs for repeat downloads.",
+        doc: "keep NAR layouts and zstd-compressed NARs on disk for repeat downloads",
         default: true,
       }),
-      path: optionalString({
-        doc: "Directory of the cache; created when missing.",
-        default: undefined,
-        defaultText: "$CACHE_DIRECTORY/nars, else /var/cache/storefront/nars",
+      path: absolutePathAsWritten({
+        doc: "directory of the cache (systemd's `CacheDirectory=` sets `$CACHE_DIRECTORY`)",
+        default: ({ env }) => defaultNarCachePath(env),
+        defaultText: "`$CACHE_DIRECTORY/nars`, else `/var/cache/storefront/nars`",
       }),
       max_size: byteSize({
-        doc: 'Size limit of the cache; least recently used entries are evicted. Bytes or "10G", "512M".',
+        doc: 'size limit; bytes or `"512M"`, `"10G"`; least recently used NARs are evicted',
         default: 10 * 1024 ** 3,
         defaultText: '"10G"',
       }),
@@ -191,24 +201,14 @@ export const configSchema = {
 
 type FileConfig = ConfigOf<typeof configSchema>;
 
-export interface NarCacheConfig {
-  readonly enable: boolean;
-  /** The directory, with its default resolved. */
-  readonly path: string;
-  readonly max_size: number;
-}
+export type NarCacheConfig = FileConfig["nar_cache"];
 
-export interface Config extends Omit<
-  FileConfig,
-  "sign_key_path" | "nar_cache" | "gcroots" | "access"
-> {
+export interface Config extends Omit<FileConfig, "sign_key_path" | "access"> {
   readonly access: { readonly public: boolean; readonly tokens: readonly TokenConfig[] };
-  readonly nar_cache: NarCacheConfig;
   /** `bind`, parsed. */
   readonly listen: ListenAddress;
   /** `[metrics] bind`, parsed; undefined: /metrics is on `listen` (when enabled). */
   readonly metricsListen: ListenAddress | undefined;
-  readonly gcroots: FileConfig["gcroots"] & { readonly dir: string };
   /** Where each setting came from, for messages: the config file's path or "defaults". */
   readonly source: string;
 }
@@ -226,17 +226,6 @@ function keyPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
 /** Token files from ADMIN_TOKEN_PATHS (space-separated), added to admin_token_paths. */
 function tokenPathsFromEnv(env: NodeJS.ProcessEnv): string[] {
   return (env["ADMIN_TOKEN_PATHS"] ?? "").split(/\s+/).filter((p) => p !== "");
-}
-
-/**
- * Where compressed NARs go by default: under systemd's `CacheDirectory=` (which sets
- * `$CACHE_DIRECTORY`, colon-separated when several are configured), else /var/cache.
- */
-function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
-  const cacheDirectory = env["CACHE_DIRECTORY"]?.split(":")[0];
-  return cacheDirectory === undefined || cacheDirectory === ""
-    ? "/var/cache/storefront/nars"
-    : `${cacheDirectory}/nars`;
 }
 
 /** Whether two listeners would take the same address (a wildcard host takes every host). */
@@ -288,7 +277,7 @@ export function loadConfig(
   const path = file ?? env["CONFIG_FILE"];
   const source = path ?? "defaults";
   const raw = path === undefined ? {} : readToml(path);
-  const { sign_key_path, ...fromFile } = applySchema(configSchema, raw, source);
+  const { sign_key_path, ...fromFile } = applySchema(configSchema, raw, source, env);
   const parsed = { ...fromFile, bind: flags.bind ?? fromFile.bind };
 
   const listen = parseListenAddress(parsed.bind);
@@ -319,13 +308,7 @@ export function loadConfig(
       );
     }
   }
-  const rootsDir =
-    parsed.gcroots.dir ?? resolve(dirname(parsed.real_nix_store), "var/nix/gcroots/storefront");
-  if (!rootsDir.startsWith("/")) {
-    throw new ConfigError(`${source}: "gcroots.dir" must be an absolute path`);
-  }
   const tokens = parseTokenConfigs(parsed.access.tokens, source);
-  const adminTokenPaths = [...parsed.admin_token_paths, ...tokenPathsFromEnv(env)];
   const notAbsolute = parsed.exposure.only_closures_of.find(
     (entry) => entry !== "pins" && !entry.startsWith("/"),
   );
@@ -333,10 +316,6 @@ export function loadConfig(
     throw new ConfigError(
       `${source}: "exposure.only_closures_of": entry ${JSON.stringify(notAbsolute)} is not "pins" or an absolute path`,
     );
-  }
-  const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
-  if (!narCachePath.startsWith("/")) {
-    throw new ConfigError(`${source}: "nar_cache.path" must be an absolute path`);
   }
 
   return Object.freeze({
@@ -348,9 +327,7 @@ export function loadConfig(
       ...keyPathsFromEnv(env),
       ...(flags.signKeyPaths ?? []),
     ]),
-    admin_token_paths: Object.freeze(adminTokenPaths),
-    gcroots: Object.freeze({ ...parsed.gcroots, dir: rootsDir.replace(/(.)\/+$/, "$1") }),
-    nar_cache: Object.freeze({ ...parsed.nar_cache, path: narCachePath }),
+    admin_token_paths: Object.freeze([...parsed.admin_token_paths, ...tokenPathsFromEnv(env)]),
     access: Object.freeze({
       public: parsed.access.public,
       tokens,
