@@ -20,6 +20,7 @@ import { NarLayoutCache } from "./store/nar-layout-cache.ts";
 import { PinService } from "./store/pins.ts";
 import { StoreIndex } from "./store/store-index.ts";
 import { VERSION } from "./version.ts";
+import { openUploads } from "./uploads/index.ts";
 
 export interface App {
   readonly services: Services;
@@ -90,6 +91,8 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     adminTokens,
     narCache: narCache?.compressed,
     narLayouts: narCache?.layouts,
+    // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
+    uploads: options.narCache === false ? undefined : openUploads(config, metrics, log),
     streams: new StreamSlots(config.max_streams, {
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
@@ -111,6 +114,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     close: () => {
       store.close();
       index.close();
+      services.uploads?.close();
     },
   };
 }

@@ -5,6 +5,7 @@
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { readConfiguredFile } from "./config-files.ts";
+import { parsePublicKey } from "./core/signing-key.ts";
 import {
   formatListenAddress,
   parseListenAddress,
@@ -103,9 +104,13 @@ export const configSchema = {
     doc: "Seconds a connection may sit with nothing moving (idle keep-alive, or a client that stopped reading) before it is closed.",
     default: 60,
   }),
-  daemon_socket: string({
-    doc: "Accepted for harmonia compatibility; storefront reads the database and needs no daemon.",
+  daemon_socket: absolutePath({
+    doc: "The Nix daemon's socket; uploads ([push]) are registered through it. Reads use the database.",
     default: "/nix/var/nix/daemon-socket/socket",
+  }),
+  state_dir: absolutePath({
+    doc: "storefront's own state: uploads are staged in <state_dir>/uploads, pushes recorded in <state_dir>/pushes.jsonl.",
+    default: "/var/lib/storefront",
   }),
   admin_token_paths: stringList({
     doc: "Files each holding one bearer token for the admin API (/api/v1/pins); none: the API is off.",
@@ -135,6 +140,22 @@ export const configSchema = {
     prune_interval: integer(1, 31_536_000, {
       doc: "Seconds between the daemon's removals of expired pin revisions.",
       default: 3600,
+    }),
+  }),
+
+  push: section("Uploads with `nix copy --to http://...` (issue 15).", {
+    enable: boolean({
+      doc: "Accept uploads (NARs, narinfos, logs, realisations).",
+      default: false,
+    }),
+    trusted_keys: stringList({
+      doc: 'Public keys "name:base64"; when not empty, a pushed path that is not content-addressed must carry a valid signature by one of them.',
+      default: [],
+    }),
+    max_nar_size: byteSize({
+      doc: "A larger upload (compressed or not) is refused with 413 before it is written.",
+      default: 16 * 1024 ** 3,
+      defaultText: '"16G"',
     }),
   }),
 
@@ -296,6 +317,14 @@ export function loadConfig(
     parsed.gcroots.dir ?? resolve(dirname(parsed.real_nix_store), "var/nix/gcroots/storefront");
   if (!rootsDir.startsWith("/")) {
     throw new ConfigError(`${source}: "gcroots.dir" must be an absolute path`);
+  }
+  for (const key of parsed.push.trusted_keys) {
+    const problem = parsePublicKey(key);
+    if (!problem.ok) {
+      throw new ConfigError(
+        `${source}: "push.trusted_keys": ${problem.reason}; give public keys as "name:base64", as in nix.conf's trusted-public-keys`,
+      );
+    }
   }
   const narCachePath = parsed.nar_cache.path ?? defaultNarCachePath(env);
   if (!narCachePath.startsWith("/")) {

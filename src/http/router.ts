@@ -20,7 +20,7 @@ export interface Route {
   readonly name: string;
   readonly pattern: RegExp;
   /** GET routes answer HEAD too, with the same headers and no body. */
-  readonly methods: readonly ("GET" | "PUT" | "DELETE" | "POST")[];
+  readonly methods: readonly ("GET" | "HEAD" | "PUT" | "DELETE" | "POST")[];
   readonly handle: (context: RequestContext) => void | Promise<void>;
 }
 

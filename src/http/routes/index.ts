@@ -13,6 +13,7 @@ import { realisationRoute } from "./realisation.ts";
 import { serveRoute } from "./serve.ts";
 import { healthRoute, versionRoute } from "./status.ts";
 import { tarRoute } from "./tar.ts";
+import { uploadRoutes } from "../../uploads/index.ts";
 
 export const routes: readonly Route[] = [
   landingRoute,
@@ -27,6 +28,8 @@ export const routes: readonly Route[] = [
   healthRoute,
   versionRoute,
   ...pinsRoutes,
+  // After the reading routes: a PUT or HEAD that none of them answers falls through to these.
+  ...uploadRoutes,
 ];
 
 /** `/metrics`: added to `routes` on the main listener, or served alone on `[metrics] bind`. */
