@@ -3,7 +3,7 @@
 // the decoded size.
 
 import type { IncomingMessage } from "node:http";
-import { Transform, type TransformCallback } from "node:stream";
+import { Transform, type Duplex, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { StorefrontError } from "../errors.ts";
 import { contentDecoder } from "./compression.ts";
@@ -34,4 +34,18 @@ export async function readUploadBody(req: IncomingMessage, limit: number): Promi
     throw new StorefrontError("bad_request", "body cut off or not decodable", { cause: error });
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The request's body through `decoder`. `pipe` passes on no errors: a client that goes away
+ * half way would leave the decoder waiting forever (and its staged file behind), so the
+ * decoder fails when the request closes incomplete.
+ */
+export function decodedBody(req: IncomingMessage, decoder: Duplex): Duplex {
+  const cutOff = (): void => {
+    if (!req.complete) decoder.destroy(new Error("request body cut off"));
+  };
+  req.once("error", (error) => decoder.destroy(error));
+  req.once("close", cutOff);
+  return req.pipe(decoder);
 }

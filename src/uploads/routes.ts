@@ -8,7 +8,7 @@ import { NO_STORE, SHORT_LIVED, sendText } from "../http/respond.ts";
 import type { RequestContext, Route } from "../http/router.ts";
 import { NixDaemonError } from "../nix-daemon/index.ts";
 import { parseRealisationJson } from "../nix-daemon/operations/realisations.ts";
-import { readUploadBody } from "./body.ts";
+import { decodedBody, readUploadBody } from "./body.ts";
 import { compressionOfExtension, contentDecoder } from "./compression.ts";
 import { putNarInfo } from "./push-narinfo.ts";
 import { countRefusal, refuse, uploadsOf } from "./refuse.ts";
@@ -33,7 +33,7 @@ async function putNar(context: RequestContext): Promise<void> {
   const decoder = contentDecoder(context.req.headers["content-encoding"]);
   if (decoder === undefined) throw refuse(uploads, "malformed", "unknown Content-Encoding");
   try {
-    await uploads.staging.receive(context.req.pipe(decoder), fileHash, compression, max);
+    await uploads.staging.receive(decodedBody(context.req, decoder), fileHash, compression, max);
   } catch (error) {
     countRefusal(uploads, error);
   }
@@ -49,7 +49,9 @@ async function putLog(context: RequestContext): Promise<void> {
   const decoder = contentDecoder(context.req.headers["content-encoding"]);
   if (decoder === undefined) throw refuse(uploads, "malformed", "unknown Content-Encoding");
   const drvPath = `${context.services.config.virtual_nix_store}/${drv}`;
-  await daemonStep(uploads, () => uploads.daemon.addBuildLog(drvPath, context.req.pipe(decoder)));
+  await daemonStep(uploads, () =>
+    uploads.daemon.addBuildLog(drvPath, decodedBody(context.req, decoder)),
+  );
   ok(context);
 }
 

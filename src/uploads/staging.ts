@@ -14,6 +14,7 @@ import { pipeline } from "node:stream/promises";
 import { encodeNixBase32 } from "../core/nix-base32.ts";
 import type { NarHash32 } from "../core/store-path.ts";
 import { StorefrontError } from "../errors.ts";
+import { UploadRefused } from "./refusal.ts";
 import { decoderFor, type Compression } from "./compression.ts";
 
 /** How long a staged NAR waits for its narinfo: Nix PUTs it right after the NAR. */
@@ -43,7 +44,7 @@ class Measure extends Transform {
   override _transform(chunk: Buffer, _encoding: string, done: TransformCallback): void {
     this.size += chunk.length;
     if (this.size > this.#limit) {
-      done(new StorefrontError("payload_too_large", `upload over max_nar_size (${this.#limit})`));
+      done(new UploadRefused("too_large", `upload over max_nar_size (${this.#limit})`));
       return;
     }
     this.#hash.update(chunk);
@@ -93,12 +94,12 @@ export class Staging {
         await pipeline(body, file, decoderFor(compression), nar, createWriteStream(partial));
       } catch (error) {
         if (error instanceof StorefrontError) throw error;
-        throw new StorefrontError("bad_request", "NAR upload cut off or not decodable", {
+        throw new UploadRefused("cut_off", "NAR upload cut off or not decodable", {
           cause: error,
         });
       }
       if (file.digest32() !== fileHash) {
-        throw new StorefrontError("bad_request", "uploaded file does not hash to its URL");
+        throw new UploadRefused("mismatch", "uploaded file does not hash to its URL");
       }
       const staged: StagedNar = {
         fileHash,
