@@ -4,7 +4,6 @@
 // bearer option). At merge this becomes the route table's `push` scope check.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import { StorefrontError } from "../errors.ts";
 
 /** The token's name for the push record; admin tokens have none of their own yet. */
@@ -22,11 +21,14 @@ function presentedToken(authorization: string | undefined): string | undefined {
 }
 
 /**
- * Throws `unauthorized` unless the request carries a push token; returns the token's name.
+ * Throws `unauthorized` unless the request's Authorization header carries a push token; returns the token's name.
  * Every digest is compared, in constant time, whichever matches.
  */
-export function requirePushToken(req: IncomingMessage, digests: readonly Buffer[]): string {
-  const token = presentedToken(req.headers.authorization);
+export function requirePushToken(
+  authorization: string | undefined,
+  digests: readonly Buffer[],
+): string {
+  const token = presentedToken(authorization);
   const presented = createHash("sha256")
     .update(token ?? "")
     .digest();

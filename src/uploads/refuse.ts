@@ -13,7 +13,10 @@ export function uploadsOf(context: RequestContext): { uploads: Uploads; token: s
   const uploads = context.services.uploads;
   if (uploads === undefined) throw new StorefrontError("not_found", "uploads are off ([push])");
   try {
-    return { uploads, token: requirePushToken(context.req, context.services.adminTokens) };
+    return {
+      uploads,
+      token: requirePushToken(context.req.headers.authorization, context.services.adminTokens),
+    };
   } catch (error) {
     uploads.record.refused("unauthorized");
     throw error;
