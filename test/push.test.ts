@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeNixBase32 } from "../src/core/nix-base32.ts";
 import { parseStoreHash } from "../src/core/store-path.ts";
@@ -230,6 +231,17 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
     const bigUrl = `${server.url}/nar/${encodeNixBase32(createHash("sha256").update(big).digest())}.nar`;
     expect(await send(bigUrl, "PUT", big, auth, big.length / 2)).toBe("cut");
     await waitFor(() => staged().length === 0, "the cut-off upload to be removed");
+
+    // The same NAR with a true narinfo, sent gzip-encoded as newer Nix may: it lands, and its
+    // narinfo is served as soon as the PUT is answered.
+    expect(await send(narUrl(topExe), "PUT", nar, auth)).toMatchObject({ status: 200 });
+    const encoded = gzipSync(Buffer.from(narInfoText(topExe)));
+    expect(
+      await send(narInfoUrl(topExe), "PUT", encoded, { ...auth, "content-encoding": "gzip" }),
+    ).toMatchObject({ status: 200 });
+    expect((await fetch(narInfoUrl(topExe))).status).toBe(200);
+    expect(narHashIn(daemon.store, topExe.storePath)).toBe(topExe.narHash);
+    expect(staged()).toEqual([]);
 
     const metrics = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
     expect(sumOf(metrics, "storefront_push_refused_total", { reason: "mismatch" })).toBe(2);

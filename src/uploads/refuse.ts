@@ -8,10 +8,19 @@ import type { RefusalReason } from "./push-record.ts";
 import { UploadRefused } from "./refusal.ts";
 import type { Uploads } from "./uploads.ts";
 
-/** The uploads and the token's name; throws 404 when uploads are off, 401 without a token. */
+/**
+ * The uploads and the token's name; 401 without a token. With uploads off the route is as if
+ * absent: 405 where a reading route has the same path (its methods in Allow), else 404.
+ */
 export function uploadsOf(context: RequestContext): { uploads: Uploads; token: string } {
   const uploads = context.services.uploads;
-  if (uploads === undefined) throw new StorefrontError("not_found", "uploads are off ([push])");
+  if (uploads === undefined) {
+    if (context.req.url?.startsWith("/nar/") === true) {
+      throw new StorefrontError("not_found", "uploads are off ([push])");
+    }
+    context.res.setHeader("allow", "GET, HEAD");
+    throw new StorefrontError("method_not_allowed", "uploads are off ([push])");
+  }
   try {
     return {
       uploads,
