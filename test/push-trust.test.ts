@@ -4,7 +4,7 @@
 // log that storefront then serves.
 
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +23,7 @@ import {
 import { startNixDaemon, type TestDaemon } from "./support/nix-daemon.ts";
 import { startServer, type RunningServer } from "./support/server.ts";
 import { tempDir } from "./support/temp.ts";
+import { waitFor } from "./support/wait.ts";
 
 const TOKEN = "push-token-fedcba9876543210";
 const KEYS = join(FIXTURES, "keys");
@@ -61,7 +62,8 @@ describe.skipIf(!hasNix)("push with trusted_keys and max_nar_size", () => {
       `bind = "127.0.0.1:0"\n${daemon.store.configLine}` +
         `daemon_socket = "${daemon.socketPath}"\nstate_dir = "${join(work, "state")}"\n` +
         `admin_token_paths = ["${join(work, "token")}"]\n` +
-        `[push]\nenable = true\ntrusted_keys = ["${trusted}"]\nmax_nar_size = "32M"\n`,
+        `[push]\nenable = true\ntrusted_keys = ["${trusted}"]\nmax_nar_size = "32M"\n` +
+        `[gcroots]\npin_new_paths = true\n`,
     );
   }, 300_000);
 
@@ -91,7 +93,7 @@ describe.skipIf(!hasNix)("push with trusted_keys and max_nar_size", () => {
 
   const staged = (): string[] => readdirSync(join(work, "state", "uploads"));
 
-  it("refuses a path without a trusted signature, takes a signed one and an unsigned .drv", () => {
+  it("refuses a path without a trusted signature, takes a signed one and an unsigned .drv", async () => {
     const topExe = built.get("topExe") ?? "";
     const topFile = built.get("topFile") ?? "";
     expect(push("", [topExe])).not.toBe(0);
@@ -101,6 +103,13 @@ describe.skipIf(!hasNix)("push with trusted_keys and max_nar_size", () => {
     expect(validIn(daemon.store, topExe)).toBe(false);
     expect(push(`&secret-key=${join(KEYS, "test-1.secret")}`, [topFile])).toBe(0);
     expect(validIn(daemon.store, topFile)).toBe(true);
+    // Pinned as pin_new_paths pins what arrives by nix-copy-closure.
+    const pin = join(
+      daemon.store.root,
+      "nix/var/nix/gcroots/storefront",
+      `auto:${baseNameOf(topFile)}`,
+    );
+    await waitFor(() => existsSync(pin), "the pushed path to be pinned");
     const drv = spawnSync("nix-store", ["--store", source.root, "-q", "--deriver", topExe], {
       encoding: "utf8",
     }).stdout.trim();
