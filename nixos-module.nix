@@ -242,6 +242,10 @@ let
           # stay readable, as the rest of the file system, and read-only (ProtectSystem=strict).
           CacheDirectory = "storefront";
           CacheDirectoryMode = "0700";
+          # /var/lib/storefront, `state_dir`'s default: uploads are staged there (`[push]`) and
+          # pushes recorded.
+          StateDirectory = "storefront";
+          StateDirectoryMode = "0700";
           ReadWritePaths = [ (gcrootsDir settings) ];
           UMask = "0077";
 
@@ -287,6 +291,12 @@ let
           MemoryDenyWriteExecute = false;
         };
       };
+
+    # Users the Nix daemon trusts: with `[push] enable`, storefront's, so that the daemon takes
+    # pushed paths signed by keys that only `[push] trusted_keys` lists (or none, for a cache
+    # without trusted_keys) and build logs (`nix store copy-log`), which it takes from trusted
+    # users only.
+    trustedUsers = settings: if (settings.push.enable or false) then [ "storefront" ] else [ ];
 
     # The roots directory, owned by storefront so that it can add and prune roots there.
     tmpfilesRules = settings: [ "d ${gcrootsDir settings} 0755 storefront storefront - -" ];
@@ -534,7 +544,13 @@ let
           inherit cfg configFile;
           sqlite3 = "${lib.getBin pkgs.sqlite}/bin/sqlite3";
           kill = "${pkgs.coreutils}/bin/kill";
+        }
+        // {
+          # Uploads compressed with xz (Nix's default) are decoded by xz-utils' `xz`.
+          path = lib.optional (cfg.settings.push.enable or false) pkgs.xz;
         };
+
+        nix.settings.trusted-users = pure.trustedUsers cfg.settings;
 
         networking.firewall.allowedTCPPorts = pure.firewallPorts cfg;
         environment.systemPackages = [ cli ];

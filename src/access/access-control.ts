@@ -57,16 +57,21 @@ export class AccessControl {
   /**
    * Lets a request for `route` (its name) through, its answer kept from shared caches, or
    * throws the refusal: 401 without valid credentials, 403 without the scope, 404 for a route
-   * no token may use.
+   * no token may use. Returns the name of the token presented, if one was needed.
    */
-  check(req: IncomingMessage, res: ServerResponse, route: string, scope: Scope): void {
+  check(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+    scope: Scope,
+  ): string | undefined {
     const policy = this.#policy;
-    if (scope === "read" && policy.public) return;
+    if (scope === "read" && policy.public) return undefined;
     const decision = authorize(policy, req.headers.authorization, scope);
     switch (decision.kind) {
       case "ok":
         keepPrivate(res);
-        return;
+        return decision.token;
       case "off":
         throw new StorefrontError("not_found", `no token has the ${scope} scope`);
       case "refused":

@@ -19,7 +19,8 @@ export type FailureReason =
   | "forbidden";
 
 export type Decision =
-  | { readonly kind: "ok" }
+  /** `token`: the name of the token that was presented, for records (an admin token: "admin"). */
+  | { readonly kind: "ok"; readonly token?: string }
   /** No token may use the route at all: it is off (the pins API without pin tokens). */
   | { readonly kind: "off" }
   | {
@@ -29,6 +30,9 @@ export type Decision =
     };
 
 const OK: Decision = { kind: "ok" };
+
+/** What records name a request made with an admin token (`admin_token_paths`): they have none. */
+const ADMIN_TOKEN_NAME = "admin";
 const OFF: Decision = { kind: "off" };
 
 export interface AccessPolicy {
@@ -62,5 +66,5 @@ export function authorize(
   }
   if (matched === undefined) return { kind: "refused", reason: "invalid", login };
   if (!matched.scopes.has(scope)) return { kind: "refused", reason: "forbidden", login };
-  return OK;
+  return { kind: "ok", token: matched.name ?? ADMIN_TOKEN_NAME };
 }

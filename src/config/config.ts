@@ -8,6 +8,7 @@ import { parseTokenConfigs, type TokenConfig } from "./token-config.ts";
 import { readConfiguredFile } from "./config-files.ts";
 import { formatListenAddress, parseListenAddress, type ListenAddress } from "./listen-address.ts";
 import { ConfigError } from "../errors.ts";
+import { parsePublicKey } from "../core/nix/signing-key.ts";
 import {
   absolutePath,
   absolutePathAsWritten,
@@ -114,9 +115,13 @@ export const configSchema = {
     doc: "seconds a connection may have nothing moving (idle keep-alive, stalled reader)",
     default: 60,
   }),
-  daemon_socket: string({
-    doc: "accepted for harmonia compatibility; unused (storefront reads the database)",
+  daemon_socket: absolutePath({
+    doc: "the Nix daemon's socket; pushed paths are registered through it",
     default: "/nix/var/nix/daemon-socket/socket",
+  }),
+  state_dir: absolutePath({
+    doc: "uploads are staged in `uploads/` here, pushes recorded in `pushes.jsonl`",
+    default: "/var/lib/storefront",
   }),
   admin_token_paths: stringList({
     doc: "files each holding one admin token: every scope, any netrc login",
@@ -168,6 +173,22 @@ export const configSchema = {
     include_derivers: boolean({
       doc: "serve also the `.drv` files that built the served paths, and their closures",
       default: false,
+    }),
+  }),
+
+  push: section("Uploads with `nix copy --to http://...` (issue 15).", {
+    enable: boolean({
+      doc: "accept `nix copy --to http://...` (see [Pushing](#pushing))",
+      default: false,
+    }),
+    trusted_keys: stringList({
+      doc: "public keys `name:base64`; when set, a pushed path without CA must be signed by one",
+      default: [],
+    }),
+    max_nar_size: byteSize({
+      doc: "a larger upload (compressed or decoded) is refused with `413`",
+      default: 16 * 1024 ** 3,
+      defaultText: '"16G"',
     }),
   }),
 
@@ -316,6 +337,14 @@ export function loadConfig(
     throw new ConfigError(
       `${source}: "exposure.only_closures_of": entry ${JSON.stringify(notAbsolute)} is not "pins" or an absolute path`,
     );
+  }
+  for (const key of parsed.push.trusted_keys) {
+    const problem = parsePublicKey(key);
+    if (!problem.ok) {
+      throw new ConfigError(
+        `${source}: "push.trusted_keys": ${problem.reason}; give public keys as "name:base64", as in nix.conf's trusted-public-keys`,
+      );
+    }
   }
 
   return Object.freeze({

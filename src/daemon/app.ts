@@ -22,6 +22,7 @@ import { PinService } from "../store/roots/pins.ts";
 import { StoreIndex } from "../store/db/store-index.ts";
 import { VERSION } from "../version.ts";
 import { Exposure, registerExposureMetrics } from "../exposure/index.ts";
+import { openUploads } from "../uploads/index.ts";
 
 export interface App {
   readonly services: Services;
@@ -117,6 +118,8 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     narCache: narCache?.compressed,
     narLayouts: narCache?.layouts,
     servedRoots: exposure?.entries,
+    // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
+    uploads: options.narCache === false ? undefined : openUploads(config, metrics, log),
     streams: new StreamSlots(config.max_streams, {
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
@@ -140,6 +143,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       store.close();
       index.close();
       exposure?.close();
+      services.uploads?.close();
     },
   };
 }

@@ -19,6 +19,7 @@ import { createRequestHandler } from "../http/handler.ts";
 import { createServer, listen, loadTlsCredentials } from "../http/listen.ts";
 import type { ListenTarget } from "../config/listen-address.ts";
 import { metricsRoutes, routes } from "../http/routes/index.ts";
+import { uploadRoutes } from "../http/routes/uploads.ts";
 
 export interface Serving {
   /** The keys and tokens in use; replaced by `reload`. */
@@ -68,8 +69,10 @@ export async function startServing(
   const { app } = opened;
   const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
   const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
+  // Without [push], the upload routes are absent: a PUT is answered as before they existed.
+  const served = config.push.enable ? [...routes, ...uploadRoutes] : routes;
   const handler = createRequestHandler(
-    metricsOnMain ? [...routes, ...metricsRoutes] : routes,
+    metricsOnMain ? [...served, ...metricsRoutes] : served,
     app.services,
   );
   const timeouts = {

@@ -54,12 +54,14 @@ async function handle(
       case "method_not_allowed":
         res.setHeader("allow", lookup.allow);
         throw new StorefrontError("method_not_allowed", `${req.method ?? ""} not allowed`);
-      case "found":
+      case "found": {
         routeName = lookup.route.name;
-        if (lookup.route.scope !== "none") {
-          services.access.check(req, res, routeName, lookup.route.scope);
-        }
-        await lookup.route.handle({ req, res, params: lookup.params, query, services });
+        const token =
+          lookup.route.scope === "none"
+            ? undefined
+            : services.access.check(req, res, routeName, lookup.route.scope);
+        await lookup.route.handle({ req, res, params: lookup.params, query, services, token });
+      }
     }
   } catch (error) {
     sendError(res, error, services.log);

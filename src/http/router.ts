@@ -20,6 +20,8 @@ export interface RequestContext<K extends keyof Services = keyof Services> {
   /** The query string's parameters; routes only read them. */
   readonly query: Pick<URLSearchParams, "get">;
   readonly services: Pick<Services, K>;
+  /** The name of the token the request was let through with; undefined where none was needed. */
+  readonly token: string | undefined;
 }
 
 export interface Route<K extends keyof Services = keyof Services> {
@@ -27,7 +29,7 @@ export interface Route<K extends keyof Services = keyof Services> {
   readonly name: string;
   readonly pattern: RegExp;
   /** GET routes answer HEAD too, with the same headers and no body. */
-  readonly methods: readonly ("GET" | "PUT" | "DELETE" | "POST")[];
+  readonly methods: readonly ("GET" | "HEAD" | "PUT" | "DELETE" | "POST")[];
   /**
    * The scope a request needs, checked before `handle` runs (which never looks at credentials):
    * `read` for what shows the store (open when the cache is public), `none` for routes open to

@@ -15,6 +15,7 @@ import type { PinService } from "../store/roots/pins.ts";
 import type { CompressedNarCache } from "../store/nar-cache/compressed-nar-cache.ts";
 import type { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
 import type { StreamSlots } from "./stream-slots.ts";
+import type { Uploads } from "../uploads/index.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
@@ -49,4 +50,6 @@ export interface Services {
   readonly servedRoots: readonly string[] | undefined;
   /** The cap on streams in flight (`max_streams`): NARs, tarballs, /serve files, logs. */
   readonly streams: StreamSlots;
+  /** Staging, the Nix daemon and the push record; undefined when `[push] enable` is off. */
+  readonly uploads: Uploads | undefined;
 }

@@ -214,6 +214,15 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     expect(serviceUnit().environment).toEqual({});
   });
 
+  it("with push enabled, makes storefront a trusted user of the Nix daemon; not otherwise", () => {
+    expect(evalModule("m.trustedUsers cfg.settings")).toEqual([]);
+    expect(
+      evalModule("m.trustedUsers cfg.settings", { settings: { push: { enable: true } } }),
+    ).toEqual(["storefront"]);
+    // Uploads are staged in state_dir's default, /var/lib/storefront.
+    expect(serviceUnit().serviceConfig["StateDirectory"]).toBe("storefront");
+  });
+
   it("writes only to the roots directory and the NAR cache directory", () => {
     const unit = serviceUnit();
     expect(unit.serviceConfig["ProtectSystem"]).toBe("strict");

@@ -31,10 +31,22 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "nix-daemon": ["core", "base"],
   /** Who may read, push and pin: the tokens, and the one decision made before a route runs. */
   access: ["core", "base", "config", "metrics"],
+  /** Pushed paths: staged, decoded, checked, handed to the Nix daemon, recorded. */
+  uploads: ["core", "base", "config", "metrics", "nix-daemon"],
   /** Which paths are served: the closures of chosen roots, kept current. */
   exposure: ["core", "base", "config", "store"],
   /** The server, the route table and its routes: they ask the store. */
-  http: ["core", "base", "config", "metrics", "process", "store", "access"],
+  http: [
+    "core",
+    "base",
+    "config",
+    "metrics",
+    "process",
+    "store",
+    "nix-daemon",
+    "access",
+    "uploads",
+  ],
   /** What wires a running storefront: the app, store tasks, serving, the cluster's roles. */
   daemon: [
     "core",
@@ -45,6 +57,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "store",
     "nix-daemon",
     "access",
+    "uploads",
     "exposure",
     "http",
   ],
@@ -58,6 +71,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "store",
     "nix-daemon",
     "access",
+    "uploads",
     "exposure",
     "http",
     "daemon",
@@ -71,6 +85,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     "store",
     "nix-daemon",
     "access",
+    "uploads",
     "exposure",
     "http",
     "daemon",

@@ -27,6 +27,7 @@ export const routes: readonly Route[] = [
   healthRoute,
   versionRoute,
   ...pinsRoutes,
+  // After the reading routes: a PUT or HEAD that none of them answers falls through to these.
 ];
 
 /** `/metrics`: added to `routes` on the main listener, or served alone on `[metrics] bind`. */

@@ -1,0 +1,164 @@
+// The staging directory, <state_dir>/uploads: a NAR upload is received here, hashed as it
+// arrives (FileHash/FileSize of the bytes sent, NarHash/NarSize of the NAR they decode to) and
+// kept decoded, so that the narinfo PUT that follows hands the daemon a plain NAR. A staged NAR
+// is `<filehash>.nar` with its hashes beside it in `<filehash>.json` (files, not memory, so that
+// any worker of a cluster finds it); a receive that fails removes its partial file in its
+// `finally`; a staged NAR whose narinfo never comes is swept after STAGED_LIFETIME_MS.
+
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { encodeNixBase32 } from "../core/nix/nix-base32.ts";
+import type { NarHash32 } from "../core/nix/store-path.ts";
+import { StorefrontError } from "../errors.ts";
+import { UploadRefused } from "./refusal.ts";
+import { decoderFor, type Compression } from "./compression.ts";
+
+/** How long a staged NAR waits for its narinfo: Nix PUTs it right after the NAR. */
+export const STAGED_LIFETIME_MS = 60 * 60 * 1000;
+
+export interface StagedNar {
+  /** The nix-base32 sha256 of the bytes uploaded, as in the URL. */
+  readonly fileHash: string;
+  readonly fileSize: number;
+  readonly compression: Compression;
+  /** `sha256:<nix32>` of the decoded NAR. */
+  readonly narHash: string;
+  readonly narSize: number;
+}
+
+/** Counts and hashes what passes through; refuses more than `limit` bytes. */
+class Measure extends Transform {
+  readonly #hash = createHash("sha256");
+  readonly #limit: number;
+  size = 0;
+
+  constructor(limit: number) {
+    super();
+    this.#limit = limit;
+  }
+
+  override _transform(chunk: Buffer, _encoding: string, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.#limit) {
+      done(new UploadRefused("too_large", `upload over max_nar_size (${this.#limit})`));
+      return;
+    }
+    this.#hash.update(chunk);
+    done(null, chunk);
+  }
+
+  digest32(): string {
+    return encodeNixBase32(this.#hash.digest());
+  }
+}
+
+export interface ClaimedNar {
+  readonly staged: StagedNar;
+  /** The decoded NAR. */
+  readonly narPath: string;
+  release(): Promise<void>;
+}
+
+export class Staging {
+  readonly dir: string;
+
+  /** Makes the directory (private to storefront's user) and removes what a crash left there. */
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.dir = dir;
+    for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true, recursive: true });
+  }
+
+  /**
+   * Receives `body` as the upload `fileHash`, compressed with `compression`. Throws (and leaves
+   * nothing) when the body is cut off, too large, does not decode or does not hash to the URL.
+   * Each upload is staged under a name of its own (`<filehash>.<id>.nar`): two paths with the
+   * same contents upload the same file at once, and each narinfo PUT claims one of them.
+   */
+  async receive(
+    body: Readable,
+    fileHash: NarHash32,
+    compression: Compression,
+    maxSize: number,
+  ): Promise<StagedNar> {
+    const id = randomUUID();
+    const partial = join(this.dir, `${id}.part`);
+    const file = new Measure(maxSize);
+    const nar = new Measure(maxSize);
+    try {
+      try {
+        await pipeline(body, file, decoderFor(compression), nar, createWriteStream(partial));
+      } catch (error) {
+        if (error instanceof StorefrontError) throw error;
+        throw new UploadRefused("cut_off", "NAR upload cut off or not decodable", {
+          cause: error,
+        });
+      }
+      if (file.digest32() !== fileHash) {
+        throw new UploadRefused("mismatch", "uploaded file does not hash to its URL");
+      }
+      const staged: StagedNar = {
+        fileHash,
+        fileSize: file.size,
+        compression,
+        narHash: `sha256:${nar.digest32()}`,
+        narSize: nar.size,
+      };
+      // The NAR first, then what says it is complete: whoever finds the .json finds both.
+      await rename(partial, join(this.dir, `${fileHash}.${id}.nar`));
+      await writeFile(`${partial}.json`, JSON.stringify(staged));
+      await rename(`${partial}.json`, join(this.dir, `${fileHash}.${id}.json`));
+      return staged;
+    } finally {
+      await rm(partial, { force: true });
+      await rm(`${partial}.json`, { force: true });
+    }
+  }
+
+  /**
+   * Takes a staged upload of `fileHash` for the caller alone (renaming is atomic, so two
+   * narinfo PUTs never take the same one), or undefined when there is none. The caller reads
+   * `narPath` and calls `release` in its `finally`.
+   */
+  async claim(fileHash: string): Promise<ClaimedNar | undefined> {
+    for (const name of await readdir(this.dir)) {
+      if (!(name.startsWith(`${fileHash}.`) && name.endsWith(".json"))) continue;
+      const id = name.slice(fileHash.length + 1, -".json".length);
+      const claimed = join(this.dir, `${id}.claimed.json`);
+      try {
+        await rename(join(this.dir, name), claimed);
+      } catch {
+        continue;
+      }
+      const narPath = join(this.dir, `${fileHash}.${id}.nar`);
+      const release = async (): Promise<void> => {
+        await rm(claimed, { force: true });
+        await rm(narPath, { force: true });
+      };
+      try {
+        return {
+          staged: JSON.parse(await readFile(claimed, "utf8")) as StagedNar,
+          narPath,
+          release,
+        };
+      } catch (error) {
+        await release();
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  /** Removes staged NARs older than `lifetimeMs` whose narinfo never came. */
+  sweep(now: number, lifetimeMs = STAGED_LIFETIME_MS): void {
+    for (const name of readdirSync(this.dir)) {
+      const path = join(this.dir, name);
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (stat !== undefined && now - stat.mtimeMs > lifetimeMs) rmSync(path, { force: true });
+    }
+  }
+}
