@@ -5,6 +5,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Registry } from "prom-client";
+import { AccessControl } from "../../src/access/access-control.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { createRequestHandler } from "../../src/http/handler.ts";
 import { routes } from "../../src/http/routes/index.ts";
@@ -46,7 +48,7 @@ describe("a request that fails on the server", () => {
       version: "test",
       metrics: createMetrics(),
       narInfoCache: new NarInfoCache(),
-      adminTokens: [],
+      access: new AccessControl({ public: true, tokens: [] }, log, new Registry()),
       narCache: undefined,
       narLayouts: undefined,
     } as unknown as Services;
