@@ -92,6 +92,7 @@
             # also hold under socket activation, where it cannot.
             makeWrapper ${nodejs_24}/bin/node $out/bin/storefront \
               --set-default MALLOC_ARENA_MAX 1 \
+              --set-default MALLOC_MMAP_THRESHOLD_ 65536 \
               --add-flags "--max-semi-space-size=4 $out/lib/storefront/src/bin.js"
             runHook postInstall
           '';

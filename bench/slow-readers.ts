@@ -3,12 +3,14 @@
 //
 //   node bench/slow-readers.ts [--readers 300] [--kind zstd] [--seconds 30] [--rate 100]
 //                              [--work bench/work/slow-readers] [--storefront DIR] [--toml LINE]
+//                              [--probe-ms 500]
 //
 // It builds test/fixtures/big.nix (24 MiB of random bytes) into a store of its own with the real
 // nix-build, starts `storefront serve` on it (one process, its defaults, a fresh NAR cache),
 // and reports the server's VmRSS when idle, its peak while `--readers` clients each read a
 // download of `--kind` at `--rate` bytes a second, how long a narinfo took meanwhile (probed
-// every half second), how the readers were answered, and VmRSS again some seconds after they
+// every `--probe-ms`, half a second by default: a shorter pause catches more of the burst when
+// the readers arrive), how the readers were answered, and VmRSS again some seconds after they
 // left. `--kind` is one of plain, zstd, gzip, br, range, tar, tar-zstd, serve, or mixed (all of
 // them in turn). `--storefront DIR` measures another checkout (DIR/src/bin.js), e.g. an older
 // commit extracted with `git archive`.
@@ -35,15 +37,17 @@ const { values } = parseArgs({
     work: { type: "string", default: join(ROOT, "bench/work/slow-readers") },
     storefront: { type: "string", default: ROOT },
     toml: { type: "string", multiple: true, default: [] },
+    "probe-ms": { type: "string", default: "500" },
   },
 });
 const readers = Math.min(Number(values.readers), MAX_READERS);
 const seconds = Math.min(Number(values.seconds), MAX_SECONDS);
 const rate = Number(values.rate);
+const probePause = Math.max(10, Number(values["probe-ms"]));
 const work = resolve(values.work);
 const kinds: readonly Kind[] =
   values.kind === "mixed" ? KINDS : KINDS.filter((kind) => kind === values.kind);
-if (kinds.length === 0 || !(readers > 0) || !(seconds > 0) || !(rate > 0)) {
+if (kinds.length === 0 || !(readers > 0) || !(seconds > 0) || !(rate > 0) || !(probePause > 0)) {
   process.stderr.write(`usage: see the comment at the top of bench/slow-readers.ts\n`);
   process.exit(1);
 }
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
         slowestProbe = ms;
         slowestAt = (started - began) / 1000;
       }
-      await sleep(500);
+      await sleep(probePause);
     }
   })();
 
@@ -256,7 +260,7 @@ async function main(): Promise<void> {
   const lines = [
     `storefront ${resolve(values.storefront)}, ${readers} readers of ${kinds.join("/")} at ${rate} B/s for ${seconds} s`,
     `VmRSS idle ${mib(idle)}, peak ${mib(peak)}, at the end ${mib(during)}, 10 s after they left ${mib(after)} (idle + ${mib(after - idle)})`,
-    `narinfo probes: ${probes.length}, median ${median.toFixed(1)} ms, slowest ${slowestProbe.toFixed(1)} ms (${slowestAt.toFixed(1)} s after the readers began to come)`,
+    `narinfo probes: ${probes.length}, median ${median.toFixed(1)} ms, over 100 ms ${probes.filter((ms) => ms > 100).length}, slowest ${slowestProbe.toFixed(1)} ms (${slowestAt.toFixed(1)} s after the readers began to come)`,
     `after: V8 heap ${mib(metric("storefront_nodejs_heap_size_total_bytes"))} (used ${mib(metric("storefront_nodejs_heap_size_used_bytes"))}), external ${mib(metric("storefront_nodejs_external_memory_bytes"))}, streams in flight ${metric("storefront_streams_in_flight")}`,
     `readers answered: ${[...statuses].map(([status, count]) => `${status} ×${count}`).join(", ")}`,
   ];

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
+import { compressedStart } from "./compressed-starts.ts";
 import { isClientGone } from "./errors.ts";
 import { drainedOrClosed } from "./respond.ts";
 import { parseAcceptEncoding } from "./accept-encoding.ts";
@@ -123,12 +124,17 @@ export async function sendEncoded(
     readonly release?: (chunk: Buffer) => void;
   } = {},
 ): Promise<boolean> {
-  res.setHeader("content-encoding", encoding);
-  res.writeHead(200);
-  const encoder = createEncoder(encoding, settings);
-  const transforms: [Transform, ...Transform[]] =
-    options.tee === undefined ? [encoder] : [encoder, options.tee];
-  return pipeToResponse(res, source, transforms, options.release);
+  const started = await compressedStart();
+  try {
+    res.setHeader("content-encoding", encoding);
+    res.writeHead(200);
+    const encoder = createEncoder(encoding, settings);
+    const transforms: [Transform, ...Transform[]] =
+      options.tee === undefined ? [encoder] : [encoder, options.tee];
+    return await pipeToResponse(res, source, transforms, options.release, started);
+  } finally {
+    started();
+  }
 }
 
 /**
@@ -148,6 +154,7 @@ async function pipeToResponse(
   source: BodySource,
   transforms: readonly [Transform, ...Transform[]],
   release: (chunk: Buffer) => void = () => undefined,
+  socketFull: () => void = () => undefined,
 ): Promise<boolean> {
   const [first] = transforms;
   // pipeline() does not destroy its other streams when it cannot start (a response closed
@@ -167,6 +174,7 @@ async function pipeToResponse(
         if (error === undefined || error === null) release(chunk);
       });
       if (!flushed) await drainedOrClosed(first);
+      if (res.writableNeedDrain) socketFull();
     }
   } catch (error) {
     // The source failed (the store changed mid-NAR): the response is cut, never completed.

@@ -180,6 +180,7 @@ describe.skipIf(!hasNix)("nixos-module.nix and flake.nix", () => {
     expect(flake).toMatch(/makeWrapper \$\{nodejs_24\}\/bin\/node \$out\/bin\/storefront/);
     expect(flake).toContain('--add-flags "--max-semi-space-size=4 $out/lib/storefront/src/bin.js"');
     expect(flake).toContain("--set-default MALLOC_ARENA_MAX 1");
+    expect(flake).toContain("--set-default MALLOC_MMAP_THRESHOLD_ 65536");
     expect(flake).toContain("cp -r package.json README.md src node_modules $out/lib/storefront/");
   });
 

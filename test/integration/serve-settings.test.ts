@@ -28,24 +28,30 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
   const config = (workers: number): string =>
     `bind = "127.0.0.1:0"\nworkers = ${workers}\n${built.store.configLine}`;
 
-  it("serves with a small young generation and two malloc arenas, in the same process", async () => {
+  it("serves with a small young generation, one malloc arena and a fixed mmap threshold, in the same process", async () => {
     const server = processes.spawn(config(1));
     await listeningPort(server);
     const { args, env } = processOf(server.child.pid ?? 0);
     expect(args).toContain("--max-semi-space-size=4");
     expect(args.slice(-3, -1)).toEqual(["serve", "--config"]);
     expect(env.get("MALLOC_ARENA_MAX")).toBe("1");
+    expect(env.get("MALLOC_MMAP_THRESHOLD_")).toBe("65536");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
 
   it("keeps the operator's own settings", async () => {
     const server = processes.spawn(config(1), {
-      env: { MALLOC_ARENA_MAX: "4", NODE_OPTIONS: "--max-semi-space-size=8" },
+      env: {
+        MALLOC_ARENA_MAX: "4",
+        MALLOC_MMAP_THRESHOLD_: "131072",
+        NODE_OPTIONS: "--max-semi-space-size=8",
+      },
     });
     await listeningPort(server);
     const { args, env } = processOf(server.child.pid ?? 0);
     expect(args).not.toContain("--max-semi-space-size=4");
     expect(env.get("MALLOC_ARENA_MAX")).toBe("4");
+    expect(env.get("MALLOC_MMAP_THRESHOLD_")).toBe("131072");
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
 
@@ -53,6 +59,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
     // The operator's settings leave nothing else to start over for.
     const env = {
       MALLOC_ARENA_MAX: "1",
+      MALLOC_MMAP_THRESHOLD_: "65536",
       NODE_OPTIONS: "--max-semi-space-size=4",
       CACHE_DIRECTORY: tempDir("storefront-compile-"),
     };
@@ -76,6 +83,7 @@ describe.skipIf(!hasNix)("the serving process's memory settings", () => {
       const { args, env } = processOf(pid);
       expect(args).toContain("--max-semi-space-size=4");
       expect(env.get("MALLOC_ARENA_MAX")).toBe("1");
+      expect(env.get("MALLOC_MMAP_THRESHOLD_")).toBe("65536");
     }
     expect(await stopWith(server, "SIGTERM")).toBe(0);
   });
