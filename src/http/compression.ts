@@ -11,6 +11,7 @@ import { compressedStart } from "./compressed-starts.ts";
 import { isClientGone } from "./errors.ts";
 import { drainedOrClosed } from "./respond.ts";
 import { parseAcceptEncoding } from "./accept-encoding.ts";
+import { wantsBody } from "./answer.ts";
 
 export type ContentEncoding = "zstd" | "br" | "gzip";
 
@@ -53,8 +54,8 @@ export function negotiateEncoding(header: string | undefined): ContentEncoding |
 }
 
 /**
- * The encoding for this response: none for HEAD (its headers describe the plain body), for
- * bodies known to be tiny, when compression is off, or when the client takes none of ours.
+ * The encoding for this response: none for HEAD (its headers describe the plain body, whose
+ * length is known without making it; a compressed one's is not), for bodies known to be tiny, when compression is off, or when the client takes none of ours.
  * Ranged responses never get here: a range is of the plain body.
  */
 export function chooseEncoding(
@@ -62,7 +63,7 @@ export function chooseEncoding(
   settings: CompressionSettings,
   size?: number,
 ): ContentEncoding | undefined {
-  if (!settings.enable_compression || req.method === "HEAD") return undefined;
+  if (!settings.enable_compression || !wantsBody(req)) return undefined;
   if (size !== undefined && size < MIN_COMPRESSED_BYTES) return undefined;
   return negotiateEncoding(req.headers["accept-encoding"]);
 }
@@ -107,27 +108,48 @@ function createEncoder(encoding: ContentEncoding, settings: CompressionSettings)
 /** A body: chunks as they are made (a NAR, a tar), or already in memory (`[buffer]`). */
 export type BodySource = AsyncIterable<Buffer> | Iterable<Buffer>;
 
+/** What `writeEncoded` may do beside compressing. */
+export interface EncodeOptions {
+  readonly tee?: Transform | undefined;
+  readonly release?: (chunk: Buffer) => void;
+}
+
 /**
- * Sends `source` with `encoding`, compressed as it goes out, so without a Content-Length
- * (chunked). A `tee` sees the compressed bytes on their way (the compressed-NAR cache);
- * `release` gets each chunk of `source` back once the encoder is done with it (the NAR chunk
- * pool). Resolves as pipeToResponse does. For a large text already in memory (a `.ls`
- * listing): `chooseEncoding(req, config, bytes.length)`, then `sendEncoded(res, [bytes], ...)`.
+ * Sends `source` with `encoding` as a 200: the head, then the body as `writeEncoded` writes it.
+ * For a large text already in memory (a `.ls` listing): `chooseEncoding(req, config,
+ * bytes.length)`, then `sendEncoded(res, [bytes], ...)`.
  */
 export async function sendEncoded(
   res: ServerResponse,
   source: BodySource,
   encoding: ContentEncoding,
   settings: CompressionSettings,
-  options: {
-    readonly tee?: Transform | undefined;
-    readonly release?: (chunk: Buffer) => void;
-  } = {},
+  options: EncodeOptions = {},
+): Promise<boolean> {
+  res.writeHead(200, encodedHeaders(encoding));
+  return writeEncoded(res, source, encoding, settings, options);
+}
+
+/** The head of a body compressed as it goes out: no Content-Length, so chunked. */
+export function encodedHeaders(encoding: ContentEncoding): { "content-encoding": ContentEncoding } {
+  return { "content-encoding": encoding };
+}
+
+/**
+ * Writes `source` compressed with `encoding` after the head (see `encodedHeaders`). A `tee`
+ * sees the compressed bytes on their way (the compressed-NAR cache); `release` gets each chunk
+ * of `source` back once the encoder is done with it (the NAR chunk pool). Resolves as
+ * pipeToResponse does.
+ */
+export async function writeEncoded(
+  res: ServerResponse,
+  source: BodySource,
+  encoding: ContentEncoding,
+  settings: CompressionSettings,
+  options: EncodeOptions = {},
 ): Promise<boolean> {
   const started = await compressedStart();
   try {
-    res.setHeader("content-encoding", encoding);
-    res.writeHead(200);
     const encoder = createEncoder(encoding, settings);
     const transforms: [Transform, ...Transform[]] =
       options.tee === undefined ? [encoder] : [encoder, options.tee];

@@ -7,7 +7,8 @@ import { narHashDigest } from "../core/nix/path-info.ts";
 import { StorefrontError } from "../errors.ts";
 import type { ValidPathOnDisk } from "../store/nar/valid-path.ts";
 import { narBody } from "../store/nar-body.ts";
-import { chooseEncoding, sendEncoded, varyOnEncoding } from "./compression.ts";
+import type { Reply } from "./answer.ts";
+import { chooseEncoding, encodedHeaders, varyOnEncoding, writeEncoded } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
 import { IMMUTABLE, sendChunks } from "./respond.ts";
@@ -18,10 +19,14 @@ const NAR_TYPE = "application/x-nix-archive";
 /** What answering with a NAR uses. */
 export type NarResponseUses = "config" | "narCache" | "narLayouts" | "log";
 
-/** Answers GET or HEAD for the NAR of a valid path whose files are on disk. */
+/**
+ * Answers with the NAR of a valid path whose files are on disk, through `reply` (the body only
+ * for a GET: see answer.ts).
+ */
 export async function sendNar(
   { req, res, services }: RequestContext<NarResponseUses>,
   path: ValidPathOnDisk,
+  reply: Reply,
 ): Promise<void> {
   const { config } = services;
   const narHash32 = narHashDigest(path.info.narHash);
@@ -56,34 +61,46 @@ export async function sendNar(
   if (encoding === undefined) {
     // The NAR as it is, or one range of it: its length is known up front.
     const window = range.kind === "partial" ? range.range : undefined;
-    if (window === undefined) res.writeHead(200, { "content-length": size });
-    else {
-      res.writeHead(206, {
-        "content-range": contentRange(window, size),
-        "content-length": window.end - window.start,
-      });
-    }
-    if (req.method === "HEAD") res.end();
-    else {
-      const { body } = await narBody(services, path, window, undefined);
-      await sendChunks(res, body.chunks, body.written);
-    }
+    const body = async (): Promise<void> => {
+      const { body: nar } = await narBody(services, path, window, undefined);
+      await sendChunks(res, nar.chunks, nar.written);
+    };
+    await (window === undefined
+      ? reply({ status: 200, headers: { "content-length": size }, body })
+      : reply({
+          status: 206,
+          headers: {
+            "content-range": contentRange(window, size),
+            "content-length": window.end - window.start,
+          },
+          body,
+        }));
     return;
   }
   const nar = await narBody(services, path, undefined, encoding);
   if (nar.compressed) {
     // A static file: its length is known, unlike a NAR compressed as it goes out.
-    res.writeHead(200, { "content-encoding": encoding, "content-length": nar.length });
-    await sendChunks(res, nar.body.chunks, nar.body.written);
+    const { body } = nar;
+    await reply({
+      status: 200,
+      headers: { ...encodedHeaders(encoding), "content-length": nar.length },
+      body: () => sendChunks(res, body.chunks, body.written),
+    });
     return;
   }
   const { body, keep } = nar;
   try {
-    const whole = await sendEncoded(res, body.chunks, encoding, config, {
-      tee: keep?.tee(),
-      release: body.written,
+    await reply({
+      status: 200,
+      headers: encodedHeaders(encoding),
+      body: async () => {
+        const whole = await writeEncoded(res, body.chunks, encoding, config, {
+          tee: keep?.tee(),
+          release: body.written,
+        });
+        await (whole ? keep?.commit() : keep?.abort());
+      },
     });
-    await (whole ? keep?.commit() : keep?.abort());
   } catch (error) {
     await keep?.abort();
     throw error;

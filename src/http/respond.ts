@@ -2,6 +2,7 @@
 
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
+import { writeAnswer } from "./answer.ts";
 
 /** For content that never changes: NARs are named by hash. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -16,8 +17,11 @@ export function sendText(
   body: string | Buffer,
   headers: OutgoingHttpHeaders & { "content-type": string; "cache-control": string },
 ): void {
-  res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });
-  res.end(res.req.method === "HEAD" ? undefined : body);
+  void writeAnswer(res, {
+    status,
+    headers: { ...headers, "content-length": Buffer.byteLength(body) },
+    body,
+  });
 }
 
 /**

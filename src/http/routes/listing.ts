@@ -5,7 +5,8 @@ import { renderListing } from "../../core/nix/nar-listing.ts";
 import { narHashDigest } from "../../core/nix/path-info.ts";
 import { readListing } from "../../store/nar/file-listing.ts";
 import type { ValidPathOnDisk } from "../../store/nar/valid-path.ts";
-import { chooseEncoding, sendEncoded } from "../compression.ts";
+import { sendStreamed, type Reply } from "../answer.ts";
+import { chooseEncoding, encodedHeaders, writeEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
 import type { RequestContext, Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
@@ -22,15 +23,17 @@ export const listingRoute: Route<Uses> = {
     // Checked first: a bad hash or a missing path is answered at once, slots or none.
     const path = validPathOfHash(context.params[0] ?? "", context.services);
     // A listing can run to megabytes (a package with many files), held until it is sent: a
-    // body takes a slot among the streams, as a NAR does. HEAD sends none.
-    if (context.req.method === "HEAD") await sendListing(context, path);
-    else await context.services.streams.run(context.res, () => sendListing(context, path));
+    // body takes a slot among the streams, as a NAR does.
+    await sendStreamed(context.res, context.services.streams, (reply) =>
+      sendListing(context, path, reply),
+    );
   },
 };
 
 async function sendListing(
   { req, res, services: { config } }: RequestContext<Uses>,
   path: ValidPathOnDisk,
+  reply: Reply,
 ): Promise<void> {
   const body = Buffer.from(renderListing(await readListing(Buffer.from(path.realPath))));
   // Large listings are compressed.
@@ -38,10 +41,13 @@ async function sendListing(
   const etag = hashEtag(narHashDigest(path.info.narHash), encoding, "ls");
   if (answeredNotModified(req, res, config, etag)) return;
   res.setHeader("content-type", "application/json");
-  if (encoding === undefined) {
-    res.writeHead(200, { "content-length": body.length });
-    res.end(req.method === "HEAD" ? undefined : body);
-  } else {
-    await sendEncoded(res, [body], encoding, config);
-  }
+  await (encoding === undefined
+    ? reply({ status: 200, headers: { "content-length": body.length }, body })
+    : reply({
+        status: 200,
+        headers: encodedHeaders(encoding),
+        body: async () => {
+          await writeEncoded(res, [body], encoding, config);
+        },
+      }));
 }

@@ -5,6 +5,7 @@
 import { buildLogDir, parseDrvBaseName } from "../../core/nix/build-log.ts";
 import { hashPartOf, parseStoreHash } from "../../core/nix/store-path.ts";
 import { listsEncoding } from "../accept-encoding.ts";
+import { sendStreamed } from "../answer.ts";
 import { StorefrontError } from "../../errors.ts";
 import { openBuildLog } from "../../store/files/build-logs.ts";
 import { SHORT_LIVED, sendChunks } from "../respond.ts";
@@ -30,26 +31,22 @@ export const buildLogRoute: Route<"config" | "servedRoots" | "store" | "streams"
     if (log === undefined || hidden) {
       throw new StorefrontError("not_found", `no build log for ${drv}`);
     }
-    const send = async (): Promise<void> => {
-      const asStored = !log.bzip2 || listsEncoding(req.headers["accept-encoding"], "bzip2");
-      res.writeHead(200, {
-        "content-type": "text/plain; charset=utf-8",
-        // A rebuild (`--check`, or after the GC) writes a new log.
-        "cache-control": SHORT_LIVED,
-        vary: "Accept-Encoding",
-        ...(asStored ? { "content-length": log.size } : {}),
-        ...(asStored && log.bzip2 ? { "content-encoding": "bzip2" } : {}),
-      });
-      if (req.method === "HEAD") {
-        res.end();
-        return;
-      }
-      await sendChunks(res, log.chunks(!asStored));
-    };
     try {
-      // A body takes a slot among the streams; HEAD needs none.
-      if (req.method === "HEAD") await send();
-      else await streams.run(res, send);
+      await sendStreamed(res, streams, (reply) => {
+        const asStored = !log.bzip2 || listsEncoding(req.headers["accept-encoding"], "bzip2");
+        return reply({
+          status: 200,
+          headers: {
+            "content-type": "text/plain; charset=utf-8",
+            // A rebuild (`--check`, or after the GC) writes a new log.
+            "cache-control": SHORT_LIVED,
+            vary: "Accept-Encoding",
+            ...(asStored ? { "content-length": log.size } : {}),
+            ...(asStored && log.bzip2 ? { "content-encoding": "bzip2" } : {}),
+          },
+          body: () => sendChunks(res, log.chunks(!asStored)),
+        });
+      });
     } finally {
       await log.close();
     }

@@ -8,6 +8,7 @@ import { narHashDigest } from "../../core/nix/path-info.ts";
 import { parseNarHash32, parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { storeDirsOf, validPathOnDisk } from "../../store/nar/valid-path.ts";
+import { sendStreamed } from "../answer.ts";
 import { sendNar, type NarResponseUses } from "../nar-response.ts";
 import type { RequestContext, Route } from "../router.ts";
 
@@ -31,17 +32,14 @@ async function serveNar(
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }
   const { metrics, streams } = context.services;
-  const send = async (): Promise<void> => {
+  await sendStreamed(context.res, streams, async (reply) => {
     metrics.narStreamsInFlight.inc();
     try {
-      await sendNar(context, onDisk);
+      await sendNar(context, onDisk, reply);
     } finally {
       metrics.narStreamsInFlight.dec();
     }
-  };
-  // A HEAD sends no body: it needs no slot among the streams.
-  if (context.req.method === "HEAD") await send();
-  else await streams.run(context.res, send);
+  });
 }
 
 export const narRoutes: readonly Route<Uses>[] = [

@@ -2,6 +2,7 @@
 // type, directories as an HTML listing (or their index.html), symlinks followed while they
 // stay inside the store. For a built website or documentation, straight from the store.
 
+import { sendStreamed } from "../answer.ts";
 import { contentTypeFor } from "../content-type.ts";
 import { renderDirectoryPage } from "../../core/pages/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
@@ -79,28 +80,24 @@ function validPathCheck(store: PathInfoSource, storeDir: string): (baseName: str
   };
 }
 
-/** A file's contents, in a slot among the streams (HEAD needs none). */
-async function sendFile(context: RequestContext<Uses>, file: StoreFile): Promise<void> {
-  if (context.req.method === "HEAD") await sendFileNow(context, file);
-  else await context.services.streams.run(context.res, () => sendFileNow(context, file));
-}
-
-async function sendFileNow({ req, res }: RequestContext<Uses>, found: StoreFile): Promise<void> {
-  const file = await openFile(found.realPath);
-  try {
-    res.writeHead(200, {
-      "content-type": contentTypeFor(found.name.toString("latin1")),
-      "content-length": file.size,
-      // A store path never changes; when it is collected, the answer becomes a 404.
-      "cache-control": IMMUTABLE,
-      "x-content-type-options": "nosniff",
-    });
-    if (req.method === "HEAD") {
-      res.end();
-      return;
+/** A file's contents, in a slot among the streams. */
+function sendFile({ res, services }: RequestContext<Uses>, found: StoreFile): Promise<void> {
+  return sendStreamed(res, services.streams, async (reply) => {
+    const file = await openFile(found.realPath);
+    try {
+      await reply({
+        status: 200,
+        headers: {
+          "content-type": contentTypeFor(found.name.toString("latin1")),
+          "content-length": file.size,
+          // A store path never changes; when it is collected, the answer becomes a 404.
+          "cache-control": IMMUTABLE,
+          "x-content-type-options": "nosniff",
+        },
+        body: () => sendChunks(res, file.chunks()),
+      });
+    } finally {
+      await file.close();
     }
-    await sendChunks(res, file.chunks());
-  } finally {
-    await file.close();
-  }
+  });
 }

@@ -4,7 +4,8 @@
 
 import { narHashDigest } from "../../core/nix/path-info.ts";
 import { storePathTar } from "../../store/nar/store-path-tar.ts";
-import { chooseEncoding, sendEncoded } from "../compression.ts";
+import { sendStreamed } from "../answer.ts";
+import { chooseEncoding, encodedHeaders, writeEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
 import { sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
@@ -24,19 +25,17 @@ export const tarRoute: Route<"config" | "store" | "streams"> = {
     if (answeredNotModified(req, res, config, etag)) return;
     res.setHeader("content-type", "application/x-tar");
     res.setHeader("content-disposition", `attachment; filename="${baseName}.tar"`);
-    if (req.method === "HEAD") {
-      res.writeHead(200);
-      res.end();
-      return;
-    }
-    await services.streams.run(res, async () => {
-      const tar = storePathTar(realPath, stats, baseName);
-      if (encoding === undefined) {
-        res.writeHead(200);
-        await sendChunks(res, tar);
-      } else {
-        await sendEncoded(res, tar, encoding, config);
-      }
+    await sendStreamed(res, services.streams, (reply) => {
+      const tar = (): AsyncIterable<Buffer> => storePathTar(realPath, stats, baseName);
+      return encoding === undefined
+        ? reply({ status: 200, body: () => sendChunks(res, tar()) })
+        : reply({
+            status: 200,
+            headers: encodedHeaders(encoding),
+            body: async () => {
+              await writeEncoded(res, tar(), encoding, config);
+            },
+          });
     });
   },
 };
