@@ -176,7 +176,7 @@ export const configSchema = {
     }),
   }),
 
-  push: section("Uploads with `nix copy --to http://...` (issue 15).", {
+  push: section("Uploads with `nix copy --to http://...`.", {
     enable: boolean({
       doc: "accept `nix copy --to http://...` (see [Pushing](#pushing))",
       default: false,

@@ -1,4 +1,4 @@
-// Serving only the closures of chosen roots (`[exposure]`, issue 16): the set, how it is kept
+// Serving only the closures of chosen roots (`[exposure]`): the set, how it is kept
 // current, and its metrics.
 
 export { Exposure, type ServedTotals } from "./exposure.ts";

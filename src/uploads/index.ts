@@ -1,3 +1,3 @@
-// Uploads: `nix copy --to http://storefront` lands the closure in the served store (issue 15).
+// Uploads: `nix copy --to http://storefront` lands the closure in the served store.
 
 export { openUploads, type Uploads } from "./uploads.ts";

@@ -14,7 +14,7 @@ export interface LandingPageFacts {
   readonly private?: boolean;
   /**
    * The roots whose closures are served (`[exposure] only_closures_of`); undefined: the whole
-   * store. The caller decides what a reader may see: a private cache (issue 14) passes only
+   * store. The caller decides what a reader may see: a private cache passes only
    * what the reader is allowed to know, e.g. the count, and never a root's path to a stranger.
    */
   readonly servedRoots?: readonly string[] | { readonly count: number } | undefined;
