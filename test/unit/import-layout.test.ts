@@ -15,6 +15,21 @@ const SRC = new URL("../../src/", import.meta.url).pathname;
  * directly in src/ are `base` (errors, log, clock, version: imported from everywhere, importing
  * only each other), except `main.ts`, the entry, which may import anything.
  */
+/** What wires a running storefront may use: every room below it. */
+const BELOW_DAEMON = [
+  "core",
+  "base",
+  "config",
+  "metrics",
+  "process",
+  "store",
+  "nix-daemon",
+  "access",
+  "uploads",
+  "exposure",
+  "http",
+] as const;
+
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   /** Pure Nix formats and pages: no I/O, no other room. */
   core: [],
@@ -36,61 +51,12 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   /** Which paths are served: the closures of chosen roots, kept current. */
   exposure: ["core", "base", "config", "store"],
   /** The server, the route table and its routes: they ask the store. */
-  http: [
-    "core",
-    "base",
-    "config",
-    "metrics",
-    "process",
-    "store",
-    "nix-daemon",
-    "access",
-    "uploads",
-  ],
+  http: BELOW_DAEMON.filter((room) => room !== "exposure" && room !== "http"),
   /** What wires a running storefront: the app, store tasks, serving, the cluster's roles. */
-  daemon: [
-    "core",
-    "base",
-    "config",
-    "metrics",
-    "process",
-    "store",
-    "nix-daemon",
-    "access",
-    "uploads",
-    "exposure",
-    "http",
-  ],
+  daemon: BELOW_DAEMON,
   /** One file per command. */
-  cli: [
-    "core",
-    "base",
-    "config",
-    "metrics",
-    "process",
-    "store",
-    "nix-daemon",
-    "access",
-    "uploads",
-    "exposure",
-    "http",
-    "daemon",
-  ],
-  main: [
-    "core",
-    "base",
-    "config",
-    "metrics",
-    "process",
-    "store",
-    "nix-daemon",
-    "access",
-    "uploads",
-    "exposure",
-    "http",
-    "daemon",
-    "cli",
-  ],
+  cli: [...BELOW_DAEMON, "daemon"],
+  main: [...BELOW_DAEMON, "daemon", "cli"],
 };
 
 function sourceFiles(dir: string): string[] {
