@@ -2,7 +2,7 @@
 // narinfo strictly, claim the NAR staged for it, check the two against each other, the URL, the
 // store (references) and the trusted keys, hand the NAR to the Nix daemon, make the path
 // visible at once, record the push; the staged NAR is removed in the `finally`, whatever
-// happened.
+// happened, and before the answer.
 
 import { createReadStream } from "node:fs";
 import { parseStoreHash } from "../../core/nix/store-path.ts";
@@ -30,10 +30,7 @@ export async function putNarInfo(context: RequestContext): Promise<void> {
   try {
     // Already there (pushed before, or by another route): nothing to do, and nothing to check
     // against an upload, which Nix may have skipped.
-    if (store.pathInfo(urlHash)?.storePath === info.storePath) {
-      reply(context);
-      return;
-    }
+    if (store.pathInfo(urlHash)?.storePath === info.storePath) return;
     if (claimed === undefined) throw refuse(uploads, "mismatch", "no NAR uploaded for it");
     const problem = mismatch(info, urlHash, storeDir, claimed.staged);
     if (problem !== undefined) throw refuse(uploads, "mismatch", problem);
@@ -80,10 +77,12 @@ export async function putNarInfo(context: RequestContext): Promise<void> {
       narSize: info.narSize,
     });
     log.info("path pushed", { path: info.storePath, narSize: info.narSize, token });
-    reply(context);
   } finally {
     await claimed?.release();
   }
+  // Answered only once the staged NAR is gone: Nix may end the moment it reads the answer, and
+  // what it pushed must then have left nothing behind.
+  reply(context);
 }
 
 function reply({ res }: RequestContext): void {
