@@ -24,9 +24,12 @@ const BELOW_DAEMON = [
   "process",
   "store",
   "nix-daemon",
+  "state",
   "access",
   "uploads",
   "exposure",
+  "budget",
+  "status",
   "http",
 ] as const;
 
@@ -46,10 +49,16 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "nix-daemon": ["core", "base"],
   /** Who may read, push and pin: the tokens, and the one decision made before a route runs. */
   access: ["core", "base", "config", "metrics"],
+  /** storefront's own SQLite database: last use, history, pushes, GC runs. */
+  state: ["core", "base", "config", "metrics"],
   /** Pushed paths: staged, decoded, checked, handed to the Nix daemon, recorded. */
-  uploads: ["core", "base", "config", "metrics", "nix-daemon"],
+  uploads: ["core", "base", "config", "metrics", "nix-daemon", "state"],
   /** Which paths are served: the closures of chosen roots, kept current. */
   exposure: ["core", "base", "config", "store"],
+  /** The store kept within its budget: dead paths deleted, least recently used first. */
+  budget: ["core", "base", "config", "metrics", "store", "nix-daemon", "state"],
+  /** The status page and its JSON: what the store, the state and the pins say, rendered. */
+  status: ["core", "base", "config", "store", "state"],
   /** The server, the route table and its routes: they ask the store. */
   http: BELOW_DAEMON.filter((room) => room !== "exposure" && room !== "http"),
   /** What wires a running storefront: the app, store tasks, serving, the cluster's roles. */
