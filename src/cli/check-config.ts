@@ -19,7 +19,7 @@ function accessSummary(tokens: readonly Token[]): string {
 /** Checks `config` as `serve` would at start; prints a summary and returns the exit code. */
 export function checkConfig(config: Config, log: Logger): number {
   loadTlsCredentials(config);
-  const app = openApp(config, log, { narCache: false });
+  const app = openApp(config, log, { narCache: false, state: false });
   const served = app.exposure?.totals();
   app.close();
   const keys = app.services.keys.map((key) => key.name);

@@ -73,7 +73,7 @@ export function spawnServer(dir: string, toml: string, options: ServeOptions = {
   const env =
     options.inheritEnv === false
       ? { ...options.env }
-      : { ...process.env, CACHE_DIRECTORY: dir, ...options.env };
+      : { ...process.env, CACHE_DIRECTORY: dir, STATE_DIRECTORY: dir, ...options.env };
   // The PID is only known once the process exists: the shell sets it, then becomes storefront.
   const child =
     options.listenPidIsChild === true
