@@ -262,7 +262,12 @@ export async function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cacheDirectory = tempDir("storefront-cli-cache-");
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, CACHE_DIRECTORY: cacheDirectory, ...env },
+    env: {
+      ...process.env,
+      CACHE_DIRECTORY: cacheDirectory,
+      STATE_DIRECTORY: cacheDirectory,
+      ...env,
+    },
   });
   let stdout = "";
   let stderr = "";
