@@ -289,4 +289,25 @@ describe.skipIf(!hasNix)("a budget that only live paths stand in the way of", ()
       await server.stop();
     }
   });
+
+  it("the daemon checks soon after new paths are registered (a push), not only every interval", async () => {
+    const server = await startServer(
+      work,
+      configFor(daemon, work, 'max_store_size = "1K"\ninterval = 3600\n'),
+    );
+    try {
+      // The check at start: over budget, and only live paths.
+      await server.waitForLog(/warn store over its budget and nothing dead left to delete/);
+      const files = tempDir("storefront-gc-new-");
+      const added = addFile(daemon, files, "new-dead", 10_000);
+      // Deleted, and the store still over budget: the rest is alive.
+      await server.waitForLog(/warn store over its budget and nothing dead left.* paths=1 /);
+      expect(existsSync(daemon.store.realPath(added))).toBe(false);
+      const metrics = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+      expect(sumOf(metrics, "storefront_gc_deleted_paths_total")).toBe(1);
+      expect(sumOf(metrics, "storefront_gc_runs_total")).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
 });
