@@ -141,13 +141,20 @@ export async function collect(options: CollectOptions): Promise<CollectResult> {
   const deletedBytes = deletedPaths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
   const unmet = over > 0;
 
-  options.state?.forgetUses(deletedPaths.map((path) => hashPart(options.storeDir, path)));
-  options.state?.addGcRun({
-    time: started,
-    paths: deletedPaths.length,
-    bytes: deletedBytes,
-    unmet,
-  });
+  try {
+    options.state?.forgetUses(deletedPaths.map((path) => hashPart(options.storeDir, path)));
+    options.state?.addGcRun({
+      time: started,
+      paths: deletedPaths.length,
+      bytes: deletedBytes,
+      unmet,
+    });
+  } catch (error) {
+    // The paths are deleted all the same; only the record of it is lost.
+    log.warn("could not record a run of the budget in the state database", {
+      detail: String(error),
+    });
+  }
   if (metrics !== undefined) {
     metrics.runs.inc();
     metrics.deletedPaths.inc(deletedPaths.length);

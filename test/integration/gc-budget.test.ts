@@ -204,11 +204,15 @@ describe.skipIf(!hasNix)("the store's budget (storefront gc)", () => {
     expect(again.stdout).toMatch(/^within budget: .*; nothing deleted\n$/);
   });
 
-  it("refuses to run without a budget, naming the keys", async () => {
+  it("refuses to run without a budget, naming the keys, and a wrong command line", async () => {
     writeFileSync(gcConfig, configFor(daemon, work, "interval = 60\n"));
     const result = await cli(["gc"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("no budget: set [gc] max_store_size");
+    // A wrong command line is exit 2, with the help.
+    const wrong = await cli(["gc", "--now"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("Usage: storefront gc [--dry-run] [--config FILE]");
   });
 });
 
