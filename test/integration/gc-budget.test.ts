@@ -13,7 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateDatabase } from "../../src/state/state-database.ts";
 import { StoreIndex } from "../../src/store/db/store-index.ts";
-import { hashOf, hasNix } from "../support/nix.ts";
+import { baseNameOf, hashOf, hasNix } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { parseMetrics, sumOf } from "../support/metrics.ts";
 import { runCli, startServer, type RunningServer } from "../support/server.ts";
@@ -87,7 +87,7 @@ describe.skipIf(!hasNix)("the store's budget (storefront gc)", () => {
     for (let i = 0; i < 4; i++) old.push(addFile(daemon, files, `old-${i}`, (i + 1) * 40_000));
     for (let i = 0; i < 2; i++) fresh.push(addFile(daemon, files, `fresh-${i}`, 30_000));
     for (let i = 0; i < 2; i++) pinned.push(addFile(daemon, files, `pinned-${i}`, 200_000));
-    for (let i = 0; i < 2; i++) downloaded.push(addFile(daemon, files, `used-${i}`, 100_000));
+    for (let i = 0; i < 3; i++) downloaded.push(addFile(daemon, files, `used-${i}`, 100_000));
     sizes = narSizes(daemon, [stale, ...old, ...fresh, ...pinned, ...downloaded]);
     const now = Date.now();
     // Registered 60 days ago, as if pushed then: Nix's own column, in seconds.
@@ -119,14 +119,27 @@ describe.skipIf(!hasNix)("the store's budget (storefront gc)", () => {
     await daemon.stop();
   });
 
-  it("records a download's use in the state database within seconds", async () => {
-    for (const path of downloaded) {
-      const narinfo = await (await fetch(`${server.url}/${hashOf(path)}.narinfo`)).text();
-      const url = /^URL: (.*)$/m.exec(narinfo)?.[1] ?? "";
-      const response = await fetch(`${server.url}/${url}`);
-      expect(response.status).toBe(200);
+  it("records a download's use (a NAR, a .tar, a /serve file; not a HEAD) within seconds", async () => {
+    const [nar = "", tar = "", served = ""] = downloaded;
+    const narinfo = await (await fetch(`${server.url}/${hashOf(nar)}.narinfo`)).text();
+    const narUrl = `${server.url}/${/^URL: (.*)$/m.exec(narinfo)?.[1] ?? ""}`;
+    const urls = [
+      narUrl,
+      `${server.url}/${hashOf(tar)}.tar`,
+      `${server.url}/serve/${baseNameOf(served)}`,
+    ];
+    for (const url of urls) {
+      const response = await fetch(url);
+      expect([url, response.status]).toEqual([url, 200]);
       await response.arrayBuffer();
     }
+    // A HEAD reads nothing: no use.
+    const untouched = old[3] ?? "";
+    const untouchedInfo = await (await fetch(`${server.url}/${hashOf(untouched)}.narinfo`)).text();
+    const head = await fetch(`${server.url}/${/^URL: (.*)$/m.exec(untouchedInfo)?.[1] ?? ""}`, {
+      method: "HEAD",
+    });
+    expect(head.status).toBe(200);
     const requested = Date.now();
     const state = new StateDatabase(join(work, "state"), { busyTimeoutMs: 5000 });
     try {
@@ -138,6 +151,9 @@ describe.skipIf(!hasNix)("the store's budget (storefront gc)", () => {
           ),
         "the downloads' last use in state.sqlite",
         5000,
+      );
+      expect(state.lastUses([hashOf(untouched)]).get(hashOf(untouched))).toBeLessThan(
+        requested - 30 * DAY_MS,
       );
     } finally {
       state.close();
