@@ -225,6 +225,17 @@ describe.skipIf(!hasNix)("the store's budget (storefront gc)", () => {
     const result = await cli(["gc"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("no budget: set [gc] max_store_size");
+    // A Nix daemon that cannot be reached is named, with the key that names it.
+    const socket = join(work, "no-socket");
+    writeFileSync(
+      gcConfig,
+      configFor(daemon, work, 'max_store_size = "1K"\n').replace(daemon.socketPath, socket),
+    );
+    const unreachable = await cli(["gc", "--dry-run"]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain(
+      `storefront: cannot use the Nix daemon at ${socket} (daemon_socket):`,
+    );
     // A wrong command line is exit 2, with the help.
     const wrong = await cli(["gc", "--now"]);
     expect(wrong.code).toBe(2);
