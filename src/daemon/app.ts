@@ -23,6 +23,7 @@ import { StoreIndex } from "../store/db/store-index.ts";
 import { VERSION } from "../version.ts";
 import { Exposure, registerExposureMetrics } from "../exposure/index.ts";
 import { openUploads } from "../uploads/index.ts";
+import { openState, type OpenedState } from "../state/open-state.ts";
 
 export interface App {
   readonly services: Services;
@@ -40,6 +41,8 @@ export interface App {
   readonly index: StoreIndex;
   /** The served set when `[exposure] only_closures_of` is set; its watches start in serving. */
   readonly exposure: Exposure | undefined;
+  /** storefront's own database and its batched writer; undefined when off or unusable. */
+  readonly state: OpenedState | undefined;
   close(): void;
 }
 
@@ -59,13 +62,19 @@ export interface AppOptions {
    * warned about any that others can read, so the worker does not warn again. Default: off.
    */
   readonly checkedByPrimary?: boolean;
+  /**
+   * Open the state database (last uses, history, pushes). Off for `--check-config`, which
+   * must leave no trace. Default: on.
+   */
+  readonly state?: boolean;
 }
 
 export function openApp(config: Config, log: Logger, options: AppOptions = {}): App {
   const warnTo = options.checkedByPrimary === true ? undefined : log;
   const keys = loadSigningKeys(config.sign_key_paths, warnTo);
   const tokens = loadTokens(config, warnTo);
-  const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
+  const clock = options.clock ?? systemClock;
+  const roots = new GcRoots(config.gcroots.dir, clock);
   const narInfoCache = new NarInfoCache();
   // Checked before anything is opened: an entry that is no root stops the start, naming it.
   const exposure =
@@ -91,6 +100,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
   const index = new StoreIndex(config.nix_db_path);
   const pins = new PinService(roots, index, config.virtual_nix_store, config.real_nix_store);
   const metrics = options.metrics ?? createMetrics();
+  const state = options.state === false ? undefined : openState(config, clock, log);
   const cacheDirectory =
     options.narCache === false ? undefined : CacheDirectory.open(config.nar_cache, log);
   const narCache =
@@ -119,7 +129,8 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     narLayouts: narCache?.layouts,
     servedRoots: exposure?.entries,
     // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
-    uploads: options.narCache === false ? undefined : openUploads(config, metrics, log),
+    lastUse: state?.writer,
+    uploads: options.narCache === false ? undefined : openUploads(config, metrics, state?.writer),
     streams: new StreamSlots(config.max_streams, {
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
@@ -139,11 +150,13 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     roots,
     index,
     exposure,
+    state,
     close: () => {
       store.close();
       index.close();
       exposure?.close();
       services.uploads?.close();
+      state?.close();
     },
   };
 }
