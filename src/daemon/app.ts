@@ -20,6 +20,9 @@ import { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
 import { PinService } from "../store/roots/pins.ts";
 import { StoreIndex } from "../store/db/store-index.ts";
+import { StoreOverview } from "../store/db/store-overview.ts";
+import { StatusService } from "../status/status-service.ts";
+import type { StateReader } from "../state/records.ts";
 import { VERSION } from "../version.ts";
 import { Exposure, registerExposureMetrics } from "../exposure/index.ts";
 import { openUploads } from "../uploads/index.ts";
@@ -102,6 +105,25 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           layouts: new NarLayoutCache(cacheDirectory),
         };
   if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
+  // storefront's state database (history, pushes, GC runs) once there is one; until then the
+  // status page says "no history yet". The `[gc]` budget goes to `budget` below likewise.
+  const state: StateReader | undefined = undefined;
+  // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
+  const overview =
+    config.status.enable && options.narCache !== false
+      ? new StoreOverview(config.nix_db_path)
+      : undefined;
+  const status =
+    overview &&
+    new StatusService({
+      overview,
+      pins: roots,
+      storeDir: config.virtual_nix_store,
+      realStoreDir: config.real_nix_store,
+      state,
+      budget: undefined,
+      serves: exposure && ((id) => exposure.serves(id)),
+    });
   if (exposure !== undefined) registerExposureMetrics(metrics.registry, exposure);
   // Routes read the keys and tokens from here on every request, so a reload replaces them
   // without a restart; nothing else in the services changes.
@@ -124,6 +146,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
     }),
+    status,
   };
   return {
     services,
@@ -142,6 +165,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     close: () => {
       store.close();
       index.close();
+      overview?.close();
       exposure?.close();
       services.uploads?.close();
     },
