@@ -60,11 +60,12 @@ export function niceStep(span: number, count: number): number {
   return step * power;
 }
 
-/** The left axis: 0 to a multiple of a nice step in the largest value's binary unit. */
+/** The left axis: 0 to a multiple of a nice step in the largest value's binary unit (1 KiB at least). */
 export function bytesAxis(max: number): { top: number; step: number } {
-  const unit = byteUnit(Math.max(max, 1));
-  const step = niceStep(Math.max(max, 1) / unit.size, TICKS);
-  const steps = Math.max(1, Math.ceil(Math.max(max, 1) / unit.size / step));
+  const span = Math.max(max, 1024);
+  const unit = byteUnit(span);
+  const step = niceStep(span / unit.size, TICKS);
+  const steps = Math.max(1, Math.ceil(span / unit.size / step));
   return { top: steps * step * unit.size, step: step * unit.size };
 }
 
@@ -123,7 +124,8 @@ export function timeTicks(since: number, until: number): { time: number; label: 
     return ticks;
   }
   const start = new Date(since);
-  const months = Math.max(1, Math.ceil(spanDays / 30 / 12));
+  // At most about 12 labels: one a month over a year (a month is 30.44 days on average).
+  const months = Math.max(1, Math.ceil(spanDays / 30.44 / 12));
   let year = start.getUTCFullYear();
   let month = start.getUTCMonth() + 1;
   for (;;) {
