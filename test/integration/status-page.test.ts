@@ -110,13 +110,15 @@ describe.skipIf(!hasNix)("the status page of a real store", () => {
     ]);
     expect(made.code, made.stderr).toBe(0);
     readSecret = readFileSync(secretPath, "utf8").trim();
+    const privateAccess = `[access]\npublic = false\n[[access.tokens]]\nname = "ci"\nsecret_path = ${JSON.stringify(secretPath)}\nscopes = ["read"]\n`;
     [publicServer, privateServer, disabledServer] = await Promise.all([
       startServer(tempDir("storefront-status-public-"), base),
+      startServer(tempDir("storefront-status-private-"), `${base}${privateAccess}`),
+      // Private too: an unknown path is a 404 there even without a token, where a route is a 401.
       startServer(
-        tempDir("storefront-status-private-"),
-        `${base}[access]\npublic = false\n[[access.tokens]]\nname = "ci"\nsecret_path = ${JSON.stringify(secretPath)}\nscopes = ["read"]\n`,
+        tempDir("storefront-status-off-"),
+        `${base}[status]\nenable = false\n${privateAccess}`,
       ),
-      startServer(tempDir("storefront-status-off-"), `${base}[status]\nenable = false\n`),
     ]);
   });
 
@@ -221,10 +223,13 @@ describe.skipIf(!hasNix)("the status page of a real store", () => {
 
   it("is a 404 like any unknown path when turned off", async () => {
     const unknown = await get(disabledServer.url, "/no-such-page");
+    expect(unknown.status).toBe(404);
     for (const path of ["/status", "/status.json", "/status?range=year"]) {
-      const off = await get(disabledServer.url, path);
-      expect(off.status).toBe(404);
-      expect(off.body.toString()).toBe(unknown.body.toString());
+      for (const headers of [{}, { authorization: basic("ci", readSecret) }]) {
+        const off = await get(disabledServer.url, path, { headers });
+        expect(off.status).toBe(404);
+        expect(off.body.toString()).toBe(unknown.body.toString());
+      }
     }
     expect((await get(disabledServer.url, "/")).status).toBe(200);
   });
