@@ -24,7 +24,7 @@ const STATUS_STYLE =
   ".legend{list-style:none;padding:0;margin:0.5rem 0;display:flex;flex-wrap:wrap;gap:0.25rem 1.25rem;font-size:0.9rem}" +
   ".swatch{display:inline-block;width:1.5rem;height:0;border-top:3px solid;vertical-align:middle;margin-right:0.4rem}" +
   ".dashed{border-top-style:dashed}" +
-  "nav a,nav strong{margin-right:0.75rem}";
+  "nav{margin-bottom:0.5rem}";
 
 const RANGE_TITLE: Readonly<Record<StatusRange, string>> = {
   month: `the last ${RANGE_DAYS.month} days`,
@@ -69,13 +69,19 @@ function budgetText(budget: StatusData["budget"]): string {
   return parts.length === 0 ? "none" : parts.join(", ");
 }
 
+/** `, 76 % of the budget`, when there is a size budget. */
+function budgetShare(narBytes: number, maxStoreSize: number | null): string {
+  if (maxStoreSize === null || maxStoreSize <= 0) return "";
+  return `, ${Math.round((narBytes / maxStoreSize) * 100)}\u00a0% of the budget`;
+}
+
 function rangeNav(range: StatusRange): string {
   const links = (Object.keys(RANGE_TITLE) as StatusRange[]).map((r) =>
     r === range
       ? `<strong>${RANGE_TITLE[r]}</strong>`
       : `<a href="?range=${r}">${RANGE_TITLE[r]}</a>`,
   );
-  return `<nav>${links.join("")}</nav>`;
+  return `<nav class="muted">Show: ${links.join(" · ")}</nav>`;
 }
 
 function legend(freeSpaceDrawn: boolean, budget: StatusData["budget"]): string {
@@ -153,7 +159,7 @@ export function renderStatusPage(data: StatusData): string {
 <table>
 <tr><th>Store</th><td><code>${escapeHtml(storeDir)}</code></td></tr>
 <tr><th>Paths</th><td>${formatCount(store.paths)}</td></tr>
-<tr><th>Size</th><td>${formatBytes(store.narBytes)} (NAR bytes of all valid paths)</td></tr>
+<tr><th>Size</th><td>${formatBytes(store.narBytes)} (NAR bytes of all valid paths)${budgetShare(store.narBytes, data.budget.maxStoreSize)}</td></tr>
 <tr><th>Free space</th><td>${store.freeBytes === null ? "unknown" : `${formatBytes(store.freeBytes)} on the store's file system`}</td></tr>
 <tr><th>Budget</th><td>${budgetText(data.budget)}</td></tr>
 </table>

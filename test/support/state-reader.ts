@@ -29,19 +29,23 @@ const HOUR_MS = 60 * 60 * 1000;
 const GIB = 1024 ** 3;
 
 /**
- * `count` samples, one every `everyMs` up to `until`: a store that grows, then is collected back
- * below its budget, with free space falling and rising as it does.
+ * `count` samples, one every `everyMs` up to `until`: a store that grows by pushes (unevenly,
+ * but the same every run) and is collected back below its budget whenever it passes 185 GiB,
+ * with free space falling and rising as it does.
  */
 export function growingStore(count: number, until: number, everyMs = 6 * HOUR_MS): HistorySample[] {
-  return Array.from({ length: count }, (_, i) => {
-    const growth = (i % 40) / 40;
-    const narBytes = Math.round((60 + 100 * growth) * GIB);
-    return {
+  const samples: HistorySample[] = [];
+  let narBytes = 110 * GIB;
+  for (let i = 0; i < count; i++) {
+    narBytes += (0.6 + 0.5 * Math.sin(i * 0.7) + 0.3 * Math.sin(i * 0.13)) * GIB;
+    if (narBytes > 185 * GIB) narBytes -= 55 * GIB;
+    samples.push({
       time: until - (count - 1 - i) * everyMs,
-      paths: Math.round(20_000 + 30_000 * growth),
-      narBytes,
-      freeBytes: Math.round(260 * GIB - narBytes),
-      pinnedBytes: Math.round(40 * GIB + 10 * growth * GIB),
-    };
-  });
+      paths: Math.round((narBytes / GIB) * 310),
+      narBytes: Math.round(narBytes),
+      freeBytes: Math.round(300 * GIB - narBytes),
+      pinnedBytes: Math.round((38 + 4 * Math.sin(i * 0.05) + i * 0.01) * GIB),
+    });
+  }
+  return samples;
 }

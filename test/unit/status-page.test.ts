@@ -59,7 +59,7 @@ describe("the status page", () => {
     const page = renderStatusPage(data());
     expect(page).toContain("<h1>Store status</h1>");
     expect(page).toContain("<tr><th>Paths</th><td>12\u202f345</td></tr>");
-    expect(page).toContain("80 GiB (NAR bytes of all valid paths)");
+    expect(page).toContain("80 GiB (NAR bytes of all valid paths), 40\u00a0% of the budget");
     expect(page).toContain("120 GiB on the store's file system");
     expect(page).toContain("store at most 200 GiB, at least 20 GiB free");
     expect(page).toContain("<h2>Over the last 30 days</h2>");
