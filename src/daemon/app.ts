@@ -20,7 +20,7 @@ import { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
 import { PinService } from "../store/roots/pins.ts";
 import { StoreIndex } from "../store/db/store-index.ts";
-import { StoreOverview } from "../store/db/store-overview.ts";
+import { ThreadedStoreOverview } from "../store/db/overview-thread.ts";
 import { StatusService } from "../status/status-service.ts";
 import type { StateReader } from "../state/records.ts";
 import { VERSION } from "../version.ts";
@@ -109,21 +109,18 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
   // status page says "no history yet". The `[gc]` budget goes to `budget` below likewise.
   const state: StateReader | undefined = undefined;
   // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
-  const overview =
-    config.status.enable && options.narCache !== false
-      ? new StoreOverview(config.nix_db_path)
-      : undefined;
   const status =
-    overview &&
-    new StatusService({
-      overview,
-      pins: roots,
-      storeDir: config.virtual_nix_store,
-      realStoreDir: config.real_nix_store,
-      state,
-      budget: undefined,
-      serves: exposure && ((id) => exposure.serves(id)),
-    });
+    config.status.enable && options.narCache !== false
+      ? new StatusService({
+          overview: new ThreadedStoreOverview(config.nix_db_path),
+          pins: roots,
+          storeDir: config.virtual_nix_store,
+          realStoreDir: config.real_nix_store,
+          state,
+          budget: undefined,
+          serves: exposure && ((id) => exposure.serves(id)),
+        })
+      : undefined;
   if (exposure !== undefined) registerExposureMetrics(metrics.registry, exposure);
   // Routes read the keys and tokens from here on every request, so a reload replaces them
   // without a restart; nothing else in the services changes.
@@ -165,7 +162,6 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     close: () => {
       store.close();
       index.close();
-      overview?.close();
       exposure?.close();
       services.uploads?.close();
     },

@@ -1,15 +1,15 @@
 // The status page's data source in a running storefront: the store's figures measured at most
 // once per CACHE_MS, whatever the number of requests, and the state read for each range.
 //
-// What a measurement costs (see store/db/store-overview.ts): one pass over ValidPaths for the
-// totals, a walk back from the newest row to find TOP_LEVEL_CANDIDATES top-level paths, one
-// recursive query for their closures and one for the pins' closures, and a statfs. That is
-// tens of milliseconds on a store of 100k paths, paid at most once per CACHE_MS per process;
+// What a measurement costs (see store/db/store-overview.ts): a pass over ValidPaths and one
+// over Refs into typed arrays, a walk of integers per closure (the pins', and the
+// TOP_LEVEL_CANDIDATES newest top-level paths'), and a statfs: well under a second on a store
+// of 100k paths, paid at most once per CACHE_MS per process, and only while someone looks;
 // nothing walks the store's files.
 
 import { statfsSync } from "node:fs";
 import type { StateReader } from "../state/records.ts";
-import type { ClosureSize, TopLevelClosure } from "../store/db/store-overview.ts";
+import type { Overview, OverviewRequest } from "../store/db/store-overview.ts";
 import type { Pin } from "../store/roots/gc-roots.ts";
 import {
   assembleStatus,
@@ -24,16 +24,9 @@ import {
 /** How long a measurement of the store is shown before it is taken again. */
 export const CACHE_MS = 10_000;
 
-/** What the page asks of Nix's database; store/db/store-overview.ts answers it. */
+/** What the page asks of Nix's database; store/db/overview-thread.ts answers it. */
 export interface StoreOverviewSource {
-  totals(): ClosureSize;
-  largestTopLevelClosures(
-    candidates: number,
-    limit: number,
-    keep?: (id: number) => boolean,
-  ): TopLevelClosure[];
-  closuresOf(groups: readonly (readonly string[])[]): ClosureSize[];
-  snapshot<T>(read: () => T): T;
+  measure(request: OverviewRequest): Promise<Overview>;
 }
 
 export interface PinList {
@@ -52,7 +45,7 @@ export interface StatusServiceOptions {
   readonly budget?: Budget | undefined;
   /**
    * Which paths are served (`[exposure]`), by ValidPaths.id: the largest closures name only
-   * those. Undefined: the whole store.
+   * those (of the TOP_LEVEL_CANDIDATES newest top-level paths). Undefined: the whole store.
    */
   readonly serves?: ((id: number) => boolean) | undefined;
   /** Milliseconds since the epoch; default: Date.now. */
@@ -71,47 +64,54 @@ export function freeSpace(dir: string): number | undefined {
 
 export class StatusService {
   readonly #options: StatusServiceOptions;
-  #measured: { readonly at: number; readonly store: StoreStatus } | undefined;
+  /** The latest measurement, from its start: requests while it runs share it. */
+  #measured: { readonly at: number; readonly store: Promise<StoreStatus> } | undefined;
 
   constructor(options: StatusServiceOptions) {
     this.#options = options;
   }
 
-  status(range: StatusRange): StatusData {
-    const now = (this.#options.now ?? Date.now)();
+  async status(range: StatusRange): Promise<StatusData> {
+    const store = await this.#store();
     return assembleStatus({
-      now,
+      now: this.#now(),
       range,
-      store: this.#store(now),
+      store,
       state: this.#options.state,
       budget: this.#options.budget,
     });
   }
 
-  #store(now: number): StoreStatus {
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  #store(): Promise<StoreStatus> {
+    const now = this.#now();
     const measured = this.#measured;
     if (measured !== undefined && now - measured.at < CACHE_MS && now >= measured.at) {
       return measured.store;
     }
     const store = this.#measure();
     this.#measured = { at: now, store };
+    // A failed measurement is not kept: the next request tries again.
+    store.catch(() => {
+      if (this.#measured?.store === store) this.#measured = undefined;
+    });
     return store;
   }
 
-  #measure(): StoreStatus {
+  async #measure(): Promise<StoreStatus> {
     const { overview, pins, storeDir, realStoreDir, serves } = this.#options;
     const pinList = [...pins.list()].sort((a, b) => a.name.localeCompare(b.name));
-    const measured = overview.snapshot(() => ({
-      totals: overview.totals(),
-      pinClosures: overview.closuresOf(
-        pinList.map((pin) => pin.revisions.map((revision) => revision.storePath)),
-      ),
-      largest: overview.largestTopLevelClosures(
-        TOP_LEVEL_CANDIDATES,
-        LIMITS.largestClosures,
-        serves,
-      ),
-    }));
+    const measured = await overview.measure({
+      groups: pinList.map((pin) => pin.revisions.map((revision) => revision.storePath)),
+      candidates: TOP_LEVEL_CANDIDATES,
+    });
+    const largest = measured.topLevel
+      .filter((closure) => serves?.(closure.id) !== false)
+      .sort((a, b) => b.bytes - a.bytes || a.storePath.localeCompare(b.storePath))
+      .slice(0, LIMITS.largestClosures);
     return {
       storeDir,
       paths: measured.totals.paths,
@@ -121,10 +121,10 @@ export class StatusService {
         name: pin.name,
         revisions: pin.revisions.length,
         storePath: pin.revisions.at(-1)?.storePath ?? "",
-        closurePaths: measured.pinClosures[i]?.paths ?? 0,
-        closureBytes: measured.pinClosures[i]?.bytes ?? 0,
+        closurePaths: measured.groupClosures[i]?.paths ?? 0,
+        closureBytes: measured.groupClosures[i]?.bytes ?? 0,
       })),
-      largestClosures: measured.largest.map((closure) => ({
+      largestClosures: largest.map((closure) => ({
         storePath: closure.storePath,
         closurePaths: closure.paths,
         closureBytes: closure.bytes,

@@ -99,20 +99,21 @@ function countingOverview(): StoreOverviewSource & { readonly measured: () => nu
   let measured = 0;
   return {
     measured: () => measured,
-    totals: () => {
+    measure: (request) => {
       measured++;
-      return { paths: 10 * measured, bytes: 100 * measured };
+      return Promise.resolve({
+        totals: { paths: 10 * measured, bytes: 100 * measured },
+        groupClosures: request.groups.map((paths) => ({
+          paths: paths.length,
+          bytes: 7 * paths.length,
+        })),
+        topLevel: [
+          { id: 1, storePath: "/nix/store/1-served-small", paths: 2, bytes: 50 },
+          { id: 2, storePath: "/nix/store/2-hidden", paths: 3, bytes: 90 },
+          { id: 3, storePath: "/nix/store/3-served-large", paths: 3, bytes: 70 },
+        ],
+      });
     },
-    largestTopLevelClosures: (_candidates, limit, keep = () => true) =>
-      [
-        { id: 1, storePath: "/nix/store/1-served", paths: 2, bytes: 50 },
-        { id: 2, storePath: "/nix/store/2-hidden", paths: 3, bytes: 90 },
-      ]
-        .filter((c) => keep(c.id))
-        .slice(0, limit),
-    closuresOf: (groups) =>
-      groups.map((paths) => ({ paths: paths.length, bytes: 7 * paths.length })),
-    snapshot: (read) => read(),
   };
 }
 
@@ -123,7 +124,7 @@ const pin = (name: string, paths: string[]): Pin => ({
 });
 
 describe("the status service", () => {
-  it("measures the store at most once per CACHE_MS", () => {
+  it("measures the store at most once per CACHE_MS", async () => {
     const overview = countingOverview();
     let now = NOW;
     const service = new StatusService({
@@ -133,16 +134,18 @@ describe("the status service", () => {
       realStoreDir: "/",
       now: () => now,
     });
-    expect(service.status("month").store.paths).toBe(10);
+    // Requests while a measurement runs share it.
+    const [first, second] = await Promise.all([service.status("month"), service.status("year")]);
+    expect([first.store.paths, second.store.paths]).toEqual([10, 10]);
     now += CACHE_MS - 1;
-    expect(service.status("year").store.paths).toBe(10);
+    expect((await service.status("year")).store.paths).toBe(10);
     expect(overview.measured()).toBe(1);
     now += 1;
-    expect(service.status("month").store.paths).toBe(20);
+    expect((await service.status("month")).store.paths).toBe(20);
     expect(overview.measured()).toBe(2);
   });
 
-  it("lists the pins by name with what their revisions keep, and only served closures", () => {
+  it("lists the pins by name with what their revisions keep, and the largest served closures", async () => {
     const service = new StatusService({
       overview: countingOverview(),
       pins: {
@@ -150,20 +153,43 @@ describe("the status service", () => {
       },
       storeDir: "/nix/store",
       realStoreDir: "/",
-      serves: (id) => id === 1,
+      serves: (id) => id !== 2,
       now: () => NOW,
       budget: { maxStoreSize: 1, minFree: 2 },
     });
-    const data = service.status("month");
+    const data = await service.status("month");
     expect(data.pins).toEqual([
       { name: "api", revisions: 1, storePath: "/nix/store/a1", closurePaths: 1, closureBytes: 7 },
       { name: "web", revisions: 2, storePath: "/nix/store/w2", closurePaths: 2, closureBytes: 14 },
     ]);
     expect(data.largestClosures).toEqual([
-      { storePath: "/nix/store/1-served", closurePaths: 2, closureBytes: 50 },
+      { storePath: "/nix/store/3-served-large", closurePaths: 3, closureBytes: 70 },
+      { storePath: "/nix/store/1-served-small", closurePaths: 2, closureBytes: 50 },
     ]);
     expect(data.budget).toEqual({ maxStoreSize: 1, minFree: 2 });
     // The root file system: statfs answers.
     expect(data.store.freeBytes).toBeGreaterThan(0);
+  });
+});
+
+describe("a failed measurement", () => {
+  it("is not kept: the next request measures again", async () => {
+    let calls = 0;
+    const service = new StatusService({
+      overview: {
+        measure: () => {
+          calls++;
+          return calls === 1
+            ? Promise.reject(new Error("database locked"))
+            : countingOverview().measure({ groups: [], candidates: 1 });
+        },
+      },
+      pins: { list: () => [] },
+      storeDir: "/nix/store",
+      realStoreDir: "/",
+      now: () => NOW,
+    });
+    await expect(service.status("month")).rejects.toThrow("database locked");
+    expect((await service.status("month")).store.paths).toBe(10);
   });
 });

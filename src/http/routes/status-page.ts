@@ -10,7 +10,7 @@ import { NO_STORE, sendText } from "../respond.ts";
 import type { RequestContext, Route } from "../router.ts";
 
 /** The data for `?range=month` (the default) or `?range=year`; another range is a 400. */
-function statusFor({ query, services: { status } }: RequestContext<"status">): StatusData {
+function statusFor({ query, services: { status } }: RequestContext<"status">): Promise<StatusData> {
   if (status === undefined) throw new StorefrontError("not_found", "the status page is off");
   const range = parseRange(query.get("range"));
   if (range === undefined) {
@@ -24,8 +24,8 @@ export const statusPageRoute: Route<"status"> = {
   pattern: /^\/status$/,
   methods: ["GET"],
   scope: "read",
-  handle: (context) => {
-    sendText(context.res, 200, renderStatusPage(statusFor(context)), {
+  handle: async (context) => {
+    sendText(context.res, 200, renderStatusPage(await statusFor(context)), {
       "content-type": "text/html; charset=utf-8",
       "cache-control": NO_STORE,
     });
@@ -37,8 +37,8 @@ export const statusJsonRoute: Route<"status"> = {
   pattern: /^\/status\.json$/,
   methods: ["GET"],
   scope: "read",
-  handle: (context) => {
-    sendText(context.res, 200, `${JSON.stringify(statusFor(context))}\n`, {
+  handle: async (context) => {
+    sendText(context.res, 200, `${JSON.stringify(await statusFor(context))}\n`, {
       "content-type": "application/json",
       "cache-control": NO_STORE,
     });
