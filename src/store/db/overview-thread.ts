@@ -35,8 +35,8 @@ export class ThreadedStoreOverview {
         if (answer.ok) resolve(answer.overview);
         else fail(answer.message);
       });
-      worker.once("error", (error) => {
-        fail(error.message);
+      worker.once("error", (error: unknown) => {
+        fail(error instanceof Error ? error.message : String(error));
       });
       worker.once("exit", (code) => {
         // After an answer this changes nothing: a promise settles once.
