@@ -166,8 +166,7 @@ export function renderStatusPage(data: StatusData): string {
 ${historySection(data)}
 <h2>Pins</h2>
 ${table('<th>pin</th><th class="n">revisions</th><th>newest path</th><th class="n">closure paths</th><th class="n">closure size</th>', pins, "No pins.")}
-<p class="muted">A pin's closure counts what all its revisions keep alive.</p>
-<h2>Largest closures</h2>
+${pins.length === 0 ? "" : `<p class="muted">A pin's closure counts what all its revisions keep alive.</p>\n`}<h2>Largest closures</h2>
 ${table('<th>path</th><th class="n">closure paths</th><th class="n">closure size</th>', largest, "No paths.")}
 <p class="muted">Among the ${TOP_LEVEL_CANDIDATES} most recently registered top-level paths: outputs that no other path refers to.</p>
 <h2>Recent pushes</h2>
