@@ -159,6 +159,12 @@ export const configSchema = {
       default: undefined,
     }),
   }),
+  status: section("The status page.", {
+    enable: boolean({
+      doc: "serve `/status` and `/status.json` (see [The status page](#the-status-page))",
+      default: true,
+    }),
+  }),
   gcroots: section("GC roots made by pins.", {
     dir: absolutePath({
       doc: "where pins keep their roots; must be inside Nix's `gcroots` for Nix to honour them",

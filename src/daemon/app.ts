@@ -20,6 +20,8 @@ import { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
 import { PinService } from "../store/roots/pins.ts";
 import { StoreIndex } from "../store/db/store-index.ts";
+import { ThreadedStoreOverview } from "../store/db/overview-thread.ts";
+import { StatusService } from "../status/status-service.ts";
 import { VERSION } from "../version.ts";
 import { Exposure, registerExposureMetrics } from "../exposure/index.ts";
 import { openUploads } from "../uploads/index.ts";
@@ -112,6 +114,19 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           layouts: new NarLayoutCache(cacheDirectory),
         };
   if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
+  // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
+  const status =
+    config.status.enable && options.narCache !== false
+      ? new StatusService({
+          overview: new ThreadedStoreOverview(config.nix_db_path),
+          pins: roots,
+          storeDir: config.virtual_nix_store,
+          realStoreDir: config.real_nix_store,
+          state: state?.database,
+          budget: { maxStoreSize: config.gc.max_store_size, minFree: config.gc.min_free },
+          serves: exposure && ((id) => exposure.serves(id)),
+        })
+      : undefined;
   if (exposure !== undefined) registerExposureMetrics(metrics.registry, exposure);
   // Routes read the keys and tokens from here on every request, so a reload replaces them
   // without a restart; nothing else in the services changes.
@@ -135,6 +150,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
     }),
+    status,
   };
   return {
     services,

@@ -14,6 +14,7 @@ import type { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import type { PinService } from "../store/roots/pins.ts";
 import type { CompressedNarCache } from "../store/nar-cache/compressed-nar-cache.ts";
 import type { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
+import type { StatusService } from "../status/status-service.ts";
 import type { StreamSlots } from "./stream-slots.ts";
 import type { Uploads } from "../uploads/index.ts";
 import type { StateWriter } from "../state/state-writer.ts";
@@ -59,4 +60,6 @@ export interface Services {
   readonly lastUse: Pick<StateWriter, "used"> | undefined;
   /** Staging, the Nix daemon and the push record; undefined when `[push] enable` is off. */
   readonly uploads: Uploads | undefined;
+  /** The status page's data; undefined when `[status] enable` is off or nothing is served. */
+  readonly status: StatusService | undefined;
 }
