@@ -101,7 +101,7 @@ function historySection(data: StatusData): string {
   const heading = `<h2>Over ${RANGE_TITLE[data.range]}</h2>\n${rangeNav(data.range)}`;
   if (data.history.length === 0) {
     const why = data.stateAvailable
-      ? "storefront samples the store every <code>[gc] interval</code>; the first sample comes with the first interval."
+      ? "storefront samples the store when it starts and every <code>[gc] interval</code>; the first sample is on its way."
       : "storefront keeps no state database here.";
     return `${heading}\n<p class="muted">No history yet: ${why}</p>`;
   }
