@@ -30,3 +30,13 @@ export function listsEncoding(header: string | undefined, coding: string): boole
   if (header === undefined) return false;
   return (parseAcceptEncoding(header).get(coding) ?? 0) > 0;
 }
+
+/**
+ * Whether the body may go out as it is: always, unless the header refuses it (`identity;q=0`,
+ * or `*;q=0` without naming identity).
+ */
+export function acceptsIdentity(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  const weights = parseAcceptEncoding(header);
+  return (weights.get("identity") ?? weights.get("*") ?? 1) > 0;
+}

@@ -4,7 +4,7 @@
 
 import type { Config } from "../config/config.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Transform } from "node:stream";
+import { Writable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
 import { compressedStart } from "./compressed-starts.ts";
@@ -81,7 +81,7 @@ export function varyOnEncoding(res: ServerResponse, settings: CompressionSetting
   }
 }
 
-function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
+export function createEncoder(encoding: ContentEncoding, settings: CompressionSettings): Transform {
   switch (encoding) {
     case "zstd":
       return createZstdCompress({
@@ -153,17 +153,40 @@ export async function writeEncoded(
     const encoder = createEncoder(encoding, settings);
     const transforms: [Transform, ...Transform[]] =
       options.tee === undefined ? [encoder] : [encoder, options.tee];
-    return await pipeToResponse(res, source, transforms, options.release, started);
+    return await pipeThrough(res, source, transforms, options.release, started, (error) =>
+      isClientGone(error, res),
+    );
   } finally {
     started();
   }
 }
 
 /**
- * Streams `source` through `transforms` (an encoder, a tee) to `res`, with backpressure.
- * Resolves true when the body went out whole, false when the client went away (the source is
- * then stopped, so the disk is no longer read, and every transform is destroyed, so that its
- * memory and any file it writes are let go); a failing source rejects.
+ * Compresses `source` with `encoding` for `tee` alone, with no client to send it to: a
+ * compressed-NAR cache entry made in the background (compress-later.ts). True when the whole
+ * source went through; a failing source or tee rejects.
+ */
+export function encodeForTee(
+  source: BodySource,
+  encoding: ContentEncoding,
+  settings: CompressionSettings,
+  tee: Transform,
+  release?: (chunk: Buffer) => void,
+): Promise<boolean> {
+  const discard = new Writable({
+    write: (_chunk, _encoding, callback) => {
+      callback();
+    },
+  });
+  return pipeThrough(discard, source, [createEncoder(encoding, settings), tee], release);
+}
+
+/**
+ * Streams `source` through `transforms` (an encoder, a tee) to `sink` (a response), with
+ * backpressure. Resolves true when the body went out whole, false when the client went away
+ * (`gone` says which failures mean that; the source is then stopped, so the disk is no longer
+ * read, and every transform is destroyed, so that its memory and any file it writes are let
+ * go); a failing source rejects.
  *
  * The first transform is fed by hand, so that each chunk goes to `release` once that transform
  * is done with it (its write callback). Fed through Readable.from, a NAR compressed on the fly
@@ -171,19 +194,20 @@ export async function writeEncoded(
  * tens of MiB of it: a zstd pass of the benchmark closure peaked at 155 MiB VmRSS, and 118 MiB
  * stayed.
  */
-async function pipeToResponse(
-  res: ServerResponse,
+async function pipeThrough(
+  sink: Writable,
   source: BodySource,
   transforms: readonly [Transform, ...Transform[]],
   release: (chunk: Buffer) => void = () => undefined,
   socketFull: () => void = () => undefined,
+  gone: (error: unknown) => boolean = () => false,
 ): Promise<boolean> {
   const [first] = transforms;
   // pipeline() does not destroy its other streams when it cannot start (a response closed
   // already: ERR_STREAM_UNABLE_TO_PIPE), and the loop below would then wait forever for the
   // encoder to drain: whatever way the pipeline fails, every transform goes with it.
   let failure: { readonly error: unknown } | undefined;
-  const piped = pipeline([...transforms, res]).catch((error: unknown) => {
+  const piped = pipeline([...transforms, sink]).catch((error: unknown) => {
     failure = { error };
     for (const transform of transforms) transform.destroy();
   });
@@ -196,7 +220,7 @@ async function pipeToResponse(
         if (error === undefined || error === null) release(chunk);
       });
       if (!flushed) await drainedOrClosed(first);
-      if (res.writableNeedDrain) socketFull();
+      if (sink.writableNeedDrain) socketFull();
     }
   } catch (error) {
     // The source failed (the store changed mid-NAR): the response is cut, never completed.
@@ -207,6 +231,6 @@ async function pipeToResponse(
   if (!first.destroyed) first.end();
   await piped;
   if (failure === undefined) return true;
-  if (isClientGone(failure.error, res)) return false;
+  if (gone(failure.error)) return false;
   throw failure.error;
 }

@@ -3,7 +3,7 @@
 
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
@@ -15,6 +15,13 @@ import type { ListenTarget } from "../config/listen-address.ts";
 import { formatListenAddress } from "../config/listen-address.ts";
 import { limitConnections, type ConnectionLimit } from "./connection-limit.ts";
 import type { RequestHandler } from "./handler.ts";
+
+/**
+ * node:http as CommonJS has it. Imported as an ES module, Node builds its namespace by reading
+ * every export, and the lazy ones (WebSocket, MessageEvent) load undici, which a server never
+ * uses: ~110 ms of every start and ~16 MiB of RSS for the life of the process (Node 24).
+ */
+const { createServer: createHttpServer } = process.getBuiltinModule("node:http");
 
 /** Where to listen: an address from `bind`, or a socket systemd passed (socket activation). */
 

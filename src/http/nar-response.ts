@@ -7,7 +7,11 @@ import { narHashDigest } from "../core/nix/path-info.ts";
 import { StorefrontError } from "../errors.ts";
 import type { ValidPathOnDisk } from "../store/nar/valid-path.ts";
 import { narBody } from "../store/nar-body.ts";
+import type { StoreBody } from "../store/nar/body.ts";
+import type { NarWindow } from "../store/nar/chunks.ts";
 import type { Reply } from "./answer.ts";
+import { acceptsIdentity } from "./accept-encoding.ts";
+import { compressLater } from "./compress-later.ts";
 import { chooseEncoding, encodedHeaders, varyOnEncoding, writeEncoded } from "./compression.ts";
 import { hashEtag, ifNoneMatchMatches } from "./etag.ts";
 import { contentRange, parseRange, unsatisfiedRange, type RangeRequest } from "./ranges.ts";
@@ -59,25 +63,14 @@ export async function sendNar(
     throw new StorefrontError("range_not_satisfiable", `range ${req.headers.range ?? ""}`);
   }
   if (encoding === undefined) {
-    // The NAR as it is, or one range of it: its length is known up front.
-    const window = range.kind === "partial" ? range.range : undefined;
-    const body = async (): Promise<void> => {
-      const { body: nar } = await narBody(services, path, window, undefined);
-      await sendChunks(res, nar.chunks, nar.written);
-    };
-    await (window === undefined
-      ? reply({ status: 200, headers: { "content-length": size }, body })
-      : reply({
-          status: 206,
-          headers: {
-            "content-range": contentRange(window, size),
-            "content-length": window.end - window.start,
-          },
-          body,
-        }));
+    await sendPlain(res, services, path, range.kind === "partial" ? range.range : undefined, reply);
     return;
   }
-  const nar = await narBody(services, path, undefined, encoding);
+  // A NAR not compressed yet goes out as it is, unless the client refuses that: on a fast
+  // link the plain NAR arrives sooner than one compressed as it goes (compress-later.ts).
+  const acceptEncoding = req.headers["accept-encoding"];
+  const onMiss = acceptsIdentity(acceptEncoding) ? "later" : "now";
+  const nar = await narBody(services, path, undefined, encoding, onMiss);
   if (nar.compressed) {
     // A static file: its length is known, unlike a NAR compressed as it goes out.
     const { body } = nar;
@@ -86,6 +79,16 @@ export async function sendNar(
       headers: { ...encodedHeaders(encoding), "content-length": nar.length },
       body: () => sendChunks(res, body.chunks, body.written),
     });
+    return;
+  }
+  if (nar.missed === true) {
+    const { narCache } = services;
+    res.setHeader("etag", hashEtag(narHash32, undefined));
+    await sendPlain(res, services, path, undefined, reply, nar.body);
+    // After the download, whole: its layout is recorded by then, and the two do not share a
+    // core. A client that went away mid-NAR costs no further reading.
+    const whole = res.writableEnded && !res.destroyed;
+    if (whole && narCache !== undefined) compressLater({ ...services, narCache }, path, config);
     return;
   }
   const { body, keep } = nar;
@@ -105,6 +108,35 @@ export async function sendNar(
     await keep?.abort();
     throw error;
   }
+}
+
+/**
+ * The NAR as it is, or one range of it: its length is known up front. `made` is the whole
+ * NAR's body when the caller has it already.
+ */
+async function sendPlain(
+  res: RequestContext["res"],
+  services: RequestContext<NarResponseUses>["services"],
+  path: ValidPathOnDisk,
+  window: NarWindow | undefined,
+  reply: Reply,
+  made?: StoreBody,
+): Promise<void> {
+  const size = path.info.narSize;
+  const body = async (): Promise<void> => {
+    const nar = made ?? (await narBody(services, path, window, undefined)).body;
+    await sendChunks(res, nar.chunks, nar.written);
+  };
+  await (window === undefined
+    ? reply({ status: 200, headers: { "content-length": size }, body })
+    : reply({
+        status: 206,
+        headers: {
+          "content-range": contentRange(window, size),
+          "content-length": window.end - window.start,
+        },
+        body,
+      }));
 }
 
 /**

@@ -25,9 +25,22 @@ export type NarBody =
    * The NAR's bytes (the window's, for a range), to send as they are or compress on the way
    * out. `keep`, when there is one, takes the compressed bytes into the compressed cache.
    */
-  | { readonly compressed: false; readonly body: StoreBody; readonly keep?: CacheWriter }
+  | {
+      readonly compressed: false;
+      readonly body: StoreBody;
+      readonly keep?: CacheWriter;
+      /** A zstd NAR the compressed cache does not hold (yet), asked for with `later`. */
+      readonly missed?: true;
+    }
   /** The NAR compressed already, `length` bytes: a file of the compressed cache. */
   | { readonly compressed: true; readonly body: StoreBody; readonly length: number };
+
+/**
+ * What to do when a client takes zstd and the compressed cache does not hold the NAR: `now`
+ * compresses it on the way out and keeps the result; `later` gives the NAR as it is, marked
+ * `missed`, for the caller to send plain and have the entry made off the request path.
+ */
+export type OnCacheMiss = "now" | "later";
 
 /**
  * The body for the NAR of `path`: bytes `window` of it, or the whole NAR for a client that
@@ -41,6 +54,7 @@ export async function narBody(
   path: ValidPathOnDisk,
   window: NarWindow | undefined,
   encoding: string | undefined,
+  onMiss: OnCacheMiss = "now",
 ): Promise<NarBody> {
   const { info, realPath, stats, assertUnchanged } = path;
   const narHash32 = narHashDigest(info.narHash);
@@ -52,20 +66,30 @@ export async function narBody(
     });
     return { compressed: false, body: pooledBody(chunks) };
   }
-  const whole = (): StoreBody =>
-    pooledBody(
-      wholeNar(sources.narLayouts, { narHash32, narSize, realPath, stats, assertUnchanged }),
-    );
   const { narCache, log } = sources;
-  if (encoding !== "zstd" || narCache === undefined) return { compressed: false, body: whole() };
+  if (encoding !== "zstd" || narCache === undefined) {
+    return { compressed: false, body: wholeNarBody(sources, path) };
+  }
   const cached = narCache.open(narHash32, narSize);
   if (cached !== undefined) {
     log.debug("NAR from the compressed cache", { narHash: narHash32, hits: narCache.hits });
     return { compressed: true, body: pooledBody(cached.body), length: cached.length };
   }
+  if (onMiss === "later") {
+    return { compressed: false, body: wholeNarBody(sources, path), missed: true };
+  }
   // Compressed once for this client, and kept for the next ones.
   const keep = await narCache.startWrite(narHash32, narSize);
-  return keep === undefined
-    ? { compressed: false, body: whole() }
-    : { compressed: false, body: whole(), keep };
+  const body = wholeNarBody(sources, path);
+  return keep === undefined ? { compressed: false, body } : { compressed: false, body, keep };
+}
+
+/** The whole NAR of `path` as it is: from its layout, or a walk that records one. */
+export function wholeNarBody(
+  { narLayouts }: Pick<NarSources, "narLayouts">,
+  { info, realPath, stats, assertUnchanged }: ValidPathOnDisk,
+): StoreBody {
+  const narHash32 = narHashDigest(info.narHash);
+  const narSize = info.narSize;
+  return pooledBody(wholeNar(narLayouts, { narHash32, narSize, realPath, stats, assertUnchanged }));
 }

@@ -29,6 +29,8 @@ describe.skipIf(!hasNix)("a client that leaves a compressed download or a tarbal
     const tar = `${server.url}/${hashOf(storePath)}.tar`;
     for (const [url, headers] of [
       [nar, { "accept-encoding": "zstd" }],
+      // Compressed as it goes out: a client that takes no NAR as it is.
+      [nar, { "accept-encoding": "zstd, identity;q=0" }],
       [nar, { "accept-encoding": "gzip" }],
       [tar, {}],
       [tar, { "accept-encoding": "zstd" }],

@@ -1,8 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { parseAcceptEncoding } from "../../src/http/accept-encoding.ts";
+import { acceptsIdentity, parseAcceptEncoding } from "../../src/http/accept-encoding.ts";
 import { negotiateEncoding } from "../../src/http/compression.ts";
 
 describe("Accept-Encoding", () => {
+  it("takes the body as it is unless identity is refused", () => {
+    for (const header of [undefined, "zstd", "deflate, gzip, br, zstd", "*;q=0, identity"]) {
+      expect(acceptsIdentity(header), header).toBe(true);
+    }
+    for (const header of ["zstd, identity;q=0", "*;q=0.1, identity;q=0", "zstd, *;q=0"]) {
+      expect(acceptsIdentity(header), header).toBe(false);
+    }
+  });
+
   it("parses codings and q-values", () => {
     expect(parseAcceptEncoding("gzip, br;q=0.5, ZSTD;q=0 , identity;q=0.001")).toEqual(
       new Map([
