@@ -133,7 +133,10 @@ function accepts(socket: string): Promise<boolean> {
 
 /** How many paths are valid in the store at `root`, and the sum of their NAR sizes. */
 export function storeSize(root: string): { paths: number; narBytes: number } {
-  const db = new DatabaseSync(join(root, "nix/var/nix/db/db.sqlite"), { readOnly: true });
+  const db = new DatabaseSync(join(root, "nix/var/nix/db/db.sqlite"), {
+    readOnly: true,
+    timeout: 30_000,
+  });
   try {
     const row = db
       .prepare("SELECT count(*) AS paths, coalesce(sum(narSize), 0) AS narBytes FROM ValidPaths")
@@ -197,13 +200,24 @@ async function fileCopy(closure: Closure, dir: string, compression: string): Pro
   }
 }
 
-/** A push to storefront (push on, a push token) in front of a daemon on an empty store. */
-async function pushCopy(
-  closure: Closure,
+/** storefront with push on and a push token, in front of a nix-daemon on an empty store. */
+export interface PushTarget {
+  readonly url: string;
+  /** storefront's primary process (its tree is measured). */
+  readonly pid: number;
+  /** The daemon's store root. */
+  readonly root: string;
+  /** A netrc file with the push token for 127.0.0.1. */
+  readonly netrc: string;
+  readonly token: string;
+  stop(): Promise<void>;
+}
+
+export async function startPushTarget(
   dir: string,
   keyFile: string,
-  compression: string,
-): Promise<{ seconds: number; rss: TreeMemory }> {
+  extraConfig: readonly string[] = [],
+): Promise<PushTarget> {
   const daemon = await startDaemon(join(dir, "push-daemon"));
   const serverDir = join(dir, "storefront");
   rmSync(serverDir, { recursive: true, force: true });
@@ -212,9 +226,8 @@ async function pushCopy(
   writeFileSync(secret, TOKEN, { mode: 0o600 });
   const netrc = join(serverDir, "netrc");
   writeFileSync(netrc, `machine 127.0.0.1 login bench password ${TOKEN}\n`, { mode: 0o600 });
-  let server;
   try {
-    server = await startStorefront({
+    const server = await startStorefront({
       dir: serverDir,
       storeRoot: daemon.root,
       keyFile,
@@ -223,6 +236,7 @@ async function pushCopy(
       extraConfig: [
         `daemon_socket = ${JSON.stringify(daemon.socket)}`,
         `state_dir = ${JSON.stringify(join(serverDir, "state"))}`,
+        ...extraConfig,
         "[push]",
         "enable = true",
         "[[access.tokens]]",
@@ -231,25 +245,50 @@ async function pushCopy(
         'scopes = ["push"]',
       ],
     });
-    const memory = sampleMemory(server.pid);
+    return {
+      url: server.url,
+      pid: server.pid,
+      root: daemon.root,
+      netrc,
+      token: TOKEN,
+      stop: async () => {
+        await server.stop();
+        await daemon.stop();
+        rmSync(serverDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await daemon.stop();
+    throw error;
+  }
+}
+
+/** A push to storefront (push on, a push token) in front of a daemon on an empty store. */
+async function pushCopy(
+  closure: Closure,
+  dir: string,
+  keyFile: string,
+  compression: string,
+): Promise<{ seconds: number; rss: TreeMemory }> {
+  const target = await startPushTarget(dir, keyFile);
+  try {
+    const memory = sampleMemory(target.pid);
     let seconds: number;
     try {
-      seconds = await copy(closure, `${server.url}?compression=${compression}`, dir, [
+      seconds = await copy(closure, `${target.url}?compression=${compression}`, dir, [
         "--option",
         "netrc-file",
-        netrc,
+        target.netrc,
       ]);
     } catch (error) {
       memory.stop();
       throw error;
     }
     const rss = memory.stop();
-    checkLanded(daemon.root, closure, `push with ${compression}`);
+    checkLanded(target.root, closure, `push with ${compression}`);
     return { seconds, rss };
   } finally {
-    await server?.stop();
-    await daemon.stop();
-    rmSync(serverDir, { recursive: true, force: true });
+    await target.stop();
   }
 }
 
@@ -259,9 +298,11 @@ export async function measurePush(
   closure: Closure,
   keyFile: string,
   samples: number,
-): Promise<PushResults> {
-  if (process.getuid?.() !== 0)
-    throw new Error("the push rows need root (a nix-daemon of its own)");
+): Promise<PushResults | undefined> {
+  if (process.getuid?.() !== 0) {
+    step("skipped: a nix-daemon on a store of its own needs root");
+    return undefined;
+  }
   const dir = join(workDir, "push");
   mkdirSync(dir, { recursive: true });
   const results = {
@@ -366,6 +407,21 @@ export function pushRows(push: PushResults, narBytes: number): { rows: string[];
   };
 }
 
+/** The benchmark's signing key in `workDir` (run.ts makes the same), made if missing. */
+export function signingKeyIn(workDir: string): string {
+  const keyFile = join(workDir, "bench-key.secret");
+  if (!existsSync(keyFile)) {
+    const made = spawnSync("nix-store", [
+      "--generate-binary-cache-key",
+      "storefront-bench-1",
+      keyFile,
+      join(workDir, "bench-key.public"),
+    ]);
+    if (made.status !== 0) throw new Error(`nix-store --generate-binary-cache-key failed`);
+  }
+  return keyFile;
+}
+
 async function main(): Promise<void> {
   const { values: flags } = parseArgs({
     options: {
@@ -383,16 +439,9 @@ async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   const packages = describePackages(pickPackages(installedPackages(), mode));
   const closure = buildClosure(workDir, packages);
-  const keyFile = join(workDir, "bench-key.secret");
-  if (!existsSync(keyFile)) {
-    spawnSync("nix-store", [
-      "--generate-binary-cache-key",
-      "storefront-bench-1",
-      keyFile,
-      join(workDir, "bench-key.public"),
-    ]);
-  }
+  const keyFile = signingKeyIn(workDir);
   const push = await measurePush(workDir, closure, keyFile, samples);
+  if (push === undefined) process.exit(1);
   writeFileSync(join(workDir, "push.json"), JSON.stringify(push, null, 1));
   const { rows, notes } = pushRows(push, storeSize(closure.root).narBytes);
   process.stdout.write(
