@@ -6,7 +6,7 @@
 // Nix 2.35 does (NARs before their references' narinfos). Root only.
 //
 //   node bench/push-concurrent.ts [--quick] [--connections 25] [--compression zstd|none|xz]
-//                                 [--work DIR] [--toml LINE]
+//                                 [--work DIR] [--toml LINE] [--node-flag FLAG]
 //
 // Prints the time, VmRSS and PSS of storefront's process tree (idle, peak, after), and how long
 // a read (`GET /nix-cache-info`, every 250 ms) waited meanwhile.
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
     compression: { type: "string", default: "zstd" },
     work: { type: "string" },
     toml: { type: "string", multiple: true, default: [] },
+    "node-flag": { type: "string", multiple: true, default: [] },
   },
   strict: true,
 });
@@ -95,7 +96,29 @@ function uploadsOf(cacheDir: string): Upload[] {
   return order;
 }
 
-function put(
+/**
+ * A PUT, tried again (up to three times) when the connection fails: a kept-alive connection
+ * that the server closed after idle_timeout while this one waited for its references fails on
+ * reuse, and Nix's curl retries too.
+ */
+async function put(
+  agent: Agent,
+  url: string,
+  token: string,
+  body: Buffer | string,
+  length: number,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await putOnce(agent, url, token, body, length);
+      return;
+    } catch (error) {
+      if (attempt >= 3 || (error as NodeJS.ErrnoException).code === undefined) throw error;
+    }
+  }
+}
+
+function putOnce(
   agent: Agent,
   url: string,
   token: string,
@@ -109,15 +132,21 @@ function put(
       headers: { authorization: `Bearer ${token}`, "content-length": String(length) },
     });
     req.on("response", (res) => {
-      res.resume();
+      let text = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
       res.on("end", () => {
         if (res.statusCode === 200) resolve();
-        else reject(new Error(`PUT ${url}: ${res.statusCode}`));
+        else reject(new Error(`PUT ${url}: ${res.statusCode} ${text}`));
       });
     });
     req.on("error", reject);
-    if (typeof body === "string") createReadStream(body).pipe(req);
-    else req.end(body);
+    if (typeof body === "string") {
+      const file = createReadStream(body);
+      file.on("error", reject);
+      file.pipe(req);
+    } else {
+      req.end(body);
+    }
   });
 }
 
@@ -141,6 +170,7 @@ async function main(): Promise<void> {
     join(workDir, "push-concurrent"),
     signingKeyIn(workDir),
     flags.toml,
+    flags["node-flag"],
   );
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   try {
@@ -159,14 +189,18 @@ async function main(): Promise<void> {
     let slowestRead = 0;
     const prober = (async () => {
       while (probing.on) {
-        slowestRead = Math.max(slowestRead, await probe(target.url));
+        // A failed read counts as the slowest possible; the uploads' own errors come first.
+        slowestRead = Math.max(slowestRead, await probe(target.url).catch(() => Infinity));
         await sleep(250);
       }
     })();
+    // Milliseconds spent in the NAR PUTs and in the narinfo PUTs (the daemon's import), summed.
+    const spent = { nar: 0, narInfo: 0 };
     const queue = [...uploads];
     const start = performance.now();
     const worker = async (): Promise<void> => {
       for (let upload = queue.shift(); upload !== undefined; upload = queue.shift()) {
+        let begin = performance.now();
         await put(
           agent,
           `${target.url}/${upload.narUrl}`,
@@ -174,7 +208,9 @@ async function main(): Promise<void> {
           upload.narFile,
           upload.fileSize,
         );
+        spent.nar += performance.now() - begin;
         for (const reference of upload.references) await registered.get(reference)?.promise;
+        begin = performance.now();
         await put(
           agent,
           `${target.url}/${upload.hash}.narinfo`,
@@ -182,12 +218,17 @@ async function main(): Promise<void> {
           upload.narInfo,
           upload.narInfo.length,
         );
+        spent.narInfo += performance.now() - begin;
         registered
           .get(upload.storePath.slice(upload.storePath.lastIndexOf("/") + 1))
           ?.resolve(undefined);
       }
     };
-    await Promise.all(Array.from({ length: connections }, worker));
+    try {
+      await Promise.all(Array.from({ length: connections }, worker));
+    } finally {
+      probing.on = false;
+    }
     const seconds = (performance.now() - start) / 1000;
     const peak = memory.stop();
     probing.on = false;
@@ -202,6 +243,8 @@ async function main(): Promise<void> {
           `${seconds.toFixed(2)} s, ${(fileBytes / MIB / seconds).toFixed(0)} MiB/s; ${landed} paths valid`,
         `VmRSS (sum over ${peak.processes} process(es) at most): idle ${mib(idle.rss)}, peak ${mib(peak.rss)}, ` +
           `5 s after ${mib(after.rss)}; PSS idle ${mib(idle.pss)}, peak ${mib(peak.pss)}`,
+        `time in requests, summed over the connections: NAR PUTs ${(spent.nar / 1000).toFixed(2)} s, ` +
+          `narinfo PUTs ${(spent.narInfo / 1000).toFixed(2)} s`,
         `slowest GET /nix-cache-info meanwhile: ${slowestRead.toFixed(0)} ms`,
         "",
       ].join("\n"),

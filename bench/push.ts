@@ -79,7 +79,7 @@ interface Daemon {
 }
 
 /** A real nix-daemon on a fresh empty store under `dir`, listening on its own socket. */
-async function startDaemon(dir: string): Promise<Daemon> {
+export async function startDaemon(dir: string): Promise<Daemon> {
   removeTree(dir);
   const root = join(dir, "root");
   const socket = join(dir, "socket");
@@ -217,6 +217,7 @@ export async function startPushTarget(
   dir: string,
   keyFile: string,
   extraConfig: readonly string[] = [],
+  nodeFlags: readonly string[] = [],
 ): Promise<PushTarget> {
   const daemon = await startDaemon(join(dir, "push-daemon"));
   const serverDir = join(dir, "storefront");
@@ -232,7 +233,8 @@ export async function startPushTarget(
       storeRoot: daemon.root,
       keyFile,
       cacheDirectory: join(serverDir, "cache"),
-      nodeFlags: [],
+      nodeFlags,
+      logFile: join(dir, "storefront.log"),
       extraConfig: [
         `daemon_socket = ${JSON.stringify(daemon.socket)}`,
         `state_dir = ${JSON.stringify(join(serverDir, "state"))}`,

@@ -7,7 +7,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
-import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -16,6 +16,12 @@ import type { NarHash32 } from "../core/nix/store-path.ts";
 import { StorefrontError } from "../errors.ts";
 import { UploadRefused } from "./refusal.ts";
 import { decoderFor, type Compression } from "./compression.ts";
+
+/**
+ * Bytes read at a time from a staged NAR for the daemon: a few frames per read and per wake-up,
+ * and one such buffer per import in flight (at most the daemon client's connections).
+ */
+export const STAGED_READ_BYTES = 256 * 1024;
 
 /** How long a staged NAR waits for its narinfo: Nix PUTs it right after the NAR. */
 export const STAGED_LIFETIME_MS = 60 * 60 * 1000;
@@ -61,6 +67,26 @@ export interface ClaimedNar {
   /** The decoded NAR. */
   readonly narPath: string;
   release(): Promise<void>;
+}
+
+/**
+ * A staged NAR's bytes for the daemon, read into one buffer that every chunk reuses: a chunk is
+ * valid until the next is asked for, which sendData (nix-daemon/send-data.ts) does only once the
+ * socket has taken the chunk. A fresh 64 KiB buffer a read (createReadStream) left every
+ * imported byte as garbage, freed only when V8 collected (up to ~64 MiB of it).
+ */
+export async function* readStaged(narPath: string): AsyncGenerator<Buffer> {
+  const handle = await open(narPath, "r");
+  try {
+    const buffer = Buffer.allocUnsafeSlow(STAGED_READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 export class Staging {
