@@ -116,7 +116,7 @@ export function removeStore(dir: string): void {
   rmSync(join(dir, "caches"), { recursive: true, force: true });
 }
 
-export type CacheCompression = "none" | "zstd";
+export type CacheCompression = "none" | "zstd" | "xz";
 
 /**
  * The closure as a static binary cache (`nix copy --to file://...`), as nginx serves it. Made

@@ -8,6 +8,7 @@ import type { Machine } from "./machine.ts";
 import { FLOOR_METRICS, RSS_GOAL_BYTES, TIMED_METRICS } from "./metrics.ts";
 import type { FloorMetric, MetricId } from "./metrics.ts";
 import type { ProfileSummary } from "./profile.ts";
+import { pushRows, type PushResults } from "./push.ts";
 import type { TreeMemory } from "./rss.ts";
 import { summarise, type Summary } from "./stats.ts";
 
@@ -45,6 +46,8 @@ export interface Results {
   /** Seconds of each verified warm-up pass. */
   readonly warmup: Readonly<Record<string, number>>;
   readonly profile: readonly { metric: string; summary: ProfileSummary }[] | undefined;
+  /** bench/push.ts; undefined when not run (not root). */
+  readonly push?: PushResults | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -144,6 +147,8 @@ function goalTable(results: Results): string[] {
     `| peak RSS during NAR c16, sum of VmRSS | ${mib(peaks)}, ${plural(processes(results), "process", "processes")} | | highest: ${peaks.max.toFixed(0)} MiB | <= ${RSS_GOAL_BYTES / MIB} MiB | ${verdict(peaks.max, RSS_GOAL_BYTES / MIB)} |`,
     `| the same, sum of PSS (shared pages counted once) | ${mib(pss)} | | highest: ${pss.max.toFixed(0)} MiB | (<= ${RSS_GOAL_BYTES / MIB} MiB) | ${pss.samples === 0 ? "" : pss.max <= RSS_GOAL_BYTES / MIB ? "within" : "over"} |`,
   );
+  if (results.push !== undefined)
+    lines.push(...pushRows(results.push, results.closure.narBytes).rows);
   return lines;
 }
 
@@ -263,6 +268,7 @@ export function renderReport(
     ...table,
     "",
     ...zstdNotes(results),
+    ...(results.push === undefined ? [] : pushRows(results.push, results.closure.narBytes).notes),
     `- Warm-up (every NAR downloaded, decoded and checked against its NarHash; seconds): ` +
       Object.entries(results.warmup)
         .map(([name, s]) => `${name} ${s.toFixed(2)}`)

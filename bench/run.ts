@@ -29,6 +29,7 @@ import { chartRows, renderReport, type Results } from "./report.ts";
 import { sampleMemory, treeMemory, type TreeMemory } from "./rss.ts";
 import { buildEveryNar } from "./generation.ts";
 import { NGINX, startNginx, startNodeFloor, startStorefront } from "./servers.ts";
+import { measurePush } from "./push.ts";
 import type { RunningServer } from "./servers.ts";
 
 const BENCH_DIR = dirname(new URL(import.meta.url).pathname);
@@ -387,6 +388,10 @@ async function main(): Promise<void> {
       storefront = await startSf();
     }
 
+    // The push rows (bench/push.ts): at most three samples, each copies the closure five times.
+    step("push: nix copy --to storefront and --to unix://<nix-daemon>, into empty stores");
+    const push = await measurePush(workDir, closure, keyFile, Math.min(samples, 3));
+
     const results: Results = {
       machine,
       mode,
@@ -412,6 +417,7 @@ async function main(): Promise<void> {
       },
       warmup: Object.fromEntries(Object.entries(warm).map(([k, v]) => [k, v.seconds])),
       profile,
+      push,
     };
     writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 1));
     writeReport(results);

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { get } from "node:http";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -162,6 +162,10 @@ export interface StorefrontOptions {
   readonly nodeFlags: readonly string[];
   /** `workers`, when not storefront's default. */
   readonly workers?: number | undefined;
+  /** Lines appended to the config (bench/push.ts: the push settings). */
+  readonly extraConfig?: readonly string[];
+  /** Where storefront's log goes too (bench/push-concurrent.ts). */
+  readonly logFile?: string;
 }
 
 /** storefront with its default settings, one signing key, and the benchmark's store. */
@@ -176,6 +180,7 @@ export async function startStorefront(options: StorefrontOptions): Promise<Runni
       `real_nix_store = ${JSON.stringify(join(options.storeRoot, "nix/store"))}`,
       `sign_key_paths = [${JSON.stringify(options.keyFile)}]`,
       ...(options.workers === undefined ? [] : [`workers = ${options.workers}`]),
+      ...(options.extraConfig ?? []),
       "",
     ].join("\n"),
   );
@@ -185,6 +190,11 @@ export async function startStorefront(options: StorefrontOptions): Promise<Runni
     [...options.nodeFlags, STOREFRONT_MAIN, "serve", "--config", configPath],
     { ...process.env, CACHE_DIRECTORY: options.cacheDirectory },
   );
+  if (options.logFile !== undefined) {
+    const log = createWriteStream(options.logFile);
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, output);
   return {

@@ -13,7 +13,10 @@ export interface Channel {
   /** Whether the daemon trusts us (from 1.35); undefined when it did not say. */
   readonly daemonTrustsUs: boolean | undefined;
   readonly reader: WireReader;
-  /** Sends bytes; resolves once the socket takes more (so a stream is sent at its pace). */
+  /**
+   * Sends bytes; resolves once the socket has handed them to the system (so a stream is sent at
+   * the daemon's pace, and the buffer may be reused).
+   */
   write(bytes: Buffer): Promise<void>;
   /** Reads the log stream up to STDERR_LAST (see stderr.ts). */
   processStderr(onRead?: StderrHandlers["onRead"]): Promise<void>;

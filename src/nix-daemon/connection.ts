@@ -185,19 +185,26 @@ export class DaemonConnection {
     };
   }
 
+  /**
+   * Resolves once the socket has handed `bytes` to the system (the write's callback), not when
+   * they are merely queued: the caller may then reuse the buffer (sendData reads a NAR's next
+   * chunk into the same one), so a connection holds one chunk, whatever the NAR's size.
+   */
   #write(bytes: Buffer): Promise<void> {
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
     this.#sent += bytes.length;
-    if (this.#socket.write(bytes)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const done = (): void => {
-        this.#socket.off("drain", done);
-        this.#socket.off("close", done);
-        if (this.#broken === undefined) resolve();
-        else reject(this.#broken);
+      const closed = (): void => {
+        reject(
+          this.#broken ?? new NixDaemonError("closed", "the Nix daemon closed the connection"),
+        );
       };
-      this.#socket.on("drain", done);
-      this.#socket.on("close", done);
+      this.#socket.once("close", closed);
+      this.#socket.write(bytes, (error) => {
+        this.#socket.off("close", closed);
+        if (error === null || error === undefined) resolve();
+        else closed();
+      });
     });
   }
 

@@ -7,6 +7,11 @@ import { NixDaemonError } from "./errors.ts";
 import { protocolMinor } from "./protocol.ts";
 import { encodeString, FRAME_END, frames } from "./wire.ts";
 
+/**
+ * The data, in chunks. A source may reuse a chunk's memory for the next one (uploads read a
+ * staged NAR into one buffer): each chunk is sent, its writes answered by the socket, before the
+ * next is asked for.
+ */
 export type DataSource = AsyncIterable<Uint8Array>;
 
 /** Sends `source` and reads the daemon's log stream up to its answer. */
@@ -50,13 +55,12 @@ async function sendFramed(channel: Channel, source: DataSource): Promise<void> {
         break;
       }
       if (hasAnswered()) break;
-      for (const frame of frames(next.value)) {
-        // A daemon that answers early stops reading: do not wait for it to take this frame.
-        const written = channel.write(frame);
-        written.catch(() => undefined);
-        await Promise.race([written, answered]);
-        if (hasAnswered()) break;
-      }
+      // The chunk's frames at once (a socket answers its writes in order: the last one answered
+      // means all were); a daemon that answers early stops reading: do not wait for it then.
+      const writes = frames(next.value).map((frame) => channel.write(frame));
+      for (const write of writes) write.catch(() => undefined);
+      await Promise.race([Promise.all(writes), answered]);
+      if (hasAnswered()) break;
     }
   } finally {
     if (!sourceDone && sourceError === undefined) await iterator.return?.();

@@ -1,13 +1,21 @@
 // The staging directory, <state_dir>/uploads: a NAR upload is received here, hashed as it
-// arrives (FileHash/FileSize of the bytes sent, NarHash/NarSize of the NAR they decode to) and
-// kept decoded, so that the narinfo PUT that follows hands the daemon a plain NAR. A staged NAR
+// arrives (FileHash/FileSize of the bytes sent), decoded (a compressed one from disk, a few at
+// a time; NarHash/NarSize of the NAR it decodes to) and kept decoded, so that the narinfo PUT that follows hands the daemon a plain NAR. A staged NAR
 // is `<filehash>.nar` with its hashes beside it in `<filehash>.json` (files, not memory, so that
 // any worker of a cluster finds it); a receive that fails removes its partial file in its
 // `finally`; a staged NAR whose narinfo never comes is swept after STAGED_LIFETIME_MS.
 
 import { createHash, randomUUID } from "node:crypto";
-import { createWriteStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
-import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { availableParallelism } from "node:os";
+import { open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -16,6 +24,13 @@ import type { NarHash32 } from "../core/nix/store-path.ts";
 import { StorefrontError } from "../errors.ts";
 import { UploadRefused } from "./refusal.ts";
 import { decoderFor, type Compression } from "./compression.ts";
+import { Limiter } from "./limit.ts";
+
+/**
+ * Bytes read at a time from a staged NAR for the daemon: a few frames per read and per wake-up,
+ * and one such buffer per import in flight (at most the daemon client's connections).
+ */
+export const STAGED_READ_BYTES = 256 * 1024;
 
 /** How long a staged NAR waits for its narinfo: Nix PUTs it right after the NAR. */
 export const STAGED_LIFETIME_MS = 60 * 60 * 1000;
@@ -63,13 +78,41 @@ export interface ClaimedNar {
   release(): Promise<void>;
 }
 
+/**
+ * A staged NAR's bytes for the daemon, read into one buffer that every chunk reuses: a chunk is
+ * valid until the next is asked for, which sendData (nix-daemon/send-data.ts) does only once the
+ * socket has taken the chunk. A fresh 64 KiB buffer a read (createReadStream) left every
+ * imported byte as garbage, freed only when V8 collected (up to ~64 MiB of it).
+ */
+export async function* readStaged(narPath: string): AsyncGenerator<Buffer> {
+  const handle = await open(narPath, "r");
+  try {
+    const buffer = Buffer.allocUnsafeSlow(STAGED_READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Decoders running at once: decoding is work for a core, so more than the cores gain nothing,
+ * while each holds its window (25 zstd uploads at once: a peak of 199 MiB, see bench/README.md).
+ */
+export const DEFAULT_DECODERS = Math.min(4, availableParallelism());
+
 export class Staging {
   readonly dir: string;
+  readonly #decoders: Limiter;
 
   /** Makes the directory (private to storefront's user) and removes what a crash left there. */
-  constructor(dir: string) {
+  constructor(dir: string, decoders = DEFAULT_DECODERS) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.dir = dir;
+    this.#decoders = new Limiter(decoders);
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true, recursive: true });
   }
 
@@ -87,25 +130,47 @@ export class Staging {
   ): Promise<StagedNar> {
     const id = randomUUID();
     const partial = join(this.dir, `${id}.part`);
+    // A compressed upload is received as it is, then decoded from disk.
+    const received = join(this.dir, `${id}.part.compressed`);
     const file = new Measure(maxSize);
-    const nar = new Measure(maxSize);
+    const nar = compression === "none" ? file : new Measure(maxSize);
+    const refused = (error: unknown): Error =>
+      error instanceof StorefrontError
+        ? error
+        : new UploadRefused("cut_off", "NAR upload cut off or not decodable", { cause: error });
     try {
       try {
-        await pipeline(body, file, decoderFor(compression), nar, createWriteStream(partial));
+        await pipeline(body, file, createWriteStream(compression === "none" ? partial : received));
       } catch (error) {
-        if (error instanceof StorefrontError) throw error;
-        throw new UploadRefused("cut_off", "NAR upload cut off or not decodable", {
-          cause: error,
-        });
+        throw refused(error);
       }
-      if (file.digest32() !== fileHash) {
+      const fileDigest = file.digest32();
+      if (fileDigest !== fileHash) {
         throw new UploadRefused("mismatch", "uploaded file does not hash to its URL");
+      }
+      if (compression !== "none") {
+        // Decoders hold megabytes each (a zstd window, an xz process with its dictionary):
+        // a few at a time, while the other uploads are received at full speed meanwhile and
+        // wait only for their turn to decode, which takes a time bounded by their size, never
+        // by a slow client.
+        try {
+          await this.#decoders.run(() =>
+            pipeline(
+              createReadStream(received),
+              decoderFor(compression),
+              nar,
+              createWriteStream(partial),
+            ),
+          );
+        } catch (error) {
+          throw refused(error);
+        }
       }
       const staged: StagedNar = {
         fileHash,
         fileSize: file.size,
         compression,
-        narHash: `sha256:${nar.digest32()}`,
+        narHash: `sha256:${nar === file ? fileDigest : nar.digest32()}`,
         narSize: nar.size,
       };
       // The NAR first, then what says it is complete: whoever finds the .json finds both.
@@ -114,6 +179,7 @@ export class Staging {
       await rename(`${partial}.json`, join(this.dir, `${fileHash}.${id}.json`));
       return staged;
     } finally {
+      await rm(received, { force: true });
       await rm(partial, { force: true });
       await rm(`${partial}.json`, { force: true });
     }

@@ -243,6 +243,14 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
     expect(await send(bigUrl, "PUT", big, auth, big.length / 2)).toBe("cut");
     await waitFor(() => staged().length === 0, "the cut-off upload to be removed");
 
+    // Bytes that hash to their URL but are no zstd stream: received whole, refused once decoded
+    // (compressed uploads are decoded from disk after they arrive), and nothing is left.
+    const junk = Buffer.from("not a zstd stream at all, only bytes");
+    const junkHash = encodeNixBase32(createHash("sha256").update(junk).digest());
+    const junkUrl = `${server.url}/nar/${junkHash}.nar.zst`;
+    expect(await send(junkUrl, "PUT", junk, auth)).toMatchObject({ status: 400 });
+    expect(staged()).toEqual([]);
+
     // The same NAR with a true narinfo, sent gzip-encoded as newer Nix may: it lands, and its
     // narinfo is served as soon as the PUT is answered.
     expect(await send(narUrl(topExe), "PUT", nar, auth)).toMatchObject({ status: 200 });

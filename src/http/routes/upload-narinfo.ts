@@ -4,11 +4,11 @@
 // visible at once, record the push; the staged NAR is removed in the `finally`, whatever
 // happened, and before the answer.
 
-import { createReadStream } from "node:fs";
 import { parseStoreHash } from "../../core/nix/store-path.ts";
 import type { RequestContext } from "../router.ts";
 import { NixDaemonError } from "../../nix-daemon/index.ts";
 import { readUploadBody } from "../../uploads/body.ts";
+import { readStaged } from "../../uploads/staging.ts";
 import { MAX_NARINFO_SIZE, parsePushedNarInfo } from "../../uploads/narinfo-upload.ts";
 import { refuse, uploadsOf } from "./upload-refusals.ts";
 import { fileHashOfUrl, mismatch, signedByTrustedKey } from "../../uploads/verify.ts";
@@ -59,7 +59,7 @@ export async function putNarInfo(context: RequestContext): Promise<void> {
           // trusted users, and checks its own trusted-public-keys for everyone else.
           dontCheckSigs: true,
         },
-        createReadStream(claimed.narPath),
+        readStaged(claimed.narPath),
       );
     } catch (error) {
       if (error instanceof NixDaemonError && error.kind === "daemon") {
