@@ -162,6 +162,8 @@ export interface StorefrontOptions {
   readonly nodeFlags: readonly string[];
   /** `workers`, when not storefront's default. */
   readonly workers?: number | undefined;
+  /** `threads`, when not storefront's default. */
+  readonly threads?: number | undefined;
 }
 
 /** storefront with its default settings, one signing key, and the benchmark's store. */
@@ -176,6 +178,7 @@ export async function startStorefront(options: StorefrontOptions): Promise<Runni
       `real_nix_store = ${JSON.stringify(join(options.storeRoot, "nix/store"))}`,
       `sign_key_paths = [${JSON.stringify(options.keyFile)}]`,
       ...(options.workers === undefined ? [] : [`workers = ${options.workers}`]),
+      ...(options.threads === undefined ? [] : [`threads = ${options.threads}`]),
       "",
     ].join("\n"),
   );

@@ -2,6 +2,7 @@
 // setting, so that a harmonia config works unchanged, plus environment variables that harmonia
 // and nix-serve users already set.
 
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { parseTokenConfigs, type TokenConfig } from "./token-config.ts";
@@ -35,6 +36,11 @@ function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
     : `${cacheDirectory}/nars`;
 }
 
+/** One serving thread per core the process may use, at most four. */
+function defaultThreads(): number {
+  return Math.min(availableParallelism(), 4);
+}
+
 /**
  * Every key of the config file, with its type, default and meaning: the one place they are
  * written. The README's config table says the same (test/config-readme.test.ts checks it).
@@ -49,6 +55,13 @@ export const configSchema = {
     // One process serves NARs from their layouts at the speed of a static file server, and the
     // libuv thread pool compresses on the other cores; each more process costs ~80 MiB.
     default: 1,
+  }),
+  threads: integer(1, 64, {
+    doc: "threads serving requests in the process, each with a listening socket of its own on `bind`; `1` with `workers` > 1",
+    // Every core serves for ~25-30 MiB a thread (an isolate with the serving modules), where a
+    // process costs ~80 MiB; past four, the memory grows faster than a binary cache gains.
+    default: ({ top }) => ((top["workers"] as number) > 1 ? 1 : defaultThreads()),
+    defaultText: "one per core, at most 4",
   }),
   max_connection_rate: integer(1, 1_000_000, {
     // harmonia's (actix's) bound on TLS handshakes in progress per worker; see the README for
@@ -313,6 +326,11 @@ export function loadConfig(
     // As in harmonia: a unix socket is reached by a local proxy, which terminates TLS itself.
     throw new ConfigError(
       `${source}: TLS ("tls_cert_path") cannot be used with a unix socket "bind"; use host:port`,
+    );
+  }
+  if (parsed.workers > 1 && parsed.threads > 1) {
+    throw new ConfigError(
+      `${source}: "workers" = ${parsed.workers} and "threads" = ${parsed.threads}: choose one; threads share one process's memory (remove "workers"), workers are processes of their own (set "threads" = 1)`,
     );
   }
   const storeDir = env["NIX_STORE_DIR"];
