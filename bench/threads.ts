@@ -58,6 +58,11 @@ const allDesigns: readonly Design[] = [
   { name: `cluster, workers = ${count}`, workers: count },
   { name: `threads = ${count}`, threads: count },
   {
+    name: `threads = ${count}, semi-space 2`,
+    threads: count,
+    env: { NODE_OPTIONS: "--max-semi-space-size=2" },
+  },
+  {
     name: `threads = ${count}, MALLOC_ARENA_MAX=${count}`,
     threads: count,
     env: { MALLOC_ARENA_MAX: String(count) },

@@ -4,7 +4,9 @@
 // owns them, the store monitor, the auto-pinning and the pruning.
 
 import { Server as HttpsServer } from "node:https";
-import type { Registry } from "prom-client";
+import type { Server } from "node:http";
+import { threadId } from "node:worker_threads";
+import { Counter, type Registry } from "prom-client";
 import type { App } from "./app.ts";
 import { openAppAndTasks } from "./open.ts";
 import type { Config } from "../config/config.ts";
@@ -65,6 +67,26 @@ function metricsFor(role: ServingRole): Metrics {
   return { ...metrics, text: clusterMetricsText };
 }
 
+/**
+ * Connections accepted, by serving thread (`threads = N`; 0 is the main thread, and the only one
+ * otherwise): in the summed /metrics it shows how the kernel spreads connections over them.
+ */
+function countConnectionsByThread(registry: Registry, servers: readonly Server[]): void {
+  const accepted = new Counter({
+    name: "storefront_thread_connections_total",
+    help: "Connections accepted on the listening sockets, by serving thread (0: the main thread).",
+    labelNames: ["thread"] as const,
+    registers: [registry],
+  });
+  const thread = String(threadId);
+  accepted.inc({ thread }, 0);
+  for (const server of servers) {
+    server.on("connection", () => {
+      accepted.inc({ thread });
+    });
+  }
+}
+
 export async function startServing(
   config: Config,
   targets: readonly ListenTarget[],
@@ -105,6 +127,10 @@ export async function startServing(
     target,
     server: createServer(handler, tls, timeouts, limit),
   }));
+  countConnectionsByThread(
+    metrics.registry,
+    listeners.map(({ server }) => server),
+  );
   // Plain HTTP: scrapers usually sit on a private network or on localhost.
   const metricsListener =
     metricsTarget === undefined
