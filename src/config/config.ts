@@ -2,7 +2,6 @@
 // setting, so that a harmonia config works unchanged, plus environment variables that harmonia
 // and nix-serve users already set.
 
-import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { parseTokenConfigs, type TokenConfig } from "./token-config.ts";
@@ -36,11 +35,6 @@ function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
     : `${cacheDirectory}/nars`;
 }
 
-/** One serving thread per core the process may use, at most four. */
-function defaultThreads(): number {
-  return Math.min(availableParallelism(), 4);
-}
-
 /**
  * Every key of the config file, with its type, default and meaning: the one place they are
  * written. The README's config table says the same (test/config-readme.test.ts checks it).
@@ -57,11 +51,11 @@ export const configSchema = {
     default: 1,
   }),
   threads: integer(1, 64, {
-    doc: "threads serving requests in the process, each with a listening socket of its own on `bind`; `1` with `workers` > 1",
-    // Every core serves for ~25-30 MiB a thread (an isolate with the serving modules), where a
-    // process costs ~80 MiB; past four, the memory grows faster than a binary cache gains.
-    default: ({ top }) => ((top["workers"] as number) > 1 ? 1 : defaultThreads()),
-    defaultText: "one per core, at most 4",
+    doc: "threads serving requests in one process, each with its own socket on `bind`",
+    // Every core could serve, for ~30 MiB a thread (an isolate with the serving modules) where
+    // a cluster worker costs ~80 MiB; but two threads peak at ~140 MiB during 16 concurrent
+    // downloads (bench/threads.ts), above the 128 MiB the default must keep to: opt in.
+    default: 1,
   }),
   max_connection_rate: integer(1, 1_000_000, {
     // harmonia's (actix's) bound on TLS handshakes in progress per worker; see the README for
