@@ -170,6 +170,8 @@ let
 
     # The .socket unit: systemd listens on `bind` and hands the socket to the daemon
     # (LISTEN_FDS), so the daemon needs neither privileges nor network access to listen.
+    # Such a socket is served by the daemon's main thread alone (`threads` applies to a `bind`
+    # the daemon opens itself: see the README), so the module offers no `threads` setting.
     socketUnit = cfg: {
       description = "storefront Nix binary cache (listening socket)";
       wantedBy = [ "sockets.target" ];

@@ -166,6 +166,8 @@ export interface StorefrontOptions {
   readonly extraConfig?: readonly string[];
   /** Where storefront's log goes too (bench/push-concurrent.ts). */
   readonly logFile?: string;
+  /** `threads`, when not storefront's default. */
+  readonly threads?: number | undefined;
 }
 
 /** storefront with its default settings, one signing key, and the benchmark's store. */
@@ -181,6 +183,7 @@ export async function startStorefront(options: StorefrontOptions): Promise<Runni
       `sign_key_paths = [${JSON.stringify(options.keyFile)}]`,
       ...(options.workers === undefined ? [] : [`workers = ${options.workers}`]),
       ...(options.extraConfig ?? []),
+      ...(options.threads === undefined ? [] : [`threads = ${options.threads}`]),
       "",
     ].join("\n"),
   );

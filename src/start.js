@@ -112,6 +112,7 @@ if (process.argv[2] === "serve" && !keepsDescriptors && typeof process.execve ==
     const cached = compileCacheEntries();
     await import("./main.ts");
     await import("./daemon/serving.ts");
+    await import("./daemon/serving-thread-main.ts");
     flushCompileCache();
     if (compileCacheEntries() > cached) startOver([], { STOREFRONT_EXECED: "1" });
   }

@@ -30,6 +30,7 @@ export function checkConfig(config: Config, log: Logger): number {
     `  database  ${config.nix_db_path} (opened)`,
     `  keys      ${keys.length === 0 ? "none: narinfos carry only the signatures in the database" : keys.join(", ")}`,
     `  workers   ${config.workers}`,
+    `  threads   ${config.threads}`,
     `  priority  ${config.priority}`,
     `  nar cache ${config.nar_cache.enable ? `${config.nar_cache.path} (up to ${config.nar_cache.max_size} bytes)` : "off"}`,
     `  metrics   ${!config.metrics.enable ? "off" : config.metricsListen === undefined ? "/metrics on bind" : `/metrics on ${formatListenAddress(config.metricsListen)}`}`,

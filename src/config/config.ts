@@ -63,6 +63,13 @@ export const configSchema = {
     // libuv thread pool compresses on the other cores; each more process costs ~80 MiB.
     default: 1,
   }),
+  threads: integer(1, 64, {
+    doc: "threads serving requests in one process, each with its own socket on `bind`",
+    // Every core could serve, for ~30 MiB a thread (an isolate with the serving modules) where
+    // a cluster worker costs ~80 MiB; but two threads peak at ~140 MiB during 16 concurrent
+    // downloads (bench/threads.ts), above the 128 MiB the default must keep to: opt in.
+    default: 1,
+  }),
   max_connection_rate: integer(1, 1_000_000, {
     // harmonia's (actix's) bound on TLS handshakes in progress per worker; see the README for
     // why storefront does not need it.
@@ -347,6 +354,11 @@ export function loadConfig(
     // As in harmonia: a unix socket is reached by a local proxy, which terminates TLS itself.
     throw new ConfigError(
       `${source}: TLS ("tls_cert_path") cannot be used with a unix socket "bind"; use host:port`,
+    );
+  }
+  if (parsed.workers > 1 && parsed.threads > 1) {
+    throw new ConfigError(
+      `${source}: "workers" = ${parsed.workers} and "threads" = ${parsed.threads}: choose one; threads share one process's memory (remove "workers"), workers are processes of their own (set "threads" = 1)`,
     );
   }
   const storeDir = env["NIX_STORE_DIR"];

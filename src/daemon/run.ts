@@ -12,6 +12,9 @@ import { runPrimary, runWorker } from "../process/cluster.ts";
 import { applyReload, reloadedConfig, type ReloadSignal } from "../process/reload.ts";
 import { onShutdownSignal } from "../process/shutdown.ts";
 import { openAppAndTasks } from "./open.ts";
+import { claimPort } from "./claim-port.ts";
+import { processMetricsText } from "../metrics/thread-metrics.ts";
+import { ServingThreads, threadShare } from "../process/threads.ts";
 
 /**
  * The request-serving modules (routes, HTTP, compression, their libraries), imported only in a
@@ -66,18 +69,61 @@ export async function serveInThisProcess({
     onShutdownSignal(resolve);
   });
   const { startServing } = await importServing();
-  const serving = await startServing(config, targets, log);
+  const shared = targets.filter((target) => target.kind === "tcp");
+  if (config.threads > 1 && shared.length < targets.length) {
+    log.info("a unix socket or a socket from systemd is served by the main thread alone", {
+      threads: config.threads,
+    });
+  }
+  const threaded = config.threads > 1 && shared.length > 0;
+  // The ports are chosen (port 0) and checked (in use) before any thread binds them.
+  const bound = threaded ? await Promise.all(targets.map(claimPort)) : targets;
+  let threads: ServingThreads | undefined;
+  const serving = await startServing(
+    threaded ? threadShare(config, config.threads) : config,
+    bound,
+    log,
+    {
+      clusterWorker: false,
+      monitor: true,
+      reusePort: threaded,
+      metricsText: threaded
+        ? (registry) => () =>
+            processMetricsText(registry, () => threads?.registries() ?? Promise.resolve([]))
+        : undefined,
+    },
+  );
+  if (threaded) {
+    const started = new ServingThreads({
+      entry: new URL("../thread.js", import.meta.url),
+      count: config.threads - 1,
+      config,
+      targets: bound.filter((target) => target.kind === "tcp"),
+      log,
+      metricsText: () => serving.services.metrics.text(),
+    });
+    threads = started;
+    try {
+      await started.start();
+    } catch (error) {
+      await serving.stop();
+      throw error;
+    }
+  }
   let running = config;
   reloadSignal.handle(() => {
     const next = reloadedConfig(running, readConfig, log);
-    if (next !== undefined && applyReload(serving, next, log)) running = next;
+    if (next === undefined || !applyReload(serving, next, log)) return;
+    running = next;
+    // The main thread loaded every file: the threads load the same.
+    threads?.reload(next);
   });
   announce(serving.addresses);
   if (serving.metricsAddress !== undefined) announceMetrics(log, serving.metricsAddress);
   const signal = await signalled;
   log.info("shutting down", { signal });
   onStopping();
-  await serving.stop();
+  await Promise.all([serving.stop(), threads?.stop()]);
   return 0;
 }
 

@@ -4,6 +4,9 @@
 // owns them, the store monitor, the auto-pinning and the pruning.
 
 import { Server as HttpsServer } from "node:https";
+import type { Server } from "node:http";
+import { threadId } from "node:worker_threads";
+import { Counter, type Registry } from "prom-client";
 import type { App } from "./app.ts";
 import { openAppAndTasks } from "./open.ts";
 import type { Config } from "../config/config.ts";
@@ -43,13 +46,45 @@ export interface ServingRole {
   readonly clusterWorker: boolean;
   /** This process scans the store, pins new paths, prunes and keeps the store metrics. */
   readonly monitor: boolean;
+  /** Bind TCP targets with SO_REUSEPORT: the process's other serving threads listen there too. */
+  readonly reusePort?: boolean | undefined;
+  /** Listen on `[metrics] bind`, if set: the main thread does, the other threads do not. */
+  readonly metricsListener?: boolean;
+  /**
+   * With serving threads: given this thread's registry once, returns what /metrics answers
+   * with (the whole process's, every thread's summed).
+   */
+  readonly metricsText?: ((registry: Registry) => () => Promise<string>) | undefined;
 }
 
 function metricsFor(role: ServingRole): Metrics {
   const metrics = createMetrics();
+  if (role.metricsText !== undefined) {
+    return { ...metrics, text: role.metricsText(metrics.registry) };
+  }
   if (!role.clusterWorker) return metrics;
   setupWorkerMetrics(metrics.registry);
   return { ...metrics, text: clusterMetricsText };
+}
+
+/**
+ * Connections accepted, by serving thread (`threads = N`; 0 is the main thread, and the only one
+ * otherwise): in the summed /metrics it shows how the kernel spreads connections over them.
+ */
+function countConnectionsByThread(registry: Registry, servers: readonly Server[]): void {
+  const accepted = new Counter({
+    name: "storefront_thread_connections_total",
+    help: "Connections accepted on the listening sockets, by serving thread (0: the main thread).",
+    labelNames: ["thread"] as const,
+    registers: [registry],
+  });
+  const thread = String(threadId);
+  accepted.inc({ thread }, 0);
+  for (const server of servers) {
+    server.on("connection", () => {
+      accepted.inc({ thread });
+    });
+  }
 }
 
 export async function startServing(
@@ -62,13 +97,16 @@ export async function startServing(
   const metrics = metricsFor(role);
   const opened = openAppAndTasks(config, log, {
     metrics,
-    checkedByPrimary: role.clusterWorker,
+    // The process that monitors the store (the only one, the primary, or the main thread)
+    // opened the same files first and warned about them.
+    checkedByPrimary: !role.monitor,
     watchNarInfoCache: true,
     monitorMetrics: role.monitor ? metrics.registry : undefined,
   });
   const { app } = opened;
-  const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
-  const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
+  const metricsTarget =
+    config.metrics.enable && role.metricsListener !== false ? config.metricsListen : undefined;
+  const metricsOnMain = config.metrics.enable && config.metricsListen === undefined;
   // Without [push], the upload routes are absent: a PUT is answered as before they existed.
   // Without [status], /status and /status.json are absent: 404s like any unknown path.
   const served = [
@@ -94,6 +132,10 @@ export async function startServing(
     target,
     server: createServer(handler, tls, timeouts, limit),
   }));
+  countConnectionsByThread(
+    metrics.registry,
+    listeners.map(({ server }) => server),
+  );
   // Plain HTTP: scrapers usually sit on a private network or on localhost.
   const metricsListener =
     metricsTarget === undefined
@@ -112,7 +154,7 @@ export async function startServing(
   try {
     await opened.ready;
     const addresses = await Promise.all(
-      listeners.map(({ server, target }) => listen(server, target)),
+      listeners.map(({ server, target }) => listen(server, target, "bind", role.reusePort)),
     );
     const metricsAddress =
       metricsListener === undefined

@@ -172,9 +172,16 @@ export function listenErrorMessage(target: ListenTarget, key: string, code: stri
  * Listens on `target`, the value of the config key `key`; resolves with where it listens, for
  * people to read: the port chosen for port 0, the real address of an inherited TCP socket. In
  * a cluster worker the primary opens the socket (node:cluster), and this resolves once the
- * worker shares it.
+ * worker shares it. With `reusePort` a TCP target is bound with SO_REUSEPORT, so that each of
+ * a process's serving threads has a socket of its own on the same address, and the kernel
+ * spreads the connections over them.
  */
-export function listen(server: Server, target: ListenTarget, key = "bind"): Promise<string> {
+export function listen(
+  server: Server,
+  target: ListenTarget,
+  key = "bind",
+  reusePort = false,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       reject(new StartupError(listenErrorMessage(target, key, error.code ?? error.message)));
@@ -196,7 +203,7 @@ export function listen(server: Server, target: ListenTarget, key = "bind"): Prom
         server.listen({ fd: target.fd }, onListening);
         break;
       case "tcp":
-        server.listen({ port: target.port, host: target.host }, onListening);
+        server.listen({ port: target.port, host: target.host, reusePort }, onListening);
     }
   });
 }

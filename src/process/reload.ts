@@ -9,6 +9,7 @@
 // effect at the next restart: the listening sockets, the store, the caches and the workers are
 // set up once, at start.
 
+import { threadId } from "node:worker_threads";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
 
@@ -147,6 +148,8 @@ export function applyReload(target: Reloadable, config: Config, log: Logger): bo
   log.info("reloaded signing keys and access tokens", {
     tls: config.tls_cert_path !== undefined,
     pid: process.pid,
+    // Each serving thread (`threads = N`) reloads and says so; the main thread is 0.
+    thread: threadId,
     keys: keys.length === 0 ? "none" : keys.map((key) => key.name).join(", "),
     tokens: access.policy.tokens.length,
     public: access.policy.public,

@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { curl } from "../support/curl.ts";
 import { hasNix } from "../support/nix.ts";
 import { childPids, listeningPort, serveProcesses, type ServerProcess } from "../support/server.ts";
 import { slowDownload } from "../support/slow-client.ts";
@@ -34,16 +35,20 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
   const count = (server: ServerProcess, pattern: RegExp): number =>
     server.stderr().match(new RegExp(pattern.source, "g"))?.length ?? 0;
 
-  it.each([1, 2])(
-    "reloads keys and tokens, keeps a download running and the processes alive (workers = %i)",
-    async (workers) => {
+  it.each([
+    [1, 1],
+    [2, 1],
+    [1, 2],
+  ])(
+    "reloads keys and tokens, keeps a download running and the processes alive (workers = %i, threads = %i)",
+    async (workers, threads) => {
       const dir = processes.dir;
-      const keyPath = join(dir, `key-${workers}.secret`);
-      const tokenPath = join(dir, `token-${workers}`);
+      const keyPath = join(dir, `key-${workers}-${threads}.secret`);
+      const tokenPath = join(dir, `token-${workers}-${threads}`);
       copyFileSync(join(KEYS, "test-1.secret"), keyPath);
       writeFileSync(tokenPath, OLD_TOKEN, { mode: 0o600 });
       const server = processes.spawn(
-        `bind = "127.0.0.1:0"\nworkers = ${workers}\n${nar.store.configLine}` +
+        `bind = "127.0.0.1:0"\nworkers = ${workers}\nthreads = ${threads}\n${nar.store.configLine}` +
           `sign_key_paths = ["${keyPath}"]\nadmin_token_paths = ["${tokenPath}"]\n`,
       );
       const url = `http://127.0.0.1:${await listeningPort(server)}`;
@@ -52,10 +57,11 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
       expect(workerPids).toHaveLength(workers === 1 ? 0 : workers);
       const hash = nar.narUrlPath.slice("/nar/".length, "/nar/".length + 32);
       const signatures = async (): Promise<string[]> => {
-        // Several requests, so that every worker answers some.
+        // Several requests, each on a connection of its own, so that every worker or thread
+        // answers some.
         const names = new Set<string>();
-        for (let i = 0; i < 6; i++) {
-          const text = await (await fetch(`${url}/${hash}.narinfo`)).text();
+        for (let i = 0; i < 12; i++) {
+          const text = (await curl([`${url}/${hash}.narinfo`])).body;
           for (const match of text.matchAll(/^Sig: ([^:]+):/gm)) names.add(match[1] ?? "");
         }
         return [...names].sort();
@@ -63,8 +69,8 @@ describe.skipIf(!hasNix)("SIGHUP", () => {
       const pinsStatus = async (token: string): Promise<number> =>
         (await fetch(`${url}/api/v1/pins`, { headers: { authorization: `Bearer ${token}` } }))
           .status;
-      // Each process logs its reload: the primary and every worker.
-      const reloadLines = workers === 1 ? 1 : workers + 1;
+      // Each process logs its reload: the primary and every worker; or every thread.
+      const reloadLines = workers === 1 ? threads : workers + 1;
 
       expect(await signatures()).toEqual(["storefront-test-1"]);
       expect(await pinsStatus(OLD_TOKEN)).toBe(200);

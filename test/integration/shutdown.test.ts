@@ -33,32 +33,43 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
   };
 
   it.each([
-    ["SIGTERM", 1],
-    ["SIGINT", 1],
-    ["SIGTERM", 2],
+    ["SIGTERM", 1, 1],
+    ["SIGINT", 1, 1],
+    ["SIGTERM", 2, 1],
+    ["SIGTERM", 1, 2],
+    ["SIGINT", 1, 2],
   ] as const)(
-    "on %s lets a slow download finish, refuses new connections, exits 0 (workers = %i)",
-    async (signal, workers) => {
-      const { server, port, url } = await serve(`workers = ${workers}\n`);
-      const download = slowDownload(url + nar.narUrlPath, SLOW);
-      await download.received(1024 * 1024);
+    "on %s lets slow downloads finish, refuses new connections, exits 0 (workers = %i, threads = %i)",
+    async (signal, workers, threads) => {
+      const { server, port, url } = await serve(`workers = ${workers}\nthreads = ${threads}\n`);
+      // Each on a connection of its own: with several workers or threads, most of them serve one.
+      const downloads = Array.from({ length: 4 }, () => slowDownload(url + nar.narUrlPath, SLOW));
+      for (const download of downloads) await download.received(1024 * 1024);
 
       server.child.kill(signal);
       await waitFor(
         async () => (await curl([`http://127.0.0.1:${port}/nix-cache-info`])).code === 7,
         "new connections are refused",
       );
-      const result = await download.done;
-      expect(result).toMatchObject({ status: 200, complete: true, bytes: nar.narSize });
-      expect(result.sha256).toBe(nar.narSha256);
+      for (const download of downloads) {
+        const result = await download.done;
+        expect(result).toMatchObject({ status: 200, complete: true, bytes: nar.narSize });
+        expect(result.sha256).toBe(nar.narSha256);
+      }
       expect(await server.exited).toBe(0);
     },
   );
 
-  it.each([1, 2])(
-    "cuts a download still running after shutdown_timeout, and exits 0 (workers = %i)",
-    async (workers) => {
-      const { server, url } = await serve(`workers = ${workers}\nshutdown_timeout = 1\n`);
+  it.each([
+    [1, 1],
+    [2, 1],
+    [1, 2],
+  ])(
+    "cuts a download still running after shutdown_timeout, and exits 0 (workers = %i, threads = %i)",
+    async (workers, threads) => {
+      const { server, url } = await serve(
+        `workers = ${workers}\nthreads = ${threads}\nshutdown_timeout = 1\n`,
+      );
       const download = slowDownload(url + nar.narUrlPath, SLOW);
       await download.received(1024 * 1024);
       download.stall();
@@ -75,7 +86,7 @@ describe.skipIf(!hasNix)("graceful shutdown", () => {
   it("closes idle keep-alive connections at once", async () => {
     // Long timeouts: were the idle connection kept, the server would not exit within the test.
     const { server, port } = await serve(
-      "workers = 1\nshutdown_timeout = 3600\nidle_timeout = 3600\n",
+      "threads = 2\nshutdown_timeout = 3600\nidle_timeout = 3600\n",
     );
     const socket = connect(port, "127.0.0.1");
     socket.write("GET /nix-cache-info HTTP/1.1\r\nHost: localhost\r\n\r\n");

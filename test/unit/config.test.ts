@@ -68,6 +68,8 @@ daemon_socket = "/nix/var/nix/daemon-socket/socket"
     [`priority = "high"`, /"priority" must be an integer/],
     [`priority = -1`, /"priority" must be an integer from 0/],
     [`workers = 0`, /"workers" must be an integer from 1/],
+    [`threads = 0`, /"threads" must be an integer from 1/],
+    [`workers = 2\nthreads = 2`, /"workers" = 2 and "threads" = 2: choose one; /],
     [`sign_key_paths = "/a"`, /"sign_key_paths" must be a list of strings/],
     [`real_nix_store = "relative/store"`, /"real_nix_store" must be an absolute path/],
     [`bind = "localhost"`, /"bind": expected host:port/],
