@@ -15,6 +15,7 @@ import { rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { NarCacheConfig } from "../../config/config.ts";
 import type { Logger } from "../../log.ts";
+import { SyncBatch } from "./sync-batch.ts";
 
 /** `<narhash32>.<level>.zst` (compressed NARs) and `<narhash32>.layout` (NAR layouts). */
 const ENTRY_NAME = /^[0-9a-df-np-sv-z]{52}\.(\d+\.zst|layout)$/;
@@ -35,6 +36,8 @@ export class CacheDirectory {
   readonly path: string;
   readonly maxSize: number;
   readonly log: Logger;
+  /** Where entries are put on disk before they are put in place. */
+  readonly syncBatch: SyncBatch;
   /** File name → file size, least recently used first (a Map keeps insertion order). */
   readonly #entries = new Map<string, number>();
   /** Entries this process is writing now: a second download meanwhile does not write too. */
@@ -45,7 +48,11 @@ export class CacheDirectory {
    * Opens the directory at `config.path`, creating it; undefined (with a warning) when it
    * cannot be used, so that storefront runs on without the cache.
    */
-  static open(config: NarCacheConfig, log: Logger): CacheDirectory | undefined {
+  static open(
+    config: NarCacheConfig,
+    log: Logger,
+    syncBatch = new SyncBatch(),
+  ): CacheDirectory | undefined {
     if (!config.enable) return undefined;
     try {
       mkdirSync(config.path, { recursive: true });
@@ -59,13 +66,14 @@ export class CacheDirectory {
       });
       return undefined;
     }
-    return new CacheDirectory(config.path, config.max_size, log);
+    return new CacheDirectory(config.path, config.max_size, log, syncBatch);
   }
 
-  private constructor(path: string, maxSize: number, log: Logger) {
+  private constructor(path: string, maxSize: number, log: Logger, syncBatch: SyncBatch) {
     this.path = path;
     this.maxSize = maxSize;
     this.log = log;
+    this.syncBatch = syncBatch;
     this.#scan();
   }
 

@@ -8,12 +8,11 @@
 // download: an entry that cannot be written (disk full, larger than the cache) is dropped, and
 // the download goes on.
 
-import { close, fdatasync, openSync, unlink, write, writeSync } from "node:fs";
+import { close, openSync, unlink, write, writeSync } from "node:fs";
 import { promisify } from "node:util";
 import type { CacheDirectory } from "./cache-directory.ts";
 
 const writeAt = promisify(write);
-const datasync = promisify(fdatasync);
 const closeFd = promisify(close);
 const unlinkFile = promisify(unlink);
 
@@ -102,7 +101,7 @@ export class TempEntry {
       const { bytesWritten } = await writeAt(fd, last, 0, last.length, position);
       if (bytesWritten !== last.length) throw new Error("short write");
       // On disk before it has a name: after a crash, an entry is whole or absent.
-      await datasync(fd);
+      await this.#directory.syncBatch.synced(fd);
       await closeFd(fd);
       await this.#directory.putInPlace(this.#temp, this.#name, size);
     } catch {
