@@ -29,9 +29,11 @@ export class SyncBatch {
   synced(fd: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ fd, resolve, reject });
-      this.#timer ??= setTimeout(() => {
-        this.#run();
-      }, this.#delayMs);
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(() => {
+          this.#run();
+        }, this.#delayMs);
+      }
     });
   }
 
