@@ -29,6 +29,12 @@ const SCAN_DELAY_MS = 100;
  * the last event seen, by when any write that followed it has long landed.
  */
 const SETTLE_MS = 250;
+/**
+ * And once more this long after the last event: a loaded machine (a daemon busy with many
+ * paths, a machine short of CPU) can take longer than SETTLE_MS to commit what it began, and
+ * the commit's own event may be one of those dropped.
+ */
+const LATE_MS = 2000;
 
 export interface StoreTasks {
   readonly ready: Promise<void>;
@@ -60,12 +66,13 @@ interface Debounced {
 }
 
 /**
- * Runs `task` `delay` ms after the first of a burst of triggers, and again `SETTLE_MS` after
- * the last: soon, and surely after the burst. Errors are logged.
+ * Runs `task` `delay` ms after the first of a burst of triggers, and again `SETTLE_MS` and
+ * `LATE_MS` after the last: soon, and surely after the burst. Errors are logged.
  */
 function debounced(task: () => void, delay: number, log: Logger, what: string): Debounced {
   let first: NodeJS.Timeout | undefined;
   let last: NodeJS.Timeout | undefined;
+  let late: NodeJS.Timeout | undefined;
   const run = (): void => {
     try {
       task();
@@ -81,10 +88,13 @@ function debounced(task: () => void, delay: number, log: Logger, what: string): 
       }, delay);
       clearTimeout(last);
       last = setTimeout(run, SETTLE_MS);
+      clearTimeout(late);
+      late = setTimeout(run, LATE_MS);
     },
     cancel: () => {
       clearTimeout(first);
       clearTimeout(last);
+      clearTimeout(late);
     },
   };
 }
