@@ -13,6 +13,7 @@ import {
 } from "./metrics.ts";
 import type { FloorMetric, MetricId } from "./metrics.ts";
 import type { ProfileSummary } from "./profile.ts";
+import { renderScale, type ScaleResults } from "./scale-report.ts";
 import type { TreeMemory } from "./rss.ts";
 import { summarise, type Summary } from "./stats.ts";
 
@@ -278,7 +279,7 @@ function profileSection(results: Results): string[] {
 export function renderReport(
   results: Results,
   svgName: string,
-  options: { tableOnly?: boolean } = {},
+  options: { tableOnly?: boolean; scale?: ScaleResults | undefined } = {},
 ): string {
   const m = results.machine;
   const c = results.closure;
@@ -323,6 +324,7 @@ export function renderReport(
     "",
     ...floorSection(results),
     "",
+    ...(options.scale === undefined ? [] : [...renderScale(options.scale), ""]),
     "## Machine",
     "",
     "| | |",

@@ -32,6 +32,7 @@ import { NGINX, startNginx, startNodeFloor, startStorefront } from "./servers.ts
 import type { RunningServer } from "./servers.ts";
 import { filesystemOf } from "./filesystem.ts";
 import { WRK, narInfosAtConcurrency } from "./wrk.ts";
+import type { ScaleResults } from "./scale-report.ts";
 
 const BENCH_DIR = dirname(new URL(import.meta.url).pathname);
 
@@ -167,9 +168,15 @@ async function warmNarInfos(base: string, hashes: readonly string[]): Promise<vo
   for (let i = 0; i < 4; i++) await narInfoAll(base, hashes);
 }
 
+/** bench/scale.ts's figures, when it has run with the same work root. */
+function scaleResults(): ScaleResults | undefined {
+  const file = join(workRoot, "scale", "results.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ScaleResults) : undefined;
+}
+
 function writeReport(results: Results): void {
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, renderReport(results, "results.svg"));
+  writeFileSync(outFile, renderReport(results, "results.svg", { scale: scaleResults() }));
   const rows = chartRows(results);
   const { cpu, cores, date } = results.machine;
   writeFileSync(svgFile, renderChart(rows.ratios, rows.memory, `${cpu}, ${cores} cores; ${date}`));
