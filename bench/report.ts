@@ -85,7 +85,7 @@ function zstdOverPlain(results: Results): Summary {
   );
 }
 
-const ZSTD_OVER_PLAIN_LABEL = "zstd first / own plain first";
+const ZSTD_OVER_PLAIN_LABEL = "zstd first / plain first";
 
 function ratioText(r: Summary): string {
   return r.samples === 0

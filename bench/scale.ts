@@ -373,6 +373,17 @@ async function measure(dir: string, paths: number, keyFile: string): Promise<Sca
     step(`${paths} paths: start ${round + 1}/${starts}`);
     served.push(await serveOnce(store, keyFile, round, narinfos));
   }
+  // A start with a pin on the root (as a pinned system, or pin_new_paths, leaves): the store
+  // monitor counts what pins keep before the first answer.
+  step(`${paths} paths: a start with a pin on the root`);
+  const gcroots = join(dir, "nix/var/nix/gcroots/storefront");
+  new GcRoots(gcroots, systemClock).pin("system", store.root, undefined);
+  let pinned: Served;
+  try {
+    pinned = await serveOnce(store, keyFile, 0, narinfos);
+  } finally {
+    rmSync(gcroots, { recursive: true, force: true });
+  }
   const tasks = {} as Record<Task, TaskResult>;
   for (const task of TASKS) {
     step(`${paths} paths: ${TASK_LABELS[task]}`);
@@ -386,6 +397,7 @@ async function measure(dir: string, paths: number, keyFile: string): Promise<Sca
     ),
     startSeconds: served.map((s) => s.startSeconds),
     firstWaitMs: served.map((s) => s.firstWaitMs),
+    pinnedStart: { seconds: pinned.startSeconds, firstWaitMs: pinned.firstWaitMs },
     idleRss: served.map((s) => s.idleRss),
     uncachedMs: served.flatMap((s) => s.uncachedMs),
     cachedMs: served.flatMap((s) => s.cachedMs),
