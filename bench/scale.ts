@@ -38,6 +38,7 @@ import {
   type Task,
   type TaskResult,
 } from "./scale-report.ts";
+import { summarise } from "./stats.ts";
 import { STORE_DIR, makeSyntheticStore } from "./synthetic-store.ts";
 import { WireConnection } from "./wire.ts";
 import { describeMachine } from "./machine.ts";
@@ -360,35 +361,14 @@ async function serveOnce(
   }
 }
 
-async function measure(dir: string, paths: number, keyFile: string): Promise<ScaleRun> {
-  const store = storeOf(dir, paths);
-  const starts = positive("starts", flags.starts);
-  const narinfos = Math.min(positive("narinfos", flags.narinfos), store.paths - 201);
-  const served: Served[] = [];
-  // One start untimed: Node's compile cache (in CACHE_DIRECTORY) is filled, as on a server
-  // that has started before.
-  step(`${paths} paths: a first start, untimed`);
-  await serveOnce(store, keyFile, starts, narinfos);
-  for (let round = 0; round < starts; round++) {
-    step(`${paths} paths: start ${round + 1}/${starts}`);
-    served.push(await serveOnce(store, keyFile, round, narinfos));
-  }
-  // A start with a pin on the root (as a pinned system, or pin_new_paths, leaves): the store
-  // monitor counts what pins keep before the first answer.
-  step(`${paths} paths: a start with a pin on the root`);
-  const gcroots = join(dir, "nix/var/nix/gcroots/storefront");
-  new GcRoots(gcroots, systemClock).pin("system", store.root, undefined);
-  let pinned: Served;
-  try {
-    pinned = await serveOnce(store, keyFile, 0, narinfos);
-  } finally {
-    rmSync(gcroots, { recursive: true, force: true });
-  }
+/** A store's server figures over its starts, and its whole-store tasks. */
+function measureStore(store: Store, served: readonly Served[], pinned: Served): ScaleRun {
   const tasks = {} as Record<Task, TaskResult>;
   for (const task of TASKS) {
-    step(`${paths} paths: ${TASK_LABELS[task]}`);
-    tasks[task] = taskInChild(task, store.dbPath, store.root, dir);
+    step(`${store.paths} paths: ${TASK_LABELS[task]}`);
+    tasks[task] = taskInChild(task, store.dbPath, store.root, store.dir);
   }
+  const median = (values: readonly number[]): number => summarise(values).median;
   return {
     paths: store.paths,
     references: store.references,
@@ -400,9 +380,58 @@ async function measure(dir: string, paths: number, keyFile: string): Promise<Sca
     pinnedStart: { seconds: pinned.startSeconds, firstWaitMs: pinned.firstWaitMs },
     idleRss: served.map((s) => s.idleRss),
     uncachedMs: served.flatMap((s) => s.uncachedMs),
+    uncachedRoundMedians: served.map((s) => median(s.uncachedMs)),
     cachedMs: served.flatMap((s) => s.cachedMs),
     tasks,
   };
+}
+
+/**
+ * Both stores, their starts taking turns (small, large, small, ...) so that a busy minute of
+ * the machine weighs on both: the uncached narinfo goal compares them round by round.
+ */
+async function measure(
+  small: Store,
+  large: Store,
+  keyFile: string,
+): Promise<{ small: ScaleRun; large: ScaleRun }> {
+  const starts = positive("starts", flags.starts);
+  const narinfos = Math.min(positive("narinfos", flags.narinfos), small.paths - 201);
+  const served = new Map<Store, Served[]>([
+    [small, []],
+    [large, []],
+  ]);
+  const pinned = new Map<Store, Served>();
+  for (const store of [small, large]) {
+    // One start untimed: Node's compile cache (in CACHE_DIRECTORY) is filled, as on a server
+    // that has started before.
+    step(`${store.paths} paths: a first start, untimed`);
+    await serveOnce(store, keyFile, starts, narinfos);
+  }
+  for (let round = 0; round < starts; round++) {
+    for (const store of [small, large]) {
+      step(`${store.paths} paths: start ${round + 1}/${starts}`);
+      served.get(store)?.push(await serveOnce(store, keyFile, round, narinfos));
+    }
+  }
+  for (const store of [small, large]) {
+    // A start with a pin on the root (as a pinned system, or pin_new_paths, leaves): the store
+    // monitor counts what pins keep before the first answer.
+    step(`${store.paths} paths: a start with a pin on the root`);
+    const gcroots = join(store.dir, "nix/var/nix/gcroots/storefront");
+    new GcRoots(gcroots, systemClock).pin("system", store.root, undefined);
+    try {
+      pinned.set(store, await serveOnce(store, keyFile, 0, narinfos));
+    } finally {
+      rmSync(gcroots, { recursive: true, force: true });
+    }
+  }
+  const run = (store: Store): ScaleRun => {
+    const pin = pinned.get(store);
+    if (pin === undefined) throw new Error("no pinned start");
+    return measureStore(store, served.get(store) ?? [], pin);
+  };
+  return { small: run(small), large: run(large) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,10 +462,11 @@ async function main(): Promise<void> {
   }
   const large = positive("paths", flags.paths);
   const small = positive("small", flags.small);
+  const smallStore = storeOf(join(workDir, `store-${small}`), small);
+  const largeStore = storeOf(join(workDir, `store-${large}`), large);
   const results: ScaleResults = {
     machine: describeMachine(),
-    small: await measure(join(workDir, `store-${small}`), small, keyFile),
-    large: await measure(join(workDir, `store-${large}`), large, keyFile),
+    ...(await measure(smallStore, largeStore, keyFile)),
   };
   writeFileSync(join(workDir, "results.json"), JSON.stringify(results, null, 1));
   process.stdout.write(renderScale(results).join("\n") + "\n");
