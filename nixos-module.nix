@@ -242,8 +242,9 @@ let
           # stay readable, as the rest of the file system, and read-only (ProtectSystem=strict).
           CacheDirectory = "storefront";
           CacheDirectoryMode = "0700";
-          # /var/lib/storefront, `state_dir`'s default: uploads are staged there (`[push]`) and
-          # pushes recorded.
+          # /var/lib/storefront ($STATE_DIRECTORY), `state_dir`'s default: uploads are staged
+          # there (`[push]`), and state.sqlite keeps last uses, the store's history, pushes and
+          # the runs of `[gc]`'s budget.
           StateDirectory = "storefront";
           StateDirectoryMode = "0700";
           ReadWritePaths = [ (gcrootsDir settings) ];
@@ -430,6 +431,28 @@ let
               gcroots.new_path_keep_days = nullable types.ints.positive "`30`" {
                 example = 90;
                 description = "Days a pin made by `gcroots.pin_new_paths` is kept.";
+              };
+              gc.max_store_size = nullable (types.either types.str types.ints.unsigned) "no size budget" {
+                example = "200G";
+                description = ''
+                  Keep the NAR bytes of all valid paths below this: bytes, or a number with K,
+                  M, G or T. Over it, storefront has the Nix daemon delete dead paths (reachable
+                  from no GC root, pins included), least recently downloaded or pushed first.
+                '';
+              };
+              gc.min_free = nullable (types.either types.str types.ints.unsigned) "none" {
+                example = "20G";
+                description = ''
+                  Keep this much free space on the store's file system, deleting dead paths as
+                  for `gc.max_store_size`.
+                '';
+              };
+              gc.interval = nullable types.ints.positive "`600`" {
+                example = 300;
+                description = ''
+                  Seconds between checks of the budget (and samples of the store's history);
+                  the budget is also checked after each push.
+                '';
               };
             };
           };

@@ -2,6 +2,7 @@
 // (0 done, 1 a failure the user must fix, 2 a wrong command line: see cli/usage.ts).
 // src/bin.js, the executable, calls `main`.
 
+import { gcCommand, gcHelp } from "./cli/gc.ts";
 import { keyCommand, keyHelp } from "./cli/key.ts";
 import { pinCommand, pinHelp } from "./cli/pin.ts";
 import { pinsCommand, pinsHelp } from "./cli/pins.ts";
@@ -27,6 +28,7 @@ ${helpRows([
   ["unpin", "remove a pin"],
   ["pins", "list the pins"],
   ["prune", "remove pin revisions past their retention"],
+  ["gc", "keep the store within its budget now: delete dead paths, least recently used first"],
 ])}
 
 Run \`storefront COMMAND --help\` for a command's options.
@@ -46,6 +48,7 @@ const helps: Readonly<Record<string, string>> = {
   unpin: unpinHelp,
   pins: pinsHelp,
   prune: pruneHelp,
+  gc: gcHelp,
 };
 
 async function run(argv: string[]): Promise<number> {
@@ -66,6 +69,8 @@ async function run(argv: string[]): Promise<number> {
       return pinsCommand(args);
     case "prune":
       return pruneCommand(args);
+    case "gc":
+      return gcCommand(args, log);
     case "help":
       process.stdout.write((helps[args[0] ?? ""] ?? help) + "\n");
       return 0;

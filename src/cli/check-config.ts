@@ -19,7 +19,7 @@ function accessSummary(tokens: readonly Token[]): string {
 /** Checks `config` as `serve` would at start; prints a summary and returns the exit code. */
 export function checkConfig(config: Config, log: Logger): number {
   loadTlsCredentials(config);
-  const app = openApp(config, log, { narCache: false });
+  const app = openApp(config, log, { narCache: false, state: false });
   const served = app.exposure?.totals();
   app.close();
   const keys = app.services.keys.map((key) => key.name);
@@ -36,8 +36,21 @@ export function checkConfig(config: Config, log: Logger): number {
     `  access    ${config.access.public ? "public" : "private"}; ${accessSummary(app.services.access.policy.tokens)}`,
     `  serves    ${served === undefined ? "the whole store" : `the closures of ${config.exposure.only_closures_of.join(", ")}${config.exposure.include_derivers ? " and their derivers" : ""}: ${served.paths} paths, ${served.bytes} NAR bytes`}`,
     `  gcroots   ${config.gcroots.dir}${config.gcroots.pin_new_paths ? `; new paths pinned for ${config.gcroots.new_path_keep_days} days` : ""}`,
+    `  gc        ${gcSummary(config)}`,
     `  push      ${config.push.enable ? `on, through ${config.daemon_socket}; staged in ${config.state_dir}/uploads; up to ${config.push.max_nar_size} bytes a NAR${config.push.trusted_keys.length > 0 ? `; signed by ${config.push.trusted_keys.length} trusted key(s)` : ""}` : "off"}`,
   ];
   process.stdout.write(summary.join("\n") + "\n");
   return 0;
+}
+
+/** The budget, as `[gc]` sets it. */
+function gcSummary(config: Config): string {
+  const { max_store_size: maxSize, min_free: minFree, interval } = config.gc;
+  const limits = [
+    ...(maxSize === undefined ? [] : [`store up to ${maxSize} NAR bytes`]),
+    ...(minFree === undefined ? [] : [`at least ${minFree} bytes free`]),
+  ];
+  const budget =
+    limits.length === 0 ? "no budget" : `${limits.join(", ")}, through ${config.daemon_socket}`;
+  return `${budget}; checked and sampled every ${interval} s; state in ${config.state_dir}/state.sqlite`;
 }

@@ -116,6 +116,15 @@ export const integer = (min: number, max: number, options: FieldOptions<number>)
 export const byteSize = (options: FieldOptions<number>): Field<number> =>
   field('a size in bytes: an integer or a string like "10G" or "512M"', parseByteSize, options);
 
+/** A size that may be left unset (no limit): as `byteSize`. */
+export const optionalByteSize = (
+  options: FieldOptions<number | undefined>,
+): Field<number | undefined> =>
+  field('a size in bytes: an integer or a string like "10G" or "512M"', parseByteSize, {
+    defaultText: "unset",
+    ...options,
+  });
+
 export const stringList = (options: FieldOptions<readonly string[]>): Field<readonly string[]> =>
   field(
     "a list of strings",

@@ -16,6 +16,7 @@ import {
   boolean,
   byteSize,
   integer,
+  optionalByteSize,
   optionalString,
   section,
   string,
@@ -33,6 +34,18 @@ function defaultNarCachePath(env: NodeJS.ProcessEnv): string {
   return cacheDirectory === undefined || cacheDirectory === ""
     ? "/var/cache/storefront/nars"
     : `${cacheDirectory}/nars`;
+}
+
+/**
+ * storefront's own state (uploads, the state database) goes by default under systemd's
+ * `StateDirectory=` (which sets `$STATE_DIRECTORY`, colon-separated when several are
+ * configured), else /var/lib/storefront.
+ */
+function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const stateDirectory = env["STATE_DIRECTORY"]?.split(":")[0];
+  return stateDirectory === undefined || stateDirectory === ""
+    ? "/var/lib/storefront"
+    : stateDirectory;
 }
 
 /**
@@ -120,8 +133,9 @@ export const configSchema = {
     default: "/nix/var/nix/daemon-socket/socket",
   }),
   state_dir: absolutePath({
-    doc: "uploads are staged in `uploads/` here, pushes recorded in `pushes.jsonl`",
-    default: "/var/lib/storefront",
+    doc: "uploads staged in `uploads/`; last use, history, pushes, GC runs in `state.sqlite`",
+    default: ({ env }) => defaultStateDir(env),
+    defaultText: "`$STATE_DIRECTORY`, else `/var/lib/storefront`",
   }),
   admin_token_paths: stringList({
     doc: "files each holding one admin token: every scope, any netrc login",
@@ -143,6 +157,12 @@ export const configSchema = {
     bind: optionalString({
       doc: "serve `/metrics` on this address alone (plain HTTP), and not on `bind`",
       default: undefined,
+    }),
+  }),
+  status: section("The status page.", {
+    enable: boolean({
+      doc: "serve `/status` and `/status.json` (see [The status page](#the-status-page))",
+      default: true,
     }),
   }),
   gcroots: section("GC roots made by pins.", {
@@ -189,6 +209,20 @@ export const configSchema = {
       doc: "a larger upload (compressed or decoded) is refused with `413`",
       default: 16 * 1024 ** 3,
       defaultText: '"16G"',
+    }),
+  }),
+  gc: section("The store kept within a budget: dead paths deleted, least recently used first.", {
+    max_store_size: optionalByteSize({
+      doc: 'NAR bytes of all valid paths kept below this; `"200G"`; unset: no size budget',
+      default: undefined,
+    }),
+    min_free: optionalByteSize({
+      doc: "free space kept on the store's file system; unset: none",
+      default: undefined,
+    }),
+    interval: integer(1, 31_536_000, {
+      doc: "seconds between checks of the budget and samples of the store; also after a push",
+      default: 600,
     }),
   }),
 

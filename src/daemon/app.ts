@@ -20,9 +20,12 @@ import { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
 import { PinService } from "../store/roots/pins.ts";
 import { StoreIndex } from "../store/db/store-index.ts";
+import { ThreadedStoreOverview } from "../store/db/overview-thread.ts";
+import { StatusService } from "../status/status-service.ts";
 import { VERSION } from "../version.ts";
 import { Exposure, registerExposureMetrics } from "../exposure/index.ts";
 import { openUploads } from "../uploads/index.ts";
+import { openState, type OpenedState } from "../state/open-state.ts";
 
 export interface App {
   readonly services: Services;
@@ -40,6 +43,8 @@ export interface App {
   readonly index: StoreIndex;
   /** The served set when `[exposure] only_closures_of` is set; its watches start in serving. */
   readonly exposure: Exposure | undefined;
+  /** storefront's own database and its batched writer; undefined when off or unusable. */
+  readonly state: OpenedState | undefined;
   close(): void;
 }
 
@@ -59,13 +64,19 @@ export interface AppOptions {
    * warned about any that others can read, so the worker does not warn again. Default: off.
    */
   readonly checkedByPrimary?: boolean;
+  /**
+   * Open the state database (last uses, history, pushes). Off for `--check-config`, which
+   * must leave no trace. Default: on.
+   */
+  readonly state?: boolean;
 }
 
 export function openApp(config: Config, log: Logger, options: AppOptions = {}): App {
   const warnTo = options.checkedByPrimary === true ? undefined : log;
   const keys = loadSigningKeys(config.sign_key_paths, warnTo);
   const tokens = loadTokens(config, warnTo);
-  const roots = new GcRoots(config.gcroots.dir, options.clock ?? systemClock);
+  const clock = options.clock ?? systemClock;
+  const roots = new GcRoots(config.gcroots.dir, clock);
   const narInfoCache = new NarInfoCache();
   // Checked before anything is opened: an entry that is no root stops the start, naming it.
   const exposure =
@@ -91,6 +102,7 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
   const index = new StoreIndex(config.nix_db_path);
   const pins = new PinService(roots, index, config.virtual_nix_store, config.real_nix_store);
   const metrics = options.metrics ?? createMetrics();
+  const state = options.state === false ? undefined : openState(config, clock, log);
   const cacheDirectory =
     options.narCache === false ? undefined : CacheDirectory.open(config.nar_cache, log);
   const narCache =
@@ -102,6 +114,19 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           layouts: new NarLayoutCache(cacheDirectory),
         };
   if (narCache !== undefined) registerNarCacheMetrics(metrics.registry, narCache);
+  // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
+  const status =
+    config.status.enable && options.narCache !== false
+      ? new StatusService({
+          overview: new ThreadedStoreOverview(config.nix_db_path),
+          pins: roots,
+          storeDir: config.virtual_nix_store,
+          realStoreDir: config.real_nix_store,
+          state: state?.database,
+          budget: { maxStoreSize: config.gc.max_store_size, minFree: config.gc.min_free },
+          serves: exposure && ((id) => exposure.serves(id)),
+        })
+      : undefined;
   if (exposure !== undefined) registerExposureMetrics(metrics.registry, exposure);
   // Routes read the keys and tokens from here on every request, so a reload replaces them
   // without a restart; nothing else in the services changes.
@@ -119,11 +144,13 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     narLayouts: narCache?.layouts,
     servedRoots: exposure?.entries,
     // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
-    uploads: options.narCache === false ? undefined : openUploads(config, metrics, log),
+    lastUse: state?.writer,
+    uploads: options.narCache === false ? undefined : openUploads(config, metrics, state?.writer),
     streams: new StreamSlots(config.max_streams, {
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),
     }),
+    status,
   };
   return {
     services,
@@ -139,11 +166,13 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     roots,
     index,
     exposure,
+    state,
     close: () => {
       store.close();
       index.close();
       exposure?.close();
       services.uploads?.close();
+      state?.close();
     },
   };
 }

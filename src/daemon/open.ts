@@ -28,7 +28,8 @@ export interface OpenOptions extends Omit<AppOptions, "clock"> {
 
 export function openAppAndTasks(config: Config, log: Logger, options: OpenOptions): OpenedApp {
   const { watchNarInfoCache, monitorMetrics, ...appOptions } = options;
-  const app = openApp(config, log, { ...appOptions, clock: clockFromEnv() });
+  const clock = clockFromEnv();
+  const app = openApp(config, log, { ...appOptions, clock });
   const tasks = startStoreTasks({
     config,
     log,
@@ -36,7 +37,14 @@ export function openAppAndTasks(config: Config, log: Logger, options: OpenOption
     monitor:
       monitorMetrics === undefined
         ? undefined
-        : { index: app.index, roots: app.roots, metrics: createStoreMetrics(monitorMetrics) },
+        : {
+            index: app.index,
+            roots: app.roots,
+            metrics: createStoreMetrics(monitorMetrics),
+            registry: monitorMetrics,
+            state: app.state?.database,
+            clock,
+          },
   });
   // Each serving process holds the served set its lookups ask, and keeps it current.
   const exposureWatch =

@@ -18,7 +18,7 @@ import { closeGracefully } from "../process/shutdown.ts";
 import { createRequestHandler } from "../http/handler.ts";
 import { createServer, listen, loadTlsCredentials } from "../http/listen.ts";
 import type { ListenTarget } from "../config/listen-address.ts";
-import { metricsRoutes, routes } from "../http/routes/index.ts";
+import { metricsRoutes, routes, statusRoutes } from "../http/routes/index.ts";
 import { uploadRoutes } from "../http/routes/uploads.ts";
 
 export interface Serving {
@@ -70,7 +70,12 @@ export async function startServing(
   const metricsTarget = config.metrics.enable ? config.metricsListen : undefined;
   const metricsOnMain = config.metrics.enable && metricsTarget === undefined;
   // Without [push], the upload routes are absent: a PUT is answered as before they existed.
-  const served = config.push.enable ? [...routes, ...uploadRoutes] : routes;
+  // Without [status], /status and /status.json are absent: 404s like any unknown path.
+  const served = [
+    ...routes,
+    ...(config.status.enable ? statusRoutes : []),
+    ...(config.push.enable ? uploadRoutes : []),
+  ];
   const handler = createRequestHandler(
     metricsOnMain ? [...served, ...metricsRoutes] : served,
     app.services,

@@ -1,10 +1,15 @@
 // The daemon's work beside serving requests: watch the database (clear the narinfo cache, scan
 // for new paths, pin pushed closures, update the store metrics), watch the roots directory
-// (recount what pins keep), and prune expired pin revisions on a timer. With several workers
-// the narinfo cache is per process, so every process watches the database for it; the scan,
-// the pinning and the pruning belong to one process only (`monitor: true`).
+// (recount what pins keep), prune expired pin revisions on a timer, and keep the store within
+// its budget (src/budget/: on a timer, and soon after new paths). With several workers the
+// narinfo cache is per process, so every process watches the database for it; the scan, the
+// pinning, the pruning and the budget belong to one process only (`monitor`).
 
+import type { Registry } from "prom-client";
+import { startBudget, type BudgetTask } from "../budget/budget-task.ts";
+import type { Clock } from "../clock.ts";
 import type { Config } from "../config/config.ts";
+import type { StateDatabase } from "../state/state-database.ts";
 import type { Logger } from "../log.ts";
 import type { StoreMetrics } from "../metrics/store-metrics.ts";
 import type { GcRoots } from "../store/roots/gc-roots.ts";
@@ -36,7 +41,16 @@ export interface StoreTaskOptions {
   readonly narInfoCache: NarInfoCache | undefined;
   /** Present in the one process that scans, pins and prunes. */
   readonly monitor:
-    | { readonly index: StoreIndex; readonly roots: GcRoots; readonly metrics: StoreMetrics }
+    | {
+        readonly index: StoreIndex;
+        readonly roots: GcRoots;
+        readonly metrics: StoreMetrics;
+        /** Where the budget's metrics go. */
+        readonly registry: Registry;
+        /** The history and last uses, for the budget; undefined when unusable. */
+        readonly state: StateDatabase | undefined;
+        readonly clock: Clock;
+      }
     | undefined;
 }
 
@@ -85,6 +99,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
   const pending: Debounced[] = [];
   let pruneTimer: NodeJS.Timeout | undefined;
   let monitor: StoreMonitor | undefined;
+  let budget: BudgetTask | undefined;
 
   if (options.monitor !== undefined) {
     const { index, roots, metrics } = options.monitor;
@@ -140,14 +155,25 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
     prune();
     pruneTimer = setInterval(prune, config.gcroots.prune_interval * 1000);
     pruneTimer.unref();
+    budget = startBudget({
+      config,
+      index,
+      roots,
+      state: options.monitor.state,
+      registry: options.monitor.registry,
+      clock: options.monitor.clock,
+      log,
+    });
   }
 
   if (narInfoCache !== undefined || monitor !== undefined) {
     const scanned = monitor;
+    const checked = budget;
     const settle = debounced(
       () => {
         narInfoCache?.invalidate();
-        scanned?.scan();
+        // New paths (a push, a build) may take the store over its budget.
+        if ((scanned?.scan() ?? 0) > 0) checked?.pathsAdded();
       },
       SCAN_DELAY_MS,
       log,
@@ -168,6 +194,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
     close: async () => {
       clearInterval(pruneTimer);
       for (const task of pending) task.cancel();
+      await budget?.close();
       await Promise.all(watches.map((w) => w.close()));
     },
   };

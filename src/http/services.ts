@@ -14,8 +14,10 @@ import type { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import type { PinService } from "../store/roots/pins.ts";
 import type { CompressedNarCache } from "../store/nar-cache/compressed-nar-cache.ts";
 import type { NarLayoutCache } from "../store/nar-cache/layout-cache.ts";
+import type { StatusService } from "../status/status-service.ts";
 import type { StreamSlots } from "./stream-slots.ts";
 import type { Uploads } from "../uploads/index.ts";
+import type { StateWriter } from "../state/state-writer.ts";
 
 export interface PathInfoSource {
   pathInfo(hash: StoreHash): PathInfo | undefined;
@@ -50,6 +52,14 @@ export interface Services {
   readonly servedRoots: readonly string[] | undefined;
   /** The cap on streams in flight (`max_streams`): NARs, tarballs, /serve files, logs. */
   readonly streams: StreamSlots;
+  /**
+   * Where a download that starts records the path's use (by its hash part), for the budget's
+   * least-recently-used order: a Map set, written off the request path. Undefined without the
+   * state database.
+   */
+  readonly lastUse: Pick<StateWriter, "used"> | undefined;
   /** Staging, the Nix daemon and the push record; undefined when `[push] enable` is off. */
   readonly uploads: Uploads | undefined;
+  /** The status page's data; undefined when `[status] enable` is off or nothing is served. */
+  readonly status: StatusService | undefined;
 }

@@ -1,32 +1,31 @@
-// What was pushed, for /metrics and for the status page to come: each push appended as one
-// JSON line to <state_dir>/pushes.jsonl (time, token name, path, NAR size), and counters of
-// paths and bytes pushed and of refused uploads by reason. (A SQLite state DB is another issue.)
+// What was pushed, for /metrics and the status page: each push goes to the state database
+// (time, token name, path, NAR size; see src/state/), where it also counts as a use of the
+// path, and counters of paths and bytes pushed and of refused uploads by reason.
 
-import { appendFile } from "node:fs/promises";
-import { join } from "node:path";
 import { Counter, type Registry } from "prom-client";
-import type { Logger } from "../log.ts";
+import type { StateWriter } from "../state/state-writer.ts";
 
 export type RefusalReason =
   "too_large" | "malformed" | "mismatch" | "missing_reference" | "signature" | "cut_off" | "daemon";
 
 export interface PushEntry {
-  readonly time: string;
+  /** The name of the token that pushed it (never its secret). */
   readonly token: string;
   readonly path: string;
+  /** The path's 32-character hash part, under which its last use is kept. */
+  readonly hash: string;
   readonly narSize: number;
 }
 
 export class PushRecord {
-  readonly file: string;
-  readonly #log: Logger;
+  /** Undefined when the state database could not be opened (storefront warned at start). */
+  readonly #state: StateWriter | undefined;
   readonly #paths: Counter;
   readonly #bytes: Counter;
   readonly #refused: Counter<"reason">;
 
-  constructor(stateDir: string, registry: Registry, log: Logger) {
-    this.file = join(stateDir, "pushes.jsonl");
-    this.#log = log;
+  constructor(state: StateWriter | undefined, registry: Registry) {
+    this.#state = state;
     this.#paths = new Counter({
       name: "storefront_push_paths_total",
       help: "Store paths registered by uploads.",
@@ -45,15 +44,15 @@ export class PushRecord {
     });
   }
 
-  async pushed(entry: PushEntry): Promise<void> {
+  /**
+   * Counts the push and hands it to the state writer, which writes it within two seconds,
+   * off the request path: a failure to write it is no reason to fail the push.
+   */
+  pushed(entry: PushEntry): void {
     this.#paths.inc();
     this.#bytes.inc(entry.narSize);
-    try {
-      await appendFile(this.file, JSON.stringify(entry) + "\n", { mode: 0o600 });
-    } catch (error) {
-      // The path is in the store all the same: losing its record is no reason to fail the push.
-      this.#log.warn("could not record a push", { file: this.file, detail: String(error) });
-    }
+    const { hash, ...record } = entry;
+    this.#state?.pushed(record, hash);
   }
 
   refused(reason: RefusalReason): void {

@@ -1,11 +1,11 @@
 // What the upload routes are given: the staging directory, the Nix daemon that registers
-// uploads, and the record of pushes. Opened at start when `[push] enable` is on.
+// uploads, and the record of pushes (in the state database). Opened at start when `[push] enable` is on.
 
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
-import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { NixDaemonClient } from "../nix-daemon/index.ts";
+import type { StateWriter } from "../state/state-writer.ts";
 import { PushRecord } from "./push-record.ts";
 import { STAGED_LIFETIME_MS, Staging } from "./staging.ts";
 
@@ -16,11 +16,15 @@ export interface Uploads {
   close(): void;
 }
 
-export function openUploads(config: Config, metrics: Metrics, log: Logger): Uploads | undefined {
+export function openUploads(
+  config: Config,
+  metrics: Metrics,
+  state: StateWriter | undefined,
+): Uploads | undefined {
   if (!config.push.enable) return undefined;
   const staging = new Staging(join(config.state_dir, "uploads"));
   const daemon = new NixDaemonClient({ socketPath: config.daemon_socket });
-  const record = new PushRecord(config.state_dir, metrics.registry, log);
+  const record = new PushRecord(state, metrics.registry);
   const sweep = setInterval(() => {
     staging.sweep(Date.now());
   }, STAGED_LIFETIME_MS / 4);

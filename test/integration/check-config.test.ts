@@ -29,7 +29,10 @@ describe.skipIf(!hasNix)("storefront serve --check-config", () => {
   const storeLine = (): string => `real_nix_store = "${built.store.realStoreDir}"\n`;
 
   it("accepts a good config and prints what it found", async () => {
-    const config = writeConfig("good.toml", `${storeLine()}priority = 41\nworkers = 3\n`);
+    const config = writeConfig(
+      "good.toml",
+      `${storeLine()}priority = 41\nworkers = 3\n[gc]\nmax_store_size = "200G"\n`,
+    );
     const result = await runCli(["serve", "--check-config", "--config", config], {
       SIGN_KEY_PATHS: secretKey,
     });
@@ -40,6 +43,9 @@ describe.skipIf(!hasNix)("storefront serve --check-config", () => {
     expect(result.stdout).toContain(`${built.store.dbPath} (opened)`);
     expect(result.stdout).toMatch(/workers\s+3\n/);
     expect(result.stdout).toMatch(/priority\s+41\n/);
+    expect(result.stdout).toMatch(
+      /gc\s+store up to 214748364800 NAR bytes, through \S+; checked and sampled every 600 s;/,
+    );
   });
 
   it("does not listen: a bind address in use is no error", async () => {

@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { metricsRoutes, routes } from "../../src/http/routes/index.ts";
+import { metricsRoutes, routes, statusRoutes } from "../../src/http/routes/index.ts";
 import { uploadRoutes } from "../../src/http/routes/uploads.ts";
 import { get } from "../support/http.ts";
 import { hashOf, hasNix, STORE_NIX } from "../support/nix.ts";
@@ -36,7 +36,7 @@ describe("the README's endpoint table", () => {
   it("lists every route by its name (the metrics label) with its methods, and nothing else", () => {
     // One row per name: the upload routes share their names with the reading routes.
     const fromRoutes = new Map<string, string[]>();
-    for (const route of [...routes, ...uploadRoutes, ...metricsRoutes]) {
+    for (const route of [...routes, ...statusRoutes, ...uploadRoutes, ...metricsRoutes]) {
       // GET routes answer HEAD too.
       const methods = [...route.methods, ...(route.methods.includes("GET") ? ["HEAD"] : [])];
       const all = new Set([...(fromRoutes.get(route.name) ?? []), ...methods]);
@@ -55,7 +55,14 @@ describe.skipIf(!hasNix)("/metrics", () => {
   it("labels requests by the paths of the README's table", async () => {
     const base = served.server.url;
     const hash = hashOf(served.paths.get("topFile") ?? "");
-    for (const path of ["/", "/nix-cache-info", "/health", "/version", `/${hash}.narinfo`]) {
+    for (const path of [
+      "/",
+      "/nix-cache-info",
+      "/health",
+      "/version",
+      "/status",
+      `/${hash}.narinfo`,
+    ]) {
       expect((await get(base, path)).status).toBe(200);
     }
     await get(base, `/${hash}.ls`);
@@ -72,6 +79,7 @@ describe.skipIf(!hasNix)("/metrics", () => {
         "/nix-cache-info",
         "/health",
         "/version",
+        "/status",
         "/<hash>.narinfo",
         "/<hash>.ls",
         "unmatched",

@@ -87,9 +87,14 @@ describe.skipIf(!hasNix)("metrics", () => {
 
     expect(series.get("storefront_narinfo_hits_total")).toBe(4);
     expect(series.get("storefront_narinfo_misses_total")).toBe(2);
-    // The first narinfo was rendered and signed; the other three came from the cache.
-    expect(series.get("storefront_narinfo_cache_hits_total")).toBe(3);
-    expect(series.get("storefront_signatures_total")).toBe(1);
+    // The first narinfo was rendered and signed; the others came from the cache. A late event of
+    // the database watch (the test store was just built; a loaded machine delivers it late)
+    // empties the cache once more, so one of them may be rendered again: each is one or the other.
+    const cacheHits = series.get("storefront_narinfo_cache_hits_total") ?? 0;
+    const signatures = series.get("storefront_signatures_total") ?? 0;
+    expect(cacheHits).toBeGreaterThanOrEqual(2);
+    expect(signatures).toBeGreaterThanOrEqual(1);
+    expect(cacheHits + signatures).toBe(4);
     expect(series.get("storefront_nar_streams_in_flight")).toBe(0);
     expect(
       sumOf(series, "storefront_http_response_bytes_total", { route: "/nar/<narhash>.nar" }),

@@ -13,6 +13,8 @@ import { encodeNixBase32 } from "../../src/core/nix/nix-base32.ts";
 import { parseStoreHash } from "../../src/core/nix/store-path.ts";
 import type { PathInfo } from "../../src/core/nix/path-info.ts";
 import { StoreDatabase } from "../../src/store/db/database.ts";
+import type { PushRecordEntry } from "../../src/state/records.ts";
+import { StateDatabase } from "../../src/state/state-database.ts";
 import {
   baseNameOf,
   hasNix,
@@ -25,7 +27,7 @@ import {
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { parseMetrics, sumOf } from "../support/metrics.ts";
 import { generateKey, startServer, type RunningServer } from "../support/server.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor, waitForValue } from "../support/wait.ts";
 import { tempDir } from "../support/temp.ts";
 
 const TOKEN = "push-token-0123456789abcdef";
@@ -178,6 +180,15 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
   }
 
   const staged = (): string[] => readdirSync(join(work, "state", "uploads"));
+  /** The pushes recorded in the state database, oldest first. */
+  const recordedPushes = (): PushRecordEntry[] => {
+    const state = new StateDatabase(join(work, "state"), { busyTimeoutMs: 5000 });
+    try {
+      return state.recentPushes(1000).reverse();
+    } finally {
+      state.close();
+    }
+  };
 
   it("refuses a push without a token, or with a wrong one, and lands nothing", () => {
     const topFile = paths[3] ?? "";
@@ -252,7 +263,7 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
     expect(sumOf(metrics, "storefront_auth_failures_total", {})).toBeGreaterThan(0);
   });
 
-  it("lands a closure with every shape of path (xz, zstd, none), same NarHash, pushes recorded", () => {
+  it("lands a closure with every shape of path (xz, zstd, none), same NarHash, pushes recorded", async () => {
     const pick = (...attributes: string[]): string[] =>
       attributes.map((attribute) => byAttribute.get(attribute) ?? "");
     const steps: [string, string[], string[]][] = [
@@ -271,14 +282,24 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
       expect([path, narHashIn(daemon.store, path)]).toEqual([path, narHashIn(source, path)]);
     }
     expect(staged()).toEqual([]);
-    const pushes = readFileSync(join(work, "state", "pushes.jsonl"), "utf8")
-      .trim()
-      .split("\n");
-    expect(pushes.length).toBe(paths.length);
-    const first = JSON.parse(pushes[0] ?? "{}") as { token: string; path: string; narSize: number };
-    expect(first.token).toBe("admin");
-    expect(pick("topFile", "topExe")).toContain(first.path);
-    expect(first.narSize).toBe(pathInfoIn(source, first.path)?.narSize);
+    // Written to the state database off the request path, within a couple of seconds.
+    const pushes = await waitForValue("the pushes in state.sqlite", () => {
+      const recorded = recordedPushes();
+      return recorded.length === paths.length ? recorded : undefined;
+    });
+    const first = pushes[0];
+    expect(first?.token).toBe("admin");
+    expect(pick("topFile", "topExe")).toContain(first?.path);
+    expect(first?.narSize).toBe(pathInfoIn(source, first?.path ?? "")?.narSize);
+    // A push is a use of the path, for the budget's least-recently-used order.
+    const state = new StateDatabase(join(work, "state"), { busyTimeoutMs: 5000 });
+    try {
+      expect(state.lastUses(paths.map((path) => baseNameOf(path).slice(0, 32))).size).toBe(
+        paths.length,
+      );
+    } finally {
+      state.close();
+    }
   });
 
   it("a third store copies the pushed closure back from storefront, signatures checked", () => {
@@ -319,13 +340,13 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
   });
 
   it("a push of paths already there succeeds without work", async () => {
-    const before = readFileSync(join(work, "state", "pushes.jsonl"), "utf8");
+    const before = recordedPushes();
     for (const compression of ["zstd", "none"]) {
       expect(push(compression, netrc, outputs).status).toBe(0);
       expect(push(compression, netrc, drvs, ["--derivation"]).status).toBe(0);
     }
     expect(staged()).toEqual([]);
-    expect(readFileSync(join(work, "state", "pushes.jsonl"), "utf8")).toBe(before);
+    expect(recordedPushes()).toEqual(before);
     const metrics = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
     expect(sumOf(metrics, "storefront_push_paths_total")).toBe(paths.length);
   });

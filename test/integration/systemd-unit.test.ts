@@ -135,9 +135,14 @@ describe.skipIf(!hasNix)("the README's systemd units", () => {
       chmodSync(credentials, 0o500);
       const cacheDirectory = tempDir("storefront-unit-cache-");
       chownSync(cacheDirectory, uidOf("nobody"), gidOf("nobody"));
+      // StateDirectory=, as systemd makes it: the service user's, named by $STATE_DIRECTORY.
+      expect(unitValues(service, "StateDirectory")).toEqual(["storefront"]);
+      const stateDirectory = tempDir("storefront-unit-state-");
+      chownSync(stateDirectory, uidOf("nobody"), gidOf("nobody"));
       const env: NodeJS.ProcessEnv = {
         PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         CACHE_DIRECTORY: cacheDirectory,
+        STATE_DIRECTORY: stateDirectory,
         CREDENTIALS_DIRECTORY: credentials,
       };
       for (const assignment of unitValues(service, "Environment")) {

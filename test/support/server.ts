@@ -73,7 +73,7 @@ export function spawnServer(dir: string, toml: string, options: ServeOptions = {
   const env =
     options.inheritEnv === false
       ? { ...options.env }
-      : { ...process.env, CACHE_DIRECTORY: dir, ...options.env };
+      : { ...process.env, CACHE_DIRECTORY: dir, STATE_DIRECTORY: dir, ...options.env };
   // The PID is only known once the process exists: the shell sets it, then becomes storefront.
   const child =
     options.listenPidIsChild === true
@@ -262,7 +262,12 @@ export async function runCli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cacheDirectory = tempDir("storefront-cli-cache-");
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, CACHE_DIRECTORY: cacheDirectory, ...env },
+    env: {
+      ...process.env,
+      CACHE_DIRECTORY: cacheDirectory,
+      STATE_DIRECTORY: cacheDirectory,
+      ...env,
+    },
   });
   let stdout = "";
   let stderr = "";

@@ -1,7 +1,7 @@
 // The page a person sees at `/`: what this cache is, and the nix.conf lines to use it.
 
 import { keySetup } from "./first-steps.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml, PAGE_STYLE } from "./html.ts";
 
 export interface LandingPageFacts {
   readonly version: string;
@@ -83,7 +83,7 @@ export function renderLandingPage(facts: LandingPageFacts): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>storefront: a Nix binary cache</title>
-<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.4}pre{background:#f4f4f4;padding:1rem;white-space:pre-wrap;overflow-wrap:anywhere}code{overflow-wrap:anywhere}th{text-align:left;padding-right:1rem}</style>
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <h1>A Nix binary cache</h1>

@@ -32,3 +32,6 @@ export const routes: readonly Route[] = [
 
 /** `/metrics`: added to `routes` on the main listener, or served alone on `[metrics] bind`. */
 export const metricsRoutes: readonly Route[] = [metricsRoute];
+
+/** `/status` and `/status.json`: added to `routes` unless `[status] enable = false`. */
+export { statusRoutes } from "./status-page.ts";

@@ -8,12 +8,12 @@ import { narHashDigest } from "../../core/nix/path-info.ts";
 import { parseNarHash32, parseStoreHash } from "../../core/nix/store-path.ts";
 import { StorefrontError } from "../../errors.ts";
 import { storeDirsOf, validPathOnDisk } from "../../store/nar/valid-path.ts";
-import { sendStreamed } from "../answer.ts";
+import { sendStreamed, wantsBody } from "../answer.ts";
 import { sendNar, type NarResponseUses } from "../nar-response.ts";
 import type { RequestContext, Route } from "../router.ts";
 
 /** What the NAR routes use. */
-type Uses = NarResponseUses | "store" | "metrics" | "streams";
+type Uses = NarResponseUses | "store" | "metrics" | "streams" | "lastUse";
 
 async function serveNar(
   context: RequestContext<Uses>,
@@ -31,8 +31,10 @@ async function serveNar(
   if (narHash !== undefined && narHashDigest(info.narHash) !== narHash) {
     throw new StorefrontError("not_found", `${outHash} has another NAR hash`);
   }
-  const { metrics, streams } = context.services;
+  const { metrics, streams, lastUse } = context.services;
   await sendStreamed(context.res, streams, async (reply) => {
+    // A download that starts is a use of the path (a HEAD is not).
+    if (wantsBody(context.req)) lastUse?.used(outHash);
     metrics.narStreamsInFlight.inc();
     try {
       await sendNar(context, onDisk, reply);

@@ -2,7 +2,7 @@
 // type, directories as an HTML listing (or their index.html), symlinks followed while they
 // stay inside the store. For a built website or documentation, straight from the store.
 
-import { sendStreamed } from "../answer.ts";
+import { sendStreamed, wantsBody } from "../answer.ts";
 import { contentTypeFor } from "../content-type.ts";
 import { renderDirectoryPage } from "../../core/pages/directory-page.ts";
 import { encodeSegment, parseServePath } from "../../core/serve-path.ts";
@@ -18,7 +18,7 @@ import type { PathInfoSource } from "../services.ts";
 const INDEX = Buffer.from("index.html");
 
 /** What /serve uses. */
-type Uses = "config" | "store" | "streams";
+type Uses = "config" | "store" | "streams" | "lastUse";
 
 export const serveRoute: Route<Uses> = {
   name: "/serve/<hash>-<name>/<path>",
@@ -38,6 +38,8 @@ export const serveRoute: Route<Uses> = {
     const names = [Buffer.from(baseName), ...path.segments];
     const found = await resolveInStore(dirs, names, isValidPath);
     if (found === undefined) throw new StorefrontError("not_found", "nothing there in the store");
+    // A file or page of the path that is answered is a use of it (a HEAD is not).
+    if (wantsBody(context.req)) services.lastUse?.used(baseName.slice(0, 32));
     if (found.stats.isFile() && !path.trailingSlash) {
       await sendFile(context, found);
       return;

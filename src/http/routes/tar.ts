@@ -4,14 +4,14 @@
 
 import { narHashDigest } from "../../core/nix/path-info.ts";
 import { storePathTar } from "../../store/nar/store-path-tar.ts";
-import { sendStreamed } from "../answer.ts";
+import { sendStreamed, wantsBody } from "../answer.ts";
 import { chooseEncoding, encodedHeaders, writeEncoded } from "../compression.ts";
 import { hashEtag } from "../etag.ts";
 import { sendChunks } from "../respond.ts";
 import type { Route } from "../router.ts";
 import { answeredNotModified, validPathOfHash } from "../store-path-body.ts";
 
-export const tarRoute: Route<"config" | "store" | "streams"> = {
+export const tarRoute: Route<"config" | "store" | "streams" | "lastUse"> = {
   name: "/<hash>.tar",
   pattern: /^\/([^/]*)\.tar$/,
   methods: ["GET"],
@@ -26,6 +26,8 @@ export const tarRoute: Route<"config" | "store" | "streams"> = {
     res.setHeader("content-type", "application/x-tar");
     res.setHeader("content-disposition", `attachment; filename="${baseName}.tar"`);
     await sendStreamed(res, services.streams, (reply) => {
+      // A download that starts is a use of the path (a HEAD is not).
+      if (wantsBody(req)) services.lastUse?.used(baseName.slice(0, 32));
       const tar = (): AsyncIterable<Buffer> => storePathTar(realPath, stats, baseName);
       return encoding === undefined
         ? reply({ status: 200, body: () => sendChunks(res, tar()) })

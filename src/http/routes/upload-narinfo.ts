@@ -70,12 +70,7 @@ export async function putNarInfo(context: RequestContext): Promise<void> {
     // The database watch clears the cache too, but later: Nix asks for this narinfo (as a
     // reference of the next path) as soon as this PUT is answered.
     narInfoCache.invalidate();
-    await uploads.record.pushed({
-      time: new Date().toISOString(),
-      token,
-      path: info.storePath,
-      narSize: info.narSize,
-    });
+    uploads.record.pushed({ token, path: info.storePath, hash: urlHash, narSize: info.narSize });
     log.info("path pushed", { path: info.storePath, narSize: info.narSize, token });
   } finally {
     await claimed?.release();

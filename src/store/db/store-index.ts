@@ -16,6 +16,21 @@ export interface NewPath {
   readonly narSize: number;
 }
 
+/** A valid path as the budget weighs it. */
+export interface PathRow {
+  readonly id: number;
+  readonly path: string;
+  readonly narSize: number;
+  /** When Nix registered it, in ms since the epoch. */
+  readonly registered: number;
+}
+
+/** `referrer` refers to `reference` (ValidPaths ids). */
+export interface Reference {
+  readonly referrer: number;
+  readonly reference: number;
+}
+
 export interface PathTotals {
   readonly count: number;
   readonly bytes: number;
@@ -30,6 +45,8 @@ export class StoreIndex {
   readonly #referencedAmong: StatementSync;
   readonly #closureOf: StatementSync;
   readonly #closureTotals: StatementSync;
+  readonly #pathRows: StatementSync;
+  readonly #refsAmong: StatementSync;
 
   constructor(path: string) {
     const { database, statements } = openNixDatabase(path, (db) => ({
@@ -61,6 +78,16 @@ export class StoreIndex {
          SELECT COUNT(*) AS count, COALESCE(SUM(v.narSize), 0) AS bytes
          FROM closure c JOIN ValidPaths v ON v.id = c.id`,
       ),
+      pathRows: db.prepare(
+        "SELECT id, path, narSize, registrationTime FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))",
+      ),
+      // The references between ids of a JSON array, both ends in it.
+      refsAmong: db.prepare(
+        `SELECT r.referrer AS referrer, r.reference AS reference FROM Refs r
+         WHERE r.referrer IN (SELECT value FROM json_each(?1))
+           AND r.reference IN (SELECT value FROM json_each(?1))
+           AND r.referrer != r.reference`,
+      ),
     }));
     this.#database = database;
     this.#isValid = statements.isValid;
@@ -70,6 +97,8 @@ export class StoreIndex {
     this.#referencedAmong = statements.referencedAmong;
     this.#closureOf = statements.closureOf;
     this.#closureTotals = statements.closureTotals;
+    this.#pathRows = statements.pathRows;
+    this.#refsAmong = statements.refsAmong;
   }
 
   /** Runs `read` in one read transaction: its queries all see the same state of the store. */
@@ -144,6 +173,34 @@ export class StoreIndex {
     if (storePaths.length === 0) return { count: 0, bytes: 0 };
     const row = this.#run("closure", () => this.#closureTotals.get(JSON.stringify(storePaths)));
     return { count: Number(row?.["count"]), bytes: Number(row?.["bytes"]) };
+  }
+
+  /** The valid paths among `storePaths`, with their NAR size and registration time. */
+  pathRows(storePaths: readonly string[]): PathRow[] {
+    if (storePaths.length === 0) return [];
+    const rows = this.#run("paths", () => this.#pathRows.all(JSON.stringify(storePaths))) as {
+      id: number;
+      path: string;
+      narSize: number | null;
+      registrationTime: number | null;
+    }[];
+    return rows.map((row) => ({
+      id: row.id,
+      path: row.path,
+      narSize: row.narSize ?? 0,
+      registered: (row.registrationTime ?? 0) * 1000,
+    }));
+  }
+
+  /** The references between the paths of `ids` (each end among them, none to itself). */
+  referencesAmong(ids: readonly number[]): Reference[] {
+    if (ids.length === 0) return [];
+    return (
+      this.#run("references", () => this.#refsAmong.all(JSON.stringify(ids))) as {
+        referrer: number;
+        reference: number;
+      }[]
+    ).map((row) => ({ referrer: row.referrer, reference: row.reference }));
   }
 
   close(): void {

@@ -34,8 +34,8 @@ export class StoreMonitor {
     this.rootsChanged();
   }
 
-  /** Looks at what was registered or deleted since the last scan. */
-  scan(): void {
+  /** Looks at what was registered or deleted since the last scan; returns how many are new. */
+  scan(): number {
     const { index, metrics } = this.#options;
     const fresh = index.snapshot(() => {
       const rows = index.rowsAfter(this.#lastId);
@@ -60,6 +60,7 @@ export class StoreMonitor {
         this.#pinNew(fresh, this.#options.pinNewPathsForDays);
       }
     }
+    return fresh.length;
   }
 
   /** Recounts the pins and the paths that their revisions keep alive. */
