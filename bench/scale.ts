@@ -21,6 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { Registry } from "prom-client";
 import { systemClock } from "../src/clock.ts";
+import { deletionOrder, takeUntil } from "../src/budget/plan.ts";
 import { Exposure } from "../src/exposure/exposure.ts";
 import { createLogger } from "../src/log.ts";
 import { createStoreMetrics } from "../src/metrics/store-metrics.ts";
@@ -94,7 +95,29 @@ async function runTask(task: Task, dbPath: string, root: string, dir: string): P
   let work: () => number | Promise<number>;
   let close: () => void;
   let cleanUp = (): void => undefined;
-  if (task === "exposure") {
+  if (task === "budget") {
+    // What the Nix daemon lists as dead (here: every path, the worst case), read untimed; then
+    // the budget's own part of a run, as budget/collect.ts does it: the rows, the references
+    // among them, the order, and the paths that cover the excess (half the store's bytes).
+    const index = new StoreIndex(dbPath);
+    const reader = new DatabaseSync(dbPath, { readOnly: true });
+    const dead = (reader.prepare("SELECT path FROM ValidPaths").all() as { path: string }[]).map(
+      (row) => row.path,
+    );
+    reader.close();
+    work = () => {
+      const rows = index.pathRows(dead);
+      const ordered = deletionOrder(
+        rows.map((row) => ({ ...row, lastUsed: undefined })),
+        index.referencesAmong(rows.map((row) => row.id)),
+      );
+      const excess = ordered.reduce((sum, path) => sum + path.narSize, 0) / 2;
+      return takeUntil(ordered, excess).length;
+    };
+    close = () => {
+      index.close();
+    };
+  } else if (task === "exposure") {
     const roots = join(dir, "roots");
     mkdirSync(roots);
     symlinkSync(root, join(roots, "system"));
