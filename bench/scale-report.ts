@@ -136,8 +136,10 @@ export function renderScale(results: ScaleResults): string[] {
   }
   lines.push(
     "",
-    "The budget's row leaves out the Nix daemon's listing of the dead paths (Nix's own work); " +
-      "its found column is how many paths it chose.",
+    "budget" in large.tasks
+      ? "The budget's row leaves out the Nix daemon's listing of the dead paths (Nix's own work); " +
+          "its found column is how many paths it chose."
+      : "The budget's choice of what to delete was not measured in this run.",
   );
   return lines;
 }
