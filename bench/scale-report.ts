@@ -29,6 +29,8 @@ export interface TaskResult {
   readonly rssBefore: number;
   readonly peakRss: number;
   readonly heapGrowth: number;
+  /** Stopped after bench/scale.ts's time limit: `seconds` is the limit. */
+  readonly timedOut?: boolean;
 }
 
 export interface ScaleRun {
@@ -129,8 +131,10 @@ export function renderScale(results: ScaleResults): string[] {
     // A results.json from before the task was measured.
     if (l === undefined || s === undefined) continue;
     const cell = (t: TaskResult): string =>
-      `${t.seconds < 1 ? (t.seconds * 1000).toFixed(1) + " ms" : t.seconds.toFixed(2) + " s"}, ` +
-      `${t.paths.toLocaleString("en")}, ${(t.rssBefore / MIB).toFixed(0)} → ${(t.peakRss / MIB).toFixed(0)} MiB`;
+      t.timedOut === true
+        ? `**not finished after ${(t.seconds / 60).toFixed(0)} min** (stopped)`
+        : `${t.seconds < 1 ? (t.seconds * 1000).toFixed(1) + " ms" : t.seconds.toFixed(2) + " s"}, ` +
+          `${t.paths.toLocaleString("en")}, ${(t.rssBefore / MIB).toFixed(0)} → ${(t.peakRss / MIB).toFixed(0)} MiB`;
     const perPath = l.paths >= 1000 ? `${((l.seconds * 1e6) / l.paths).toFixed(2)} µs` : "–";
     lines.push(`| ${TASK_LABELS[task]} | ${cell(l)} | ${cell(s)} | ${perPath} |`);
   }

@@ -208,23 +208,46 @@ async function runTask(task: Task, dbPath: string, root: string, dir: string): P
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 
+/** A task that has not finished after this long is reported as such, and the run goes on. */
+const TASK_TIMEOUT_MS = 10 * 60_000;
+
 function taskInChild(task: Task, dbPath: string, root: string, dir: string): TaskResult {
-  const output = execFileSync(
-    process.execPath,
-    [
-      "--expose-gc",
-      SELF,
-      "--task",
-      task,
-      "--db",
-      dbPath,
-      "--root",
-      root,
-      "--work",
-      join(dir, `task-${task}`),
-    ],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
-  );
+  let output: string;
+  try {
+    output = execFileSync(
+      process.execPath,
+      [
+        "--expose-gc",
+        SELF,
+        "--task",
+        task,
+        "--db",
+        dbPath,
+        "--root",
+        root,
+        "--work",
+        join(dir, `task-${task}`),
+      ],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+        timeout: TASK_TIMEOUT_MS,
+        killSignal: "SIGKILL",
+      },
+    );
+  } catch (error) {
+    if ((error as { signal?: unknown }).signal !== "SIGKILL") throw error;
+    const minutes = TASK_TIMEOUT_MS / 60_000;
+    step(`${task}: not finished after ${minutes} minutes, stopped`);
+    return {
+      seconds: TASK_TIMEOUT_MS / 1000,
+      paths: 0,
+      rssBefore: 0,
+      peakRss: 0,
+      heapGrowth: 0,
+      timedOut: true,
+    };
+  }
   return JSON.parse(output.trim().split("\n").at(-1) ?? "") as TaskResult;
 }
 
