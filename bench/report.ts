@@ -5,10 +5,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { ChartRow } from "./chart.ts";
 import type { Machine } from "./machine.ts";
-import { FLOOR_METRICS, RSS_GOAL_BYTES, TIMED_METRICS } from "./metrics.ts";
+import {
+  FLOOR_METRICS,
+  RSS_GOAL_BYTES,
+  TIMED_METRICS,
+  ZSTD_FIRST_OVER_PLAIN_GOAL,
+} from "./metrics.ts";
 import type { FloorMetric, MetricId } from "./metrics.ts";
 import type { ProfileSummary } from "./profile.ts";
 import { pushRows, type PushResults } from "./push.ts";
+import { renderScale, type ScaleResults } from "./scale-report.ts";
 import type { TreeMemory } from "./rss.ts";
 import { summarise, type Summary } from "./stats.ts";
 
@@ -26,8 +32,12 @@ export interface Results {
     readonly largestNar: number;
     readonly zstdCacheBytes: number;
   };
-  /** Seconds per sample. */
+  /** Seconds per sample (narinfo-c25: one pass over every narinfo at wrk's measured rate). */
   readonly times: Readonly<Record<MetricId, { storefront: number[]; nginx: number[] }>>;
+  /** wrk's requests per second at 25 connections, per sample. */
+  readonly narInfoRates?: { readonly storefront: number[]; readonly nginx: number[] };
+  /** The file system of storefront's NAR cache (the first downloads write there). */
+  readonly narCacheFilesystem?: string;
   /** The Node floor's seconds per sample, and storefront's NAR serialiser alone (seconds). */
   readonly floor: {
     readonly times: Readonly<Record<FloorMetric, number[]>>;
@@ -63,6 +73,23 @@ function ratios(times: { storefront: number[]; nginx: number[] }): Summary {
   return pairedRatios(times.storefront, times.nginx);
 }
 
+const NO_TIMES = { storefront: [], nginx: [] };
+
+/** A metric's samples; none for a metric that an older results.json did not have. */
+function timesOf(results: Results, id: MetricId): { storefront: number[]; nginx: number[] } {
+  return (results.times as Partial<Results["times"]>)[id] ?? NO_TIMES;
+}
+
+/** storefront's zstd first download over its own plain first download, per sample. */
+function zstdOverPlain(results: Results): Summary {
+  return pairedRatios(
+    timesOf(results, "zstd-first").storefront,
+    timesOf(results, "nar-c1-first").storefront,
+  );
+}
+
+const ZSTD_OVER_PLAIN_LABEL = "zstd first / plain first";
+
 function ratioText(r: Summary): string {
   return r.samples === 0
     ? "–"
@@ -85,10 +112,13 @@ export function chartRows(results: Results): { ratios: ChartRow[]; memory: Chart
     return { label, ...summary, goal: RSS_GOAL_BYTES / MIB };
   };
   return {
-    ratios: TIMED_METRICS.map((metric) => {
-      const r = ratios(results.times[metric.id]);
-      return { label: metric.label, median: r.median, min: r.min, max: r.max, goal: metric.goal };
-    }),
+    ratios: [
+      ...TIMED_METRICS.map((metric) => {
+        const r = ratios(timesOf(results, metric.id));
+        return { label: metric.label, median: r.median, min: r.min, max: r.max, goal: metric.goal };
+      }),
+      { label: ZSTD_OVER_PLAIN_LABEL, ...zstdOverPlain(results), goal: ZSTD_FIRST_OVER_PLAIN_GOAL },
+    ],
     memory: [
       row(
         `VmRSS, ${plural(processes(results), "process", "processes")}`,
@@ -122,7 +152,7 @@ function goalTable(results: Results): string[] {
     "|---|---|---|---|---|---|",
   ];
   for (const metric of TIMED_METRICS) {
-    const times = results.times[metric.id];
+    const times = timesOf(results, metric.id);
     const sf = summarise(times.storefront);
     const ng = summarise(times.nginx);
     const r = ratios(times);
@@ -130,15 +160,24 @@ function goalTable(results: Results): string[] {
       ? results.closure.narBytes
       : metric.id === "zstd-first"
         ? results.zstd.storefrontFirstBytes
-        : metric.id === "zstd-repeat"
+        : metric.id.startsWith("zstd-repeat")
           ? results.zstd.storefrontRepeatBytes
           : 0;
     const ngBytes = metric.id.startsWith("zstd-") ? results.zstd.nginxBytes : bytes;
     const range = ratioText(r);
+    const rates = metric.id === "narinfo-c25" ? results.narInfoRates : undefined;
+    const rate = (values: readonly number[] | undefined): string => {
+      const summary = summarise(values ?? []);
+      return summary.samples === 0 ? "" : `, ${summary.median.toFixed(0)} req/s`;
+    };
     lines.push(
-      `| ${metric.label} | ${seconds(sf)}${bytes > 0 ? throughput(bytes, sf) : ""} | ${seconds(ng)}${ngBytes > 0 ? throughput(ngBytes, ng) : ""} | ${range} | ${metric.goal === undefined ? "–" : `<= ${metric.goal}`} | ${verdict(r.median, metric.goal)} |`,
+      `| ${metric.label} | ${seconds(sf)}${bytes > 0 ? throughput(bytes, sf) : rate(rates?.storefront)} | ${seconds(ng)}${ngBytes > 0 ? throughput(ngBytes, ng) : rate(rates?.nginx)} | ${range} | ${metric.goal === undefined ? "–" : `<= ${metric.goal}`} | ${verdict(r.median, metric.goal)} |`,
     );
   }
+  const overPlain = zstdOverPlain(results);
+  lines.push(
+    `| ${ZSTD_OVER_PLAIN_LABEL} (storefront's zstd first / its plain first, per sample) | | | ${ratioText(overPlain)} | <= ${ZSTD_FIRST_OVER_PLAIN_GOAL} | ${verdict(overPlain.median, ZSTD_FIRST_OVER_PLAIN_GOAL)} |`,
+  );
   const peaks = summarise(results.memory.peaks.map((m) => m.rss / MIB));
   const pss = summarise(results.memory.peaks.map((m) => m.pss / MIB));
   const mib = (s: Summary): string =>
@@ -167,8 +206,8 @@ function floorSection(results: Results): string[] {
   ];
   for (const id of FLOOR_METRICS) {
     const label = TIMED_METRICS.find((m) => m.id === id)?.label ?? id;
-    const times = results.times[id];
-    const floor = results.floor.times[id];
+    const times = timesOf(results, id);
+    const floor = (results.floor.times as Partial<Results["floor"]["times"]>)[id] ?? [];
     lines.push(
       `| ${label} | ${seconds(summarise(times.nginx))} | ${seconds(summarise(floor))} | ` +
         `${seconds(summarise(times.storefront))} | ${ratioText(pairedRatios(floor, times.nginx))} | ` +
@@ -245,7 +284,7 @@ function profileSection(results: Results): string[] {
 export function renderReport(
   results: Results,
   svgName: string,
-  options: { tableOnly?: boolean } = {},
+  options: { tableOnly?: boolean; scale?: ScaleResults | undefined } = {},
 ): string {
   const m = results.machine;
   const c = results.closure;
@@ -260,6 +299,18 @@ export function renderReport(
     "Times are wall-clock seconds for one pass (MiB/s: bytes on the wire per second, compressed",
     "ones in the zstd rows); ratios are storefront / nginx per sample, summarised.",
     `storefront ran with its default settings${results.workers === "default" ? "" : ` but \`workers = ${results.workers}\``}, one signing key; nginx as \`bench/servers.ts\` configures it.`,
+    "Within each sample storefront is started anew twice, with its NAR cache emptied: once for",
+    "the zstd first download, once for `narinfo-all, fresh start` (one untimed pass of every",
+    "narinfo, then the timed passes: cache-shootout's method) and the plain first download; the",
+    "other rows follow on the same process, after one more untimed pass of every NAR.",
+    ...(results.narCacheFilesystem === undefined
+      ? []
+      : [
+          `storefront's NAR cache was on ${results.narCacheFilesystem}` +
+            (results.narCacheFilesystem === "tmpfs"
+              ? " (**tmpfs, not a real disk: the first downloads are faster than on a server**)."
+              : "."),
+        ]),
     "",
     `![ratios storefront / nginx with the goals](${svgName})`,
     "",
@@ -279,6 +330,7 @@ export function renderReport(
     "",
     ...floorSection(results),
     "",
+    ...(options.scale === undefined ? [] : [...renderScale(options.scale), ""]),
     "## Machine",
     "",
     "| | |",

@@ -31,6 +31,9 @@ import { buildEveryNar } from "./generation.ts";
 import { NGINX, startNginx, startNodeFloor, startStorefront } from "./servers.ts";
 import { measurePush } from "./push.ts";
 import type { RunningServer } from "./servers.ts";
+import { filesystemOf } from "./filesystem.ts";
+import { WRK, narInfosAtConcurrency } from "./wrk.ts";
+import type { ScaleResults } from "./scale-report.ts";
 
 const BENCH_DIR = dirname(new URL(import.meta.url).pathname);
 
@@ -89,6 +92,14 @@ function requireTools(): void {
     execFileSync("nix-build", ["--version"], { stdio: "ignore" });
   } catch {
     throw new Error("nix-build not found: apt-get install nix-bin");
+  }
+  try {
+    execFileSync(WRK, ["--version"], { stdio: "ignore" });
+  } catch (error) {
+    // `wrk --version` prints its usage and exits 1: only a missing binary matters.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error("wrk not found: apt-get install wrk", { cause: error });
+    }
   }
 }
 
@@ -158,9 +169,15 @@ async function warmNarInfos(base: string, hashes: readonly string[]): Promise<vo
   for (let i = 0; i < 4; i++) await narInfoAll(base, hashes);
 }
 
+/** bench/scale.ts's figures, when it has run with the same work root. */
+function scaleResults(): ScaleResults | undefined {
+  const file = join(workRoot, "scale", "results.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ScaleResults) : undefined;
+}
+
 function writeReport(results: Results): void {
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, renderReport(results, "results.svg"));
+  writeFileSync(outFile, renderReport(results, "results.svg", { scale: scaleResults() }));
   const rows = chartRows(results);
   const { cpu, cores, date } = results.machine;
   writeFileSync(svgFile, renderChart(rows.ratios, rows.memory, `${cpu}, ${cores} cores; ${date}`));
@@ -221,6 +238,16 @@ async function main(): Promise<void> {
     let storefront = await startSf();
     await sleep(1000); // workers may still be starting when the first answers
     const idle = treeMemory(storefront.pid);
+    const narCacheFilesystem = filesystemOf(storefrontCache);
+    if (narCacheFilesystem === "tmpfs") {
+      step("warning: the NAR cache is on tmpfs; first downloads will be faster than on a disk");
+    }
+    // A fresh start, with an empty NAR cache: what a client meets after a restart or an upgrade.
+    const restartSf = async (): Promise<void> => {
+      await stopSf(storefront);
+      emptyDirectory(narCache);
+      storefront = await startSf();
+    };
     step(
       `servers: nginx at ${nginxNone} (none) and ${nginxZstd} (zstd), storefront at ${storefront.url}`,
     );
@@ -268,7 +295,9 @@ async function main(): Promise<void> {
     const times = Object.fromEntries(
       TIMED_METRICS.map((m) => [m.id, { storefront: [] as number[], nginx: [] as number[] }]),
     ) as Record<MetricId, { storefront: number[]; nginx: number[] }>;
-    const floorTimes: Record<FloorMetric, number[]> = { "narinfo-all": [], "nar-c1": [] };
+    const floorTimes: Record<FloorMetric, number[]> = { "narinfo-all-warm": [], "nar-c1": [] };
+    const narInfoRates = { storefront: [] as number[], nginx: [] as number[] };
+    const wrkSeconds = flags.quick ? 2 : 5;
     const generation: number[] = [];
     const memoryPeaks: TreeMemory[] = [];
     const zstdEncodings: Record<string, number> = {};
@@ -281,72 +310,88 @@ async function main(): Promise<void> {
       }
       return pass;
     };
+    /** Each server goes first in turn, from one sample (and metric) to the next. */
+    const inTurn = <T>(contenders: readonly T[], turn: number): T[] => {
+      const first = turn % contenders.length;
+      return [...contenders.slice(first), ...contenders.slice(0, first)];
+    };
+    /** A narinfo-all sample: the median of five passes (one takes tens of milliseconds). */
+    const narInfoSample = async (base: string): Promise<Pass> => {
+      const passes: Pass[] = [];
+      for (let i = 0; i < 5; i++) passes.push(await narInfoAll(base, hashes));
+      passes.sort((a, b) => a.seconds - b.seconds);
+      return passes[2] as Pass;
+    };
 
-    // storefront, like nginx, runs through all samples, as a daemon does; its NAR cache is
-    // emptied where a metric needs it so ("first" is really first). A process started anew
-    // for each sample spent its first ~15,000 narinfo requests compiling (V8 optimises hot
-    // code on a background thread, which took CPU from the two-core machine's other users):
-    // that measured start-up, not serving.
+    // nginx and the Node floor run through all samples. storefront is started anew, with an
+    // empty NAR cache, for the first downloads and the narinfo figure with a goal, as a client
+    // meets it after a restart or an upgrade (cache-shootout's method: a fresh start and one
+    // warm-up pass); the other rows follow on the same process, as a daemon serves.
     for (let sample = 0; sample < samples; sample++) {
       step(`sample ${sample + 1}/${samples}`);
-      emptyDirectory(narCache);
+      await restartSf();
       const sfZstd = withBase(targets.storefrontZstd, storefront.url);
-      const zstdOrder = sample % 2 === 0 ? ["nginx", "storefront"] : ["storefront", "nginx"];
-      for (const who of zstdOrder) {
+      for (const who of inTurn(["nginx", "storefront"] as const, sample)) {
+        const target = who === "storefront" ? sfZstd : targets.nginxZstd;
+        const first = await narPass(target, 1);
+        // storefront may still be writing its compressed entries after the response ended.
         if (who === "storefront") {
-          const first = await narPass(sfZstd, 1);
           await waitCacheSettled(narCache);
           cacheBytes = directorySize(narCache, ".zst");
-          const repeat = await narPass(sfZstd, 1);
-          times["zstd-first"].storefront.push(first.seconds);
-          times["zstd-repeat"].storefront.push(repeat.seconds);
+        }
+        const repeat = await narPass(target, 1);
+        times["zstd-first"][who].push(first.seconds);
+        times["zstd-repeat"][who].push(repeat.seconds);
+        times["zstd-repeat-c4"][who].push((await narPass(target, 4)).seconds);
+        times["zstd-repeat-c16"][who].push((await narPass(target, 16)).seconds);
+        if (who === "storefront") {
           zstdWire.storefrontFirst = first.bytes;
           zstdWire.storefrontRepeat = repeat.bytes;
           for (const [encoding, count] of Object.entries(repeat.encodings)) {
             zstdEncodings[encoding] = (zstdEncodings[encoding] ?? 0) + count;
           }
         } else {
-          const first = await narPass(targets.nginxZstd, 1);
-          const repeat = await narPass(targets.nginxZstd, 1);
-          times["zstd-first"].nginx.push(first.seconds);
-          times["zstd-repeat"].nginx.push(repeat.seconds);
           zstdWire.nginx = repeat.bytes;
         }
       }
-      // The first plain download, with no NAR layouts yet: every path is walked and its
-      // layout recorded. Each server goes first in turn.
-      emptyDirectory(narCache);
-      const sfFirst = withBase(targets.storefront, storefront.url);
-      for (const who of sample % 2 === 0 ? ["storefront", "nginx"] : ["nginx", "storefront"]) {
-        const target = who === "storefront" ? sfFirst : targets.nginx;
-        const pass = check(await narPass(target, 1), `${who} nar-c1-first`, narBytes);
-        times["nar-c1-first"][who === "storefront" ? "storefront" : "nginx"].push(pass.seconds);
+
+      // A fresh start with an empty NAR cache: one untimed pass of every narinfo, the timed
+      // narinfo passes, then the first plain download (every path walked, its layout recorded).
+      await restartSf();
+      const sf = withBase(targets.storefront, storefront.url);
+      for (const who of inTurn(["storefront", "nginx"] as const, sample)) {
+        const base = who === "storefront" ? sf.base : targets.nginx.base;
+        await narInfoAll(base, hashes);
+        times["narinfo-all"][who].push((await narInfoSample(base)).seconds);
       }
-      // The same warm-up as at the start (untimed): every narinfo and every NAR once more.
-      const sf = sfFirst;
+      for (const who of inTurn(["storefront", "nginx"] as const, sample + 1)) {
+        const target = who === "storefront" ? sf : targets.nginx;
+        const pass = check(await narPass(target, 1), `${who} nar-c1-first`, narBytes);
+        times["nar-c1-first"][who].push(pass.seconds);
+      }
+      // The same warm-up as at the start (untimed): every narinfo and every NAR once more, so
+      // that the NAR passes below are served from the layouts, as repeat downloads are.
       await warmNarInfos(sf.base, hashes);
       await narPass(sf, 2);
+      for (const who of inTurn(["storefront", "nginx"] as const, sample)) {
+        const base = who === "storefront" ? sf.base : targets.nginx.base;
+        const pass = await narInfosAtConcurrency(base, hashes, workDir, wrkSeconds);
+        times["narinfo-c25"][who].push(pass.secondsPerPass);
+        narInfoRates[who].push(pass.requestsPerSecond);
+      }
       for (const [index, metric] of (
-        ["narinfo-all", "nar-c1", "nar-c4", "nar-c16"] as const
+        ["narinfo-all-warm", "nar-c1", "nar-c4", "nar-c16"] as const
       ).entries()) {
         // The Node floor only where one connection is used: it is a single process.
         const contenders = isFloorMetric(metric)
           ? (["nginx", "storefront", "floor"] as const)
           : (["nginx", "storefront"] as const);
-        // Each server goes first in turn.
-        const first = (sample + index) % contenders.length;
-        const order = [...contenders.slice(first), ...contenders.slice(0, first)];
-        for (const who of order) {
+        for (const who of inTurn(contenders, sample + index)) {
           const target =
             who === "storefront" ? sf : who === "floor" ? targets.floor : targets.nginx;
           let pass: Pass;
-          if (metric === "narinfo-all") {
-            // A pass takes tens of milliseconds, where a busy machine's noise is as large: a
-            // sample is the median of five passes.
-            const passes: Pass[] = [];
-            for (let i = 0; i < 5; i++) passes.push(await narInfoAll(target.base, hashes));
-            passes.sort((a, b) => a.seconds - b.seconds);
-            pass = passes[2] as Pass;
+          if (metric === "narinfo-all-warm") {
+            pass = await narInfoSample(target.base);
           } else {
             const connections = Number(metric.slice("nar-c".length));
             const rss =
@@ -406,6 +451,8 @@ async function main(): Promise<void> {
         zstdCacheBytes: warm["nginxZstd"]?.bytes ?? 0,
       },
       times,
+      narInfoRates,
+      narCacheFilesystem,
       memory: { idle, peaks: memoryPeaks },
       floor: { times: floorTimes, generation },
       zstd: {
