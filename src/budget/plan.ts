@@ -63,24 +63,39 @@ export function deletionOrder(
   const recency = new Map<number, number>();
   // How far from the top of its referrer chains: referrers (lower) go first on a tie.
   const depth = new Map<number, number>();
+  // Depth first over the referrers, with a stack of our own: chains of references can be far
+  // deeper than the call stack.
   const visiting = new Set<number>();
-  const visit = (id: number): void => {
-    if (recency.has(id) || visiting.has(id)) return;
-    visiting.add(id);
-    const path = byId.get(id);
-    let latest = path === undefined ? 0 : Math.max(path.registered, path.lastUsed ?? 0);
-    let level = 0;
-    for (const referrer of referrers.get(id) ?? []) {
-      visit(referrer);
-      // A cycle (Nix makes none between distinct paths) is cut where it closes.
-      latest = Math.max(latest, recency.get(referrer) ?? 0);
-      level = Math.max(level, (depth.get(referrer) ?? -1) + 1);
+  for (const start of paths) {
+    if (recency.has(start.id)) continue;
+    const stack = [{ id: start.id, next: 0 }];
+    visiting.add(start.id);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { id: number; next: number };
+      const list = referrers.get(top.id) ?? [];
+      const referrer = list[top.next];
+      if (referrer !== undefined) {
+        top.next++;
+        // A cycle (Nix makes none between distinct paths) is cut where it closes.
+        if (!recency.has(referrer) && !visiting.has(referrer)) {
+          visiting.add(referrer);
+          stack.push({ id: referrer, next: 0 });
+        }
+        continue;
+      }
+      stack.pop();
+      visiting.delete(top.id);
+      const path = byId.get(top.id);
+      let latest = path === undefined ? 0 : Math.max(path.registered, path.lastUsed ?? 0);
+      let level = 0;
+      for (const above of list) {
+        latest = Math.max(latest, recency.get(above) ?? 0);
+        level = Math.max(level, (depth.get(above) ?? -1) + 1);
+      }
+      recency.set(top.id, latest);
+      depth.set(top.id, level);
     }
-    visiting.delete(id);
-    recency.set(id, latest);
-    depth.set(id, level);
-  };
-  for (const path of paths) visit(path.id);
+  }
   return paths
     .map((path) => ({ ...path, recency: recency.get(path.id) ?? 0 }))
     .sort(

@@ -42,11 +42,10 @@ export class StoreIndex {
   readonly #rowsAfter: StatementSync;
   readonly #countUpTo: StatementSync;
   readonly #totals: StatementSync;
-  readonly #referencedAmong: StatementSync;
+  readonly #referencesOf: StatementSync;
   readonly #closureOf: StatementSync;
   readonly #closureTotals: StatementSync;
   readonly #pathRows: StatementSync;
-  readonly #refsAmong: StatementSync;
 
   constructor(path: string) {
     const { database, statements } = openNixDatabase(path, (db) => ({
@@ -57,12 +56,11 @@ export class StoreIndex {
       totals: db.prepare(
         "SELECT COUNT(*) AS count, COALESCE(SUM(narSize), 0) AS bytes, COALESCE(MAX(id), 0) AS maxId FROM ValidPaths",
       ),
-      // Of the ids in a JSON array, those that another id of the array refers to.
-      referencedAmong: db.prepare(
-        `SELECT DISTINCT r.reference AS id FROM Refs r
-         WHERE r.referrer IN (SELECT value FROM json_each(?1))
-           AND r.reference IN (SELECT value FROM json_each(?1))
-           AND r.referrer != r.reference`,
+      // The references of the ids in a JSON array; those to ids of the array are kept in JS:
+      // a second IN over the array would probe the index for every pair of ids.
+      referencesOf: db.prepare(
+        `SELECT r.referrer AS referrer, r.reference AS reference FROM Refs r
+         WHERE r.referrer IN (SELECT value FROM json_each(?1)) AND r.referrer != r.reference`,
       ),
       closureOf: db.prepare(
         `WITH RECURSIVE closure(id) AS (
@@ -81,24 +79,16 @@ export class StoreIndex {
       pathRows: db.prepare(
         "SELECT id, path, narSize, registrationTime FROM ValidPaths WHERE path IN (SELECT value FROM json_each(?))",
       ),
-      // The references between ids of a JSON array, both ends in it.
-      refsAmong: db.prepare(
-        `SELECT r.referrer AS referrer, r.reference AS reference FROM Refs r
-         WHERE r.referrer IN (SELECT value FROM json_each(?1))
-           AND r.reference IN (SELECT value FROM json_each(?1))
-           AND r.referrer != r.reference`,
-      ),
     }));
     this.#database = database;
     this.#isValid = statements.isValid;
     this.#rowsAfter = statements.rowsAfter;
     this.#countUpTo = statements.countUpTo;
     this.#totals = statements.totals;
-    this.#referencedAmong = statements.referencedAmong;
+    this.#referencesOf = statements.referencesOf;
     this.#closureOf = statements.closureOf;
     this.#closureTotals = statements.closureTotals;
     this.#pathRows = statements.pathRows;
-    this.#refsAmong = statements.refsAmong;
   }
 
   /** Runs `read` in one read transaction: its queries all see the same state of the store. */
@@ -151,11 +141,8 @@ export class StoreIndex {
 
   /** The paths among `paths` (new rows) that no other of them refers to. */
   topLevel(paths: readonly NewPath[]): NewPath[] {
-    const ids = JSON.stringify(paths.map((p) => p.id));
     const referenced = new Set(
-      (this.#run("references", () => this.#referencedAmong.all(ids)) as { id: number }[]).map(
-        (row) => row.id,
-      ),
+      this.referencesAmong(paths.map((p) => p.id)).map((ref) => ref.reference),
     );
     return paths.filter((p) => !referenced.has(p.id));
   }
@@ -195,12 +182,14 @@ export class StoreIndex {
   /** The references between the paths of `ids` (each end among them, none to itself). */
   referencesAmong(ids: readonly number[]): Reference[] {
     if (ids.length === 0) return [];
-    return (
-      this.#run("references", () => this.#refsAmong.all(JSON.stringify(ids))) as {
-        referrer: number;
-        reference: number;
-      }[]
-    ).map((row) => ({ referrer: row.referrer, reference: row.reference }));
+    const among = new Set(ids);
+    const rows = this.#run("references", () => this.#referencesOf.all(JSON.stringify(ids))) as {
+      referrer: number;
+      reference: number;
+    }[];
+    return rows
+      .filter((row) => among.has(row.reference))
+      .map((row) => ({ referrer: row.referrer, reference: row.reference }));
   }
 
   close(): void {
