@@ -18,6 +18,7 @@ const ALL = [
   "nix-store",
   "sqlite3",
   "nginx",
+  "wrk",
   "curl",
   "openssl",
 ].concat(["python3", "systemd-notify", "chromium"]);
