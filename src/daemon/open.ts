@@ -46,6 +46,10 @@ export function openAppAndTasks(config: Config, log: Logger, options: OpenOption
             clock,
           },
   });
+  // A push that lands here is seen at once, not only when the database watch reports it.
+  app.services.uploads?.onLanded(() => {
+    tasks.storeChanged();
+  });
   // Each serving process holds the served set its lookups ask, and keeps it current.
   const exposureWatch =
     app.exposure === undefined || !watchNarInfoCache

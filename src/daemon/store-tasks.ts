@@ -38,6 +38,8 @@ const LATE_MS = 2000;
 
 export interface StoreTasks {
   readonly ready: Promise<void>;
+  /** The store changed (a push landed here): look as a database event would make it look. */
+  storeChanged(): void;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
     });
   }
 
+  let storeChanged = (): void => {};
   if (narInfoCache !== undefined || monitor !== undefined) {
     const scanned = monitor;
     const checked = budget;
@@ -190,17 +193,19 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
       "store scan",
     );
     pending.push(settle);
-    watches.push(
-      watchDatabase(config.nix_db_path, () => {
-        // At once, so that a change is seen by the next request; and again after the burst.
-        narInfoCache?.invalidate();
-        settle.trigger();
-      }),
-    );
+    storeChanged = () => {
+      // At once, so that a change is seen by the next request; and again after the burst.
+      narInfoCache?.invalidate();
+      settle.trigger();
+    };
+    watches.push(watchDatabase(config.nix_db_path, storeChanged));
   }
 
   return {
     ready: Promise.all(watches.map((w) => w.ready)).then(() => undefined),
+    storeChanged: () => {
+      storeChanged();
+    },
     close: async () => {
       clearInterval(pruneTimer);
       for (const task of pending) task.cancel();

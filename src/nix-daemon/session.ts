@@ -62,6 +62,10 @@ export class DaemonSession {
 
   /** Streams `nar` (a Readable, or any async iterable of bytes) to the daemon as `info`'s path. */
   addToStoreNar(info: NarImport, nar: DataSource): Promise<void> {
+    // The daemon makes the path a temporary root of this connection: reused, the connection
+    // would keep every path it added alive from the garbage collector (and the budget) for
+    // as long as it stays open.
+    this.#tempRoots = true;
     return this.#connection.run((channel) => addToStoreNar(channel, info, nar));
   }
 

@@ -13,6 +13,14 @@ export interface Uploads {
   readonly staging: Staging;
   readonly daemon: NixDaemonClient;
   readonly record: PushRecord;
+  /**
+   * Called by the narinfo route when a path has landed, so that the process's store tasks look
+   * at once (the scan, the budget's check after new paths) rather than wait for the database
+   * watch, whose events a loaded machine may deliver late or drop.
+   */
+  landed(): void;
+  /** Who `landed` tells: the store tasks of this process, set as they start. */
+  onLanded(listener: () => void): void;
   close(): void;
 }
 
@@ -29,10 +37,17 @@ export function openUploads(
     staging.sweep(Date.now());
   }, STAGED_LIFETIME_MS / 4);
   sweep.unref();
+  const listeners: (() => void)[] = [];
   return {
     staging,
     daemon,
     record,
+    landed: () => {
+      for (const listener of listeners) listener();
+    },
+    onLanded: (listener) => {
+      listeners.push(listener);
+    },
     close: () => {
       clearInterval(sweep);
       daemon.close();

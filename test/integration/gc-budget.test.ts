@@ -13,7 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateDatabase } from "../../src/state/state-database.ts";
 import { StoreIndex } from "../../src/store/db/store-index.ts";
-import { baseNameOf, hashOf, hasNix } from "../support/nix.ts";
+import { baseNameOf, hashOf, hasNix, makeTestStore, nixCommand } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { parseMetrics, sumOf } from "../support/metrics.ts";
 import { runCli, startServer, type RunningServer } from "../support/server.ts";
@@ -52,11 +52,11 @@ function storeTotals(daemon: TestDaemon): { count: number; bytes: number } {
   }
 }
 
-function configFor(daemon: TestDaemon, work: string, gc: string): string {
+function configFor(daemon: TestDaemon, work: string, gc: string, more = ""): string {
   return (
     `bind = "127.0.0.1:0"\n${daemon.store.configLine}` +
     `daemon_socket = "${daemon.socketPath}"\nstate_dir = "${join(work, "state")}"\n` +
-    `[gc]\n${gc}`
+    `${more}[gc]\n${gc}`
   );
 }
 
@@ -322,17 +322,46 @@ describe.skipIf(!hasNix)("a budget that only live paths stand in the way of", ()
     }
   });
 
-  it("the daemon checks soon after new paths are registered (a push), not only every interval", async () => {
+  it("the daemon checks soon after a push lands, not only every interval", async () => {
+    const token = "gc-push-token-0123456789abcdef";
+    writeFileSync(join(work, "admin-token"), token, { mode: 0o600 });
+    const netrc = join(work, "netrc");
+    writeFileSync(netrc, `machine 127.0.0.1 login ci password ${token}\n`);
     const server = await startServer(
       work,
-      configFor(daemon, work, 'max_store_size = "1K"\ninterval = 3600\n'),
+      configFor(
+        daemon,
+        work,
+        'max_store_size = "1K"\ninterval = 3600\n',
+        `admin_token_paths = ["${join(work, "admin-token")}"]\n[push]\nenable = true\n`,
+      ),
     );
+    const source = makeTestStore("storefront-gc-push-");
     try {
       // The check at start: over budget, and only live paths.
       await server.waitForLog(/warn store over its budget and nothing dead left to delete/);
-      const files = tempDir("storefront-gc-new-");
-      const added = addFile(daemon, files, "new-dead", 10_000);
-      // Deleted, and the store still over budget: the rest is alive.
+      // A content-addressed path (no signature needed), pushed with Nix's own `nix copy`.
+      const file = join(tempDir("storefront-gc-new-"), "new-dead");
+      writeFileSync(file, randomBytes(10_000));
+      const added = spawnSync("nix-store", ["--store", source.root, "--add", file], {
+        encoding: "utf8",
+      }).stdout.trim();
+      const copied = nixCommand(
+        [
+          "--store",
+          source.root,
+          "copy",
+          "--to",
+          `${server.url}?compression=none`,
+          "--option",
+          "netrc-file",
+          netrc,
+          added,
+        ],
+        join(work, "nix-cache"),
+      );
+      expect(copied.status, copied.output).toBe(0);
+      // Deleted (it is dead: nothing pins it), and the store still over budget: the rest is alive.
       await server.waitForLog(/warn store over its budget and nothing dead left.* paths=1 /);
       expect(existsSync(daemon.store.realPath(added))).toBe(false);
       const metrics = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
@@ -340,6 +369,7 @@ describe.skipIf(!hasNix)("a budget that only live paths stand in the way of", ()
       expect(sumOf(metrics, "storefront_gc_runs_total")).toBe(2);
     } finally {
       await server.stop();
+      source.remove();
     }
   });
 });

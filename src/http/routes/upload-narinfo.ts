@@ -72,6 +72,7 @@ export async function putNarInfo(context: RequestContext): Promise<void> {
     narInfoCache.invalidate();
     uploads.record.pushed({ token, path: info.storePath, hash: urlHash, narSize: info.narSize });
     log.info("path pushed", { path: info.storePath, narSize: info.narSize, token });
+    uploads.landed();
   } finally {
     await claimed?.release();
   }
