@@ -25,6 +25,9 @@ export interface NixDaemonClientOptions extends ConnectionOptions {
 
 export const DEFAULT_MAX_CONNECTIONS = 4;
 
+/** How long to wait before a second try at a handshake the daemon cut. */
+const HANDSHAKE_RETRY_MS = 200;
+
 export class NixDaemonClient {
   readonly #options: NixDaemonClientOptions;
   readonly #maxConnections: number;
@@ -173,7 +176,7 @@ export class NixDaemonClient {
       if (this.#open < this.#maxConnections) {
         this.#open++;
         try {
-          return { connection: await DaemonConnection.open(this.#options), reused: false };
+          return { connection: await this.#openConnection(), reused: false };
         } catch (error) {
           this.#open--;
           this.#wakeOne();
@@ -181,6 +184,21 @@ export class NixDaemonClient {
         }
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+  }
+
+  /**
+   * A new connection; once more, a moment later, when the daemon closes it during the
+   * handshake: a daemon that is starting, restarting or short of CPU may drop a connection it
+   * has just accepted.
+   */
+  async #openConnection(): Promise<DaemonConnection> {
+    try {
+      return await DaemonConnection.open(this.#options);
+    } catch (error) {
+      if (!(error instanceof NixDaemonError && error.kind === "closed")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, HANDSHAKE_RETRY_MS));
+      return DaemonConnection.open(this.#options);
     }
   }
 
