@@ -37,8 +37,6 @@ const PLOT = {
   bottom: HEIGHT - MARGIN.bottom,
 } as const;
 
-/** Free space is drawn only while it is at most this many times the store's lines' top. */
-const FREE_SPACE_SCALE = 3;
 /** About this many grid lines on the value axes. */
 const TICKS = 5;
 
@@ -150,7 +148,9 @@ export function renderChart(input: ChartInput): Chart {
     input.minFree ?? 0,
   );
   const freeMax = Math.max(0, ...history.map((s) => s.freeBytes));
-  const freeSpaceDrawn = history.length > 0 && freeMax <= storeTop * FREE_SPACE_SCALE;
+  // Free space is drawn on the same axis whatever its size: how close the store comes to
+  // filling its disk is what the chart is for, even when that squashes the store's lines.
+  const freeSpaceDrawn = history.length > 0;
   const bytes = bytesAxis(Math.max(storeTop, freeSpaceDrawn ? freeMax : 0) * 1.05);
   const unit = byteUnit(bytes.top);
   const steps = Math.round(bytes.top / bytes.step);

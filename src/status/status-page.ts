@@ -113,16 +113,12 @@ function historySection(data: StatusData): string {
     minFree: data.budget.minFree,
   });
   const newest = data.history.at(-1);
-  const freeNote =
-    chart.freeSpaceDrawn || newest === undefined
-      ? ""
-      : `<p class="muted">Free space (${formatBytes(newest.freeBytes)} at the last sample${data.budget.minFree === null ? "" : `; the budget wants at least ${formatBytes(data.budget.minFree)}`}) is far above the store's size and left out of the chart to keep its lines readable.</p>`;
   return `${heading}
 <figure style="margin:0">
 ${chart.svg}
 <figcaption>${legend(chart.freeSpaceDrawn, data.budget)}<span class="muted">${formatCount(data.history.length)} samples, from ${formatTime(data.history[0]?.time ?? data.since)} to ${formatTime(newest?.time ?? data.time)}.</span></figcaption>
 </figure>
-${freeNote}`;
+`;
 }
 
 export function renderStatusPage(data: StatusData): string {
