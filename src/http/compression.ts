@@ -10,6 +10,7 @@ import { constants, createBrotliCompress, createGzip, createZstdCompress } from 
 import { compressedStart } from "./compressed-starts.ts";
 import { isClientGone } from "./errors.ts";
 import { drainedOrClosed } from "./respond.ts";
+import { nextChunkTurn } from "./turns.ts";
 import { parseAcceptEncoding } from "./accept-encoding.ts";
 import { wantsBody } from "./answer.ts";
 
@@ -213,7 +214,9 @@ async function pipeThrough(
   });
   try {
     // Leaving the loop stops the source with `return()` at once: a generator's `finally` closes
-    // its files, and the disk is read no more.
+    // its files, and the disk is read no more. Each chunk is read in a turn shared with the
+    // other bodies (turns.ts).
+    await nextChunkTurn();
     for await (const chunk of source) {
       if (first.destroyed || failure !== undefined) break;
       const flushed = first.write(chunk, (error) => {
@@ -221,6 +224,7 @@ async function pipeThrough(
       });
       if (!flushed) await drainedOrClosed(first);
       if (sink.writableNeedDrain) socketFull();
+      await nextChunkTurn();
     }
   } catch (error) {
     // The source failed (the store changed mid-NAR): the response is cut, never completed.

@@ -3,6 +3,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
 import { writeAnswer } from "./answer.ts";
+import { nextChunkTurn } from "./turns.ts";
 
 /** For content that never changes: NARs are named by hash. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -30,10 +31,13 @@ export function sendText(
  * `written` is called with each chunk once the socket no longer needs it (for reuse).
  */
 export async function sendChunks(
-  res: ServerResponse,
+  res: Writable,
   chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
   written?: (chunk: Buffer) => void,
 ): Promise<void> {
+  // Each chunk is read (and maybe hashed) in a turn shared with the other bodies (turns.ts):
+  // the loop's head pulls the next chunk only once the body's turn has come.
+  await nextChunkTurn();
   for await (const chunk of chunks) {
     // Leaving the loop ends the producer at once: it closes its file and reads no more.
     if (res.destroyed) return;
@@ -44,6 +48,7 @@ export async function sendChunks(
             if (error === undefined || error === null) written(chunk);
           });
     if (!flushed) await drainedOrClosed(res);
+    await nextChunkTurn();
   }
   if (!res.destroyed) res.end();
 }
