@@ -40,6 +40,14 @@ const ZSTD_WINDOW_LOG = 19;
  */
 const BROTLI_QUALITY = 4;
 
+/**
+ * Brotli's window, as zstd's (2^19 = 512 KiB) and for the same reason: at its default (4 MiB)
+ * each stream held ~18 MiB, and 300 slow readers of br NARs (32 streams) took VmRSS to 666 MiB;
+ * with 512 KiB, 217 MiB. It costs 1.3 % of ratio (207 MB of /usr/bin and /usr/lib: 27.1 % ->
+ * 28.4 %) and compresses a quarter faster.
+ */
+const BROTLI_WINDOW_LOG = 19;
+
 /** The config keys that govern compression. */
 export type CompressionSettings = Pick<Config, "enable_compression" | "zstd">;
 
@@ -95,7 +103,10 @@ export function createEncoder(encoding: ContentEncoding, settings: CompressionSe
     case "br":
       return createBrotliCompress({
         chunkSize: ENCODER_CHUNK_BYTES,
-        params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY },
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+          [constants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_LOG,
+        },
       });
     case "gzip":
       return createGzip({ chunkSize: ENCODER_CHUNK_BYTES });
