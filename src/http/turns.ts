@@ -8,14 +8,15 @@
 // megabytes before it lets the loop go on: 32 first downloads at once made a narinfo wait
 // 200-700 ms behind the readers' own connections. Here every chunk of every body waits its
 // place in one queue, and the chunks of all bodies run for about TURN_MS a turn (or one chunk,
-// if that takes longer): with it, 300 slow readers arriving in bursts of 50 kept a probe's
-// narinfo under 85 ms. One fast download still runs several chunks a turn (a turn costs a
-// poll of the sockets and an immediate, a few µs): repeat downloads were not measurably slower.
+// if that takes longer): with it, 300 slow readers of every kind arriving in bursts of 50 kept
+// a probe's narinfo under 90 ms. One fast download still runs a chunk or two a turn (a turn
+// costs a poll of the sockets and an immediate, a few µs): repeat downloads spent the same CPU
+// per GiB as before (bench/nar-cpu.ts).
 
 import { performance } from "node:perf_hooks";
 
 /** How long the chunks of one turn may run, all bodies together. */
-const TURN_MS = 0.5;
+const TURN_MS = 0.25;
 
 const waiting: (() => void)[] = [];
 let turnStarted: number | undefined;
