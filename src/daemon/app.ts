@@ -4,6 +4,7 @@
 import { AccessControl } from "../access/access-control.ts";
 import { loadTokens } from "../access/tokens.ts";
 import { systemClock, type Clock } from "../clock.ts";
+import { parseStoreHash } from "../core/nix/store-path.ts";
 import type { Config } from "../config/config.ts";
 import type { Services } from "../http/services.ts";
 import type { Logger } from "../log.ts";
@@ -125,6 +126,14 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           state: state?.database,
           budget: { maxStoreSize: config.gc.max_store_size, minFree: config.gc.min_free },
           serves: exposure && ((id) => exposure.serves(id)),
+          // The store database answers only for served paths under [exposure].
+          servesPath:
+            exposure &&
+            ((storePath) => {
+              const start = config.virtual_nix_store.length + 1;
+              const hash = parseStoreHash(storePath.slice(start, start + 32));
+              return hash !== undefined && store.pathInfo(hash)?.storePath === storePath;
+            }),
         })
       : undefined;
   if (exposure !== undefined) registerExposureMetrics(metrics.registry, exposure);

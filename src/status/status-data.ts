@@ -94,12 +94,14 @@ export interface StatusInputs {
   /** undefined: storefront keeps no state database (yet). */
   readonly state: StateReader | undefined;
   readonly budget?: Budget | undefined;
+  /** Whether a pushed path may be named (`[exposure]`); undefined: every one. */
+  readonly shows?: ((storePath: string) => boolean) | undefined;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function assembleStatus(inputs: StatusInputs): StatusData {
-  const { now, range, store, state, budget } = inputs;
+  const { now, range, store, state, budget, shows } = inputs;
   const since = now - RANGE_DAYS[range] * DAY_MS;
   return {
     time: now,
@@ -116,7 +118,9 @@ export function assembleStatus(inputs: StatusInputs): StatusData {
     history: state?.history(since) ?? [],
     pins: store.pins,
     largestClosures: store.largestClosures,
-    recentPushes: state?.recentPushes(LIMITS.pushes) ?? [],
+    recentPushes: (state?.recentPushes(LIMITS.pushes) ?? []).filter(
+      (push) => shows?.(push.path) !== false,
+    ),
     recentGcRuns: state?.recentGcRuns(LIMITS.gcRuns) ?? [],
   };
 }

@@ -48,6 +48,11 @@ export interface StatusServiceOptions {
    * those (of the TOP_LEVEL_CANDIDATES newest top-level paths). Undefined: the whole store.
    */
   readonly serves?: ((id: number) => boolean) | undefined;
+  /**
+   * Whether a store path is served (`[exposure]`): pins and pushes of paths that are not are
+   * left off the page, which would otherwise name what the cache hides. Undefined: all are.
+   */
+  readonly servesPath?: ((storePath: string) => boolean) | undefined;
   /** Milliseconds since the epoch; default: Date.now. */
   readonly now?: () => number;
 }
@@ -79,6 +84,7 @@ export class StatusService {
       store,
       state: this.#options.state,
       budget: this.#options.budget,
+      shows: this.#options.servesPath,
     });
   }
 
@@ -102,7 +108,7 @@ export class StatusService {
   }
 
   async #measure(): Promise<StoreStatus> {
-    const { overview, pins, storeDir, realStoreDir, serves } = this.#options;
+    const { overview, pins, storeDir, realStoreDir, serves, servesPath } = this.#options;
     const pinList = [...pins.list()].sort((a, b) => a.name.localeCompare(b.name));
     const measured = await overview.measure({
       groups: pinList.map((pin) => pin.revisions.map((revision) => revision.storePath)),
@@ -117,13 +123,15 @@ export class StatusService {
       paths: measured.totals.paths,
       narBytes: measured.totals.bytes,
       freeBytes: freeSpace(realStoreDir) ?? null,
-      pins: pinList.map((pin, i) => ({
-        name: pin.name,
-        revisions: pin.revisions.length,
-        storePath: pin.revisions.at(-1)?.storePath ?? "",
-        closurePaths: measured.groupClosures[i]?.paths ?? 0,
-        closureBytes: measured.groupClosures[i]?.bytes ?? 0,
-      })),
+      pins: pinList
+        .map((pin, i) => ({
+          name: pin.name,
+          revisions: pin.revisions.length,
+          storePath: pin.revisions.at(-1)?.storePath ?? "",
+          closurePaths: measured.groupClosures[i]?.paths ?? 0,
+          closureBytes: measured.groupClosures[i]?.bytes ?? 0,
+        }))
+        .filter((pin) => servesPath?.(pin.storePath) !== false),
       largestClosures: largest.map((closure) => ({
         storePath: closure.storePath,
         closurePaths: closure.paths,

@@ -243,6 +243,26 @@ describe.skipIf(!hasNix)("[exposure] only_closures_of", () => {
     expect((await get(server.url, `/${hashOf(drv)}.narinfo`)).status).toBe(404);
   });
 
+  it("names on /status no pin whose path it does not serve", async () => {
+    expect((await cli(["pin", "hidden-pin", path("secret")])).code).toBe(0);
+    expect((await cli(["pin", "shown-pin", path("pinned")])).code).toBe(0);
+    const dir = tempDir("storefront-exposure-status-");
+    const narrow = await startServer(dir, config(`only_closures_of = ["${path("pinned")}"]`));
+    try {
+      const status = await get(narrow.url, "/status.json");
+      expect(status.status).toBe(200);
+      const body = status.body.toString("utf8");
+      expect(body).toContain("shown-pin");
+      expect(body).not.toContain("hidden-pin");
+      expect(body).not.toContain(baseNameOf(path("secret")));
+    } finally {
+      await narrow.stop();
+      for (const name of ["hidden-pin", "shown-pin"]) {
+        expect((await cli(["unpin", name])).code).toBe(0);
+      }
+    }
+  });
+
   it("with only_closures_of empty, serves the whole store, the secret and its log included", async () => {
     const dir = tempDir("storefront-exposure-all-");
     const everything = await startServer(dir, config("only_closures_of = []"));

@@ -172,6 +172,28 @@ describe("the status service", () => {
   });
 });
 
+describe("under [exposure]", () => {
+  it("names no pin nor push of a path that is not served", async () => {
+    const hidden = new Set(["/nix/store/a1", "/nix/store/a-old"]);
+    const service = new StatusService({
+      overview: countingOverview(),
+      pins: {
+        list: () => [pin("web", ["/nix/store/w1", "/nix/store/w2"]), pin("api", ["/nix/store/a1"])],
+      },
+      storeDir: "/nix/store",
+      realStoreDir: "/",
+      state,
+      serves: (id) => id !== 2,
+      servesPath: (storePath) => !hidden.has(storePath),
+      now: () => NOW,
+    });
+    const data = await service.status("month");
+    expect(data.pins.map((shown) => shown.name)).toEqual(["web"]);
+    expect(data.recentPushes.map((push) => push.path)).toEqual(["/nix/store/b-new"]);
+    expect(JSON.stringify(data)).not.toMatch(/a1|a-old|2-hidden/);
+  });
+});
+
 describe("a failed measurement", () => {
   it("is not kept: the next request measures again", async () => {
     let calls = 0;
