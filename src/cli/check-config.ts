@@ -38,6 +38,7 @@ export function checkConfig(config: Config, log: Logger): number {
     `  serves    ${served === undefined ? "the whole store" : `the closures of ${config.exposure.only_closures_of.join(", ")}${config.exposure.include_derivers ? " and their derivers" : ""}: ${served.paths} paths, ${served.bytes} NAR bytes`}`,
     `  gcroots   ${config.gcroots.dir}${config.gcroots.pin_new_paths ? `; new paths pinned for ${config.gcroots.new_path_keep_days} days` : ""}`,
     `  gc        ${gcSummary(config)}`,
+    `  status    ${config.status.enable ? `/status and /status.json on bind${config.access.public ? "" : ", with a read token"}` : "off"}`,
     `  push      ${config.push.enable ? `on, through ${config.daemon_socket}; staged in ${config.state_dir}/uploads; up to ${config.push.max_nar_size} bytes a NAR${config.push.trusted_keys.length > 0 ? `; signed by ${config.push.trusted_keys.length} trusted key(s)` : ""}` : "off"}`,
   ];
   process.stdout.write(summary.join("\n") + "\n");

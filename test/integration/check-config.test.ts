@@ -46,6 +46,10 @@ describe.skipIf(!hasNix)("storefront serve --check-config", () => {
     expect(result.stdout).toMatch(
       /gc\s+store up to 214748364800 NAR bytes, through \S+; checked and sampled every 600 s;/,
     );
+    expect(result.stdout).toMatch(/status\s+\/status and \/status\.json on bind\n/);
+    const off = writeConfig("no-status.toml", `${storeLine()}[status]\nenable = false\n`);
+    const withoutStatus = await runCli(["serve", "--check-config", "--config", off]);
+    expect(withoutStatus.stdout).toMatch(/status\s+off\n/);
   });
 
   it("does not listen: a bind address in use is no error", async () => {
