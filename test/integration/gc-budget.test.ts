@@ -13,7 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateDatabase } from "../../src/state/state-database.ts";
 import { StoreIndex } from "../../src/store/db/store-index.ts";
-import { baseNameOf, hashOf, hasNix, makeTestStore, nixCommand } from "../support/nix.ts";
+import { baseNameOf, hashOf, hasNix, makeTestStore, nixCopyTo } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { parseMetrics, sumOf } from "../support/metrics.ts";
 import { runCli, startServer, type RunningServer } from "../support/server.ts";
@@ -346,18 +346,11 @@ describe.skipIf(!hasNix)("a budget that only live paths stand in the way of", ()
       const added = spawnSync("nix-store", ["--store", source.root, "--add", file], {
         encoding: "utf8",
       }).stdout.trim();
-      const copied = nixCommand(
-        [
-          "--store",
-          source.root,
-          "copy",
-          "--to",
-          `${server.url}?compression=none`,
-          "--option",
-          "netrc-file",
-          netrc,
-          added,
-        ],
+      const copied = nixCopyTo(
+        source.root,
+        `${server.url}?compression=none`,
+        netrc,
+        [added],
         join(work, "nix-cache"),
       );
       expect(copied.status, copied.output).toBe(0);

@@ -20,8 +20,8 @@ import {
   hasNix,
   makeTestStore,
   nixBuild,
-  nixCommand,
   type TestStore,
+  nixCopyTo,
 } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
@@ -92,18 +92,11 @@ describe.skipIf(!hasNix)("pushed realisations", () => {
         `admin_token_paths = ["${join(work, "token")}"]\n[push]\nenable = true\n`,
     );
     // The outputs themselves first: a realisation names a path that must be valid.
-    const copied = nixCommand(
-      [
-        "--store",
-        source.root,
-        "copy",
-        "--to",
-        `${server.url}?compression=none`,
-        "--option",
-        "netrc-file",
-        join(work, "netrc"),
-        ...outputs.values(),
-      ],
+    const copied = nixCopyTo(
+      source.root,
+      `${server.url}?compression=none`,
+      join(work, "netrc"),
+      [...outputs.values()],
       join(work, "cache"),
     );
     if (copied.status !== 0) throw new Error(`nix copy failed: ${copied.output}`);

@@ -19,6 +19,7 @@ import {
   nixCommand,
   STORE_NIX,
   type TestStore,
+  nixCopyTo,
 } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
@@ -74,20 +75,13 @@ describe.skipIf(!hasNix)("push with trusted_keys and max_nar_size", () => {
   });
 
   function push(query: string, storePaths: string[], extra: string[] = []): number {
-    return nixCommand(
-      [
-        "--store",
-        source.root,
-        "copy",
-        "--to",
-        `${server.url}?compression=zstd${query}`,
-        "--option",
-        "netrc-file",
-        netrc,
-        ...extra,
-        ...storePaths,
-      ],
+    return nixCopyTo(
+      source.root,
+      `${server.url}?compression=zstd${query}`,
+      netrc,
+      storePaths,
       join(work, `cache-${String(Math.random()).slice(2)}`),
+      extra,
     ).status;
   }
 

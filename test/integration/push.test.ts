@@ -23,6 +23,7 @@ import {
   nixCommand,
   STORE_NIX,
   type TestStore,
+  nixCopyTo,
 } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { parseMetrics, sumOf } from "../support/metrics.ts";
@@ -161,21 +162,14 @@ describe.skipIf(!hasNix)("nix copy --to storefront (push)", () => {
     netrcFile: string,
     storePaths: string[],
     extra: string[] = [],
-  ): ReturnType<typeof nixCommand> {
-    return nixCommand(
-      [
-        "--store",
-        source.root,
-        "copy",
-        "--to",
-        `${server.url}?compression=${compression}`,
-        "--option",
-        "netrc-file",
-        netrcFile,
-        ...extra,
-        ...storePaths,
-      ],
+  ): ReturnType<typeof nixCopyTo> {
+    return nixCopyTo(
+      source.root,
+      `${server.url}?compression=${compression}`,
+      netrcFile,
+      storePaths,
       join(work, `cache-${compression}-${String(Math.random()).slice(2)}`),
+      extra,
     );
   }
 

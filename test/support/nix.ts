@@ -113,6 +113,35 @@ export function nixCommand(
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 
+/**
+ * `nix copy` of `storePaths` from the store at `sourceRoot` to `url` (a storefront with push on,
+ * its store URL parameters included), logging in with the credentials in `netrc`, as CI does.
+ */
+export function nixCopyTo(
+  sourceRoot: string,
+  url: string,
+  netrc: string,
+  storePaths: readonly string[],
+  cacheHome: string,
+  extra: readonly string[] = [],
+): { status: number; output: string } {
+  return nixCommand(
+    [
+      "--store",
+      sourceRoot,
+      "copy",
+      "--to",
+      url,
+      "--option",
+      "netrc-file",
+      netrc,
+      ...extra,
+      ...storePaths,
+    ],
+    cacheHome,
+  );
+}
+
 export interface BuiltStore {
   readonly store: TestStore;
   /** Attribute → out path. */
