@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { registerNarCacheMetrics } from "../metrics/nar-cache-metrics.ts";
 import { createMetrics, type Metrics } from "../metrics/metrics.ts";
 import { StreamSlots } from "../http/stream-slots.ts";
-import { fullCollector } from "../process/collect-garbage.ts";
+import { fullCollector, youngCollector } from "../process/collect-garbage.ts";
 import { loadSigningKeys } from "../config/signing-keys.ts";
 import { CacheDirectory } from "../store/nar-cache/cache-directory.ts";
 import { CompressedNarCache } from "../store/nar-cache/compressed-nar-cache.ts";
@@ -154,7 +154,10 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
     servedRoots: exposure?.entries,
     // Not for --check-config nor a cluster's primary (narCache off): they serve nothing.
     lastUse: state?.writer,
-    uploads: options.narCache === false ? undefined : openUploads(config, metrics, state?.writer),
+    uploads:
+      options.narCache === false
+        ? undefined
+        : openUploads(config, metrics, state?.writer, youngCollector()),
     streams: new StreamSlots(config.max_streams, {
       metrics: { inFlight: metrics.streamsInFlight, refused: metrics.streamsRefused },
       collect: fullCollector(),

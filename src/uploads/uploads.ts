@@ -28,9 +28,10 @@ export function openUploads(
   config: Config,
   metrics: Metrics,
   state: StateWriter | undefined,
+  collectYoung?: () => void,
 ): Uploads | undefined {
   if (!config.push.enable) return undefined;
-  const staging = new Staging(join(config.state_dir, "uploads"));
+  const staging = new Staging(join(config.state_dir, "uploads"), { collectYoung });
   const daemon = new NixDaemonClient({ socketPath: config.daemon_socket });
   const record = new PushRecord(state, metrics.registry);
   const sweep = setInterval(() => {
