@@ -42,7 +42,7 @@ export class DaemonSession {
     return this.#connection.protocolVersion;
   }
 
-  /** True once this session holds temporary roots: its connection is closed, not reused. */
+  /** True once this session holds temporary roots: its connection is closed soon after. */
   get holdsTempRoots(): boolean {
     return this.#tempRoots;
   }
@@ -62,9 +62,9 @@ export class DaemonSession {
 
   /** Streams `nar` (a Readable, or any async iterable of bytes) to the daemon as `info`'s path. */
   addToStoreNar(info: NarImport, nar: DataSource): Promise<void> {
-    // The daemon makes the path a temporary root of this connection: reused, the connection
-    // would keep every path it added alive from the garbage collector (and the budget) for
-    // as long as it stays open.
+    // The daemon makes the path a temporary root of this connection: kept open, the
+    // connection would keep every path it added alive from the garbage collector (and the
+    // budget) for as long as it stays open (see ROOTED_IDLE_MS in client.ts).
     this.#tempRoots = true;
     return this.#connection.run((channel) => addToStoreNar(channel, info, nar));
   }

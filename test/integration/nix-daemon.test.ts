@@ -23,7 +23,7 @@ import {
 } from "../support/nix.ts";
 import { startNixDaemon, type TestDaemon } from "../support/nix-daemon.ts";
 import { tempDir } from "../support/temp.ts";
-import { waitForValue } from "../support/wait.ts";
+import { waitFor, waitForValue } from "../support/wait.ts";
 
 const ATTRIBUTES = ["tree", "lib", "app", "topFile", "topExe", "topSymlink"];
 
@@ -240,6 +240,22 @@ describe.skipIf(!hasNix)("the Nix daemon client against nix-daemon 2.8", () => {
         .catch(() => undefined),
     );
     expect(await client.isValidPath(symlink)).toBe(false);
+  });
+
+  it("imports over one connection while imports keep coming, and closes it once idle", async () => {
+    // Each daemon worker that holds temporary roots has a file of them, removed as it exits.
+    const temproots = join(daemon.store.root, "nix/var/nix/temproots");
+    const workersWithRoots = (): number =>
+      existsSync(temproots) ? readdirSync(temproots).length : 0;
+    await waitFor(() => workersWithRoots() === 0, "earlier workers to exit");
+    // Imported again (repair), so that each adds a temporary root.
+    await add("tree", { repair: true });
+    const worker = readdirSync(temproots);
+    expect(worker).toHaveLength(1);
+    await add("topFile", { repair: true });
+    expect(readdirSync(temproots)).toEqual(worker);
+    await waitFor(() => workersWithRoots() === 0, "the idle connection to close", 10_000);
+    expect(await client.isValidPath(path("topFile"))).toBe(true);
   });
 
   it("keeps a path behind an indirect root", async () => {
