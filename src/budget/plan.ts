@@ -8,7 +8,7 @@
 // referrers go first. Deleting in this order, a path's referrers are always deleted before
 // (or with) it, and what a dry run lists is what a run deletes.
 
-import type { Reference } from "../store/db/store-index.ts";
+import type { ReferencePairs } from "../store/db/store-index.ts";
 
 export interface BudgetLimits {
   /** `[gc] max_store_size`: the NAR bytes of all valid paths stay at or below it. */
@@ -47,63 +47,99 @@ export interface Candidate extends DeadPath {
   readonly recency: number;
 }
 
-/** `paths` (all dead) in the order they are deleted: least recently used first. */
-export function deletionOrder(
-  paths: readonly DeadPath[],
-  references: readonly Reference[],
-): Candidate[] {
-  const byId = new Map(paths.map((path) => [path.id, path]));
-  const referrers = new Map<number, number[]>();
-  for (const { referrer, reference } of references) {
-    if (!byId.has(referrer) || !byId.has(reference) || referrer === reference) continue;
-    const list = referrers.get(reference) ?? [];
-    list.push(referrer);
-    referrers.set(reference, list);
+/**
+ * `paths` (all dead) in the order they are deleted: least recently used first. Worked on typed
+ * arrays indexed by the paths' places in `paths` (a store of a million dead paths has five
+ * million references among them: as objects and maps they took gigabytes).
+ */
+export function deletionOrder(paths: readonly DeadPath[], references: ReferencePairs): Candidate[] {
+  const count = paths.length;
+  const placeOf = new Map<number, number>();
+  paths.forEach((path, place) => placeOf.set(path.id, place));
+  // The referrers of each path, as places, in one array: those of the path at place `p` are
+  // referrerList[firstReferrer[p]] up to referrerList[firstReferrer[p + 1]].
+  const pairs = references.referrers.length;
+  const from = new Int32Array(pairs).fill(-1);
+  const to = new Int32Array(pairs);
+  const firstReferrer = new Int32Array(count + 1);
+  for (let pair = 0; pair < pairs; pair++) {
+    const referrer = placeOf.get(references.referrers[pair] ?? -1);
+    const reference = placeOf.get(references.references[pair] ?? -1);
+    if (referrer === undefined || reference === undefined || referrer === reference) continue;
+    from[pair] = referrer;
+    to[pair] = reference;
+    firstReferrer[reference + 1] = (firstReferrer[reference + 1] ?? 0) + 1;
   }
-  const recency = new Map<number, number>();
+  for (let place = 0; place < count; place++) {
+    firstReferrer[place + 1] = (firstReferrer[place + 1] ?? 0) + (firstReferrer[place] ?? 0);
+  }
+  const referrerList = new Int32Array(firstReferrer[count] ?? 0);
+  const filled = firstReferrer.slice(0, count);
+  for (let pair = 0; pair < pairs; pair++) {
+    const referrer = from[pair] ?? -1;
+    if (referrer === -1) continue;
+    const reference = to[pair] ?? 0;
+    referrerList[filled[reference] ?? 0] = referrer;
+    filled[reference] = (filled[reference] ?? 0) + 1;
+  }
+
+  const recency = new Float64Array(count);
   // How far from the top of its referrer chains: referrers (lower) go first on a tie.
-  const depth = new Map<number, number>();
-  // Depth first over the referrers, with a stack of our own: chains of references can be far
-  // deeper than the call stack.
-  const visiting = new Set<number>();
-  for (const start of paths) {
-    if (recency.has(start.id)) continue;
-    const stack = [{ id: start.id, next: 0 }];
-    visiting.add(start.id);
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1] as { id: number; next: number };
-      const list = referrers.get(top.id) ?? [];
-      const referrer = list[top.next];
-      if (referrer !== undefined) {
-        top.next++;
+  const depth = new Int32Array(count);
+  // 0: not reached yet, 1: on the stack, 2: done.
+  const state = new Uint8Array(count);
+  // Depth first over the referrers, with a stack of our own (chains of references can be far
+  // deeper than the call stack); each path is pushed once, so `count` places are enough.
+  const stack = new Int32Array(count);
+  const nextReferrer = new Int32Array(count);
+  for (let start = 0; start < count; start++) {
+    if (state[start] !== 0) continue;
+    let top = 0;
+    stack[0] = start;
+    state[start] = 1;
+    nextReferrer[start] = firstReferrer[start] ?? 0;
+    while (top >= 0) {
+      const place = stack[top] ?? 0;
+      const next = nextReferrer[place] ?? 0;
+      if (next < (firstReferrer[place + 1] ?? 0)) {
+        nextReferrer[place] = next + 1;
+        const referrer = referrerList[next] ?? 0;
         // A cycle (Nix makes none between distinct paths) is cut where it closes.
-        if (!recency.has(referrer) && !visiting.has(referrer)) {
-          visiting.add(referrer);
-          stack.push({ id: referrer, next: 0 });
+        if (state[referrer] === 0) {
+          state[referrer] = 1;
+          nextReferrer[referrer] = firstReferrer[referrer] ?? 0;
+          stack[++top] = referrer;
         }
         continue;
       }
-      stack.pop();
-      visiting.delete(top.id);
-      const path = byId.get(top.id);
-      let latest = path === undefined ? 0 : Math.max(path.registered, path.lastUsed ?? 0);
+      top--;
+      state[place] = 2;
+      const path = paths[place] as DeadPath;
+      let latest = Math.max(path.registered, path.lastUsed ?? 0);
       let level = 0;
-      for (const above of list) {
-        latest = Math.max(latest, recency.get(above) ?? 0);
-        level = Math.max(level, (depth.get(above) ?? -1) + 1);
+      for (let k = firstReferrer[place] ?? 0; k < (firstReferrer[place + 1] ?? 0); k++) {
+        const above = referrerList[k] ?? 0;
+        // One still on the stack closes a cycle: it counts for nothing, as a path never used.
+        if (state[above] !== 2) continue;
+        latest = Math.max(latest, recency[above] ?? 0);
+        level = Math.max(level, (depth[above] ?? 0) + 1);
       }
-      recency.set(top.id, latest);
-      depth.set(top.id, level);
+      recency[place] = latest;
+      depth[place] = level;
     }
   }
-  return paths
-    .map((path) => ({ ...path, recency: recency.get(path.id) ?? 0 }))
-    .sort(
-      (a, b) =>
-        a.recency - b.recency ||
-        (depth.get(a.id) ?? 0) - (depth.get(b.id) ?? 0) ||
-        (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-    );
+
+  const order = Int32Array.from({ length: count }, (_, place) => place).sort((a, b) => {
+    const byRecency = (recency[a] ?? 0) - (recency[b] ?? 0) || (depth[a] ?? 0) - (depth[b] ?? 0);
+    if (byRecency !== 0) return byRecency;
+    const pathA = (paths[a] as DeadPath).path;
+    const pathB = (paths[b] as DeadPath).path;
+    return pathA < pathB ? -1 : pathA > pathB ? 1 : 0;
+  });
+  return Array.from(order, (place) => ({
+    ...(paths[place] as DeadPath),
+    recency: recency[place] ?? 0,
+  }));
 }
 
 /**

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { deletionOrder, excessBytes, takeUntil, type DeadPath } from "../../src/budget/plan.ts";
+import type { ReferencePairs } from "../../src/store/db/store-index.ts";
 
 const path = (id: number, registered: number, lastUsed?: number, narSize = 100): DeadPath => ({
   id,
@@ -12,11 +13,13 @@ const path = (id: number, registered: number, lastUsed?: number, narSize = 100):
   lastUsed,
 });
 
+const pairs = (refs: [number, number][]): ReferencePairs => ({
+  referrers: Int32Array.from(refs, ([referrer]) => referrer),
+  references: Int32Array.from(refs, ([, reference]) => reference),
+});
+
 const order = (paths: DeadPath[], refs: [number, number][] = []): number[] =>
-  deletionOrder(
-    paths,
-    refs.map(([referrer, reference]) => ({ referrer, reference })),
-  ).map((candidate) => candidate.id);
+  deletionOrder(paths, pairs(refs)).map((candidate) => candidate.id);
 
 describe("excessBytes", () => {
   const measure = { paths: 10, narBytes: 1000, freeBytes: 500 };
@@ -49,7 +52,7 @@ describe("deletionOrder", () => {
     // 1 is old but 2, used lately, refers to it: deleting 1 would delete 2 with it.
     const paths = [path(1, 10), path(2, 20, 900), path(3, 500)];
     expect(order(paths, [[2, 1]])).toEqual([3, 2, 1]);
-    const ordered = deletionOrder(paths, [{ referrer: 2, reference: 1 }]);
+    const ordered = deletionOrder(paths, pairs([[2, 1]]));
     expect(ordered.map((candidate) => candidate.recency)).toEqual([500, 900, 900]);
   });
 
@@ -102,7 +105,7 @@ describe("deletionOrder", () => {
 describe("takeUntil", () => {
   const ordered = deletionOrder(
     [path(1, 1, undefined, 100), path(2, 2, undefined, 50), path(3, 3)],
-    [],
+    pairs([]),
   );
 
   it("takes paths until their NAR sizes cover the bytes, or all of them", () => {
