@@ -6,14 +6,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreIndex } from "../../src/store/db/store-index.ts";
+import { NIX_PATH_TABLES } from "../support/nix-schema.ts";
 import { tempDir } from "../support/temp.ts";
-
-const SCHEMA = `
-  CREATE TABLE ValidPaths (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, path TEXT UNIQUE NOT NULL,
-    hash TEXT NOT NULL, registrationTime INTEGER NOT NULL, deriver TEXT, narSize INTEGER,
-    ultimate INTEGER, sigs TEXT, ca TEXT);
-  CREATE TABLE Refs (referrer INTEGER NOT NULL, reference INTEGER NOT NULL,
-    PRIMARY KEY (referrer, reference));`;
 
 const PATHS = 30_000;
 const pathOf = (n: number): string => `/nix/store/${String(n).padStart(32, "0")}-p${n}`;
@@ -22,7 +16,7 @@ const pathOf = (n: number): string => `/nix/store/${String(n).padStart(32, "0")}
 function makeStore(): string {
   const dbPath = join(tempDir(), "db.sqlite");
   const db = new DatabaseSync(dbPath);
-  db.exec(SCHEMA);
+  db.exec(NIX_PATH_TABLES);
   db.exec("BEGIN");
   const insertPath = db.prepare(
     "INSERT INTO ValidPaths (id, path, hash, registrationTime, narSize) VALUES (?, ?, 'h', ?, ?)",

@@ -13,15 +13,8 @@ import { createStoreMetrics } from "../../src/metrics/store-metrics.ts";
 import { GcRoots } from "../../src/store/roots/gc-roots.ts";
 import { StoreIndex } from "../../src/store/db/store-index.ts";
 import { StoreMonitor } from "../../src/store/roots/store-monitor.ts";
+import { NIX_PATH_TABLES } from "../support/nix-schema.ts";
 import { tempDir } from "../support/temp.ts";
-
-/** The tables of Nix's database that the monitor reads. */
-const SCHEMA = `
-  CREATE TABLE ValidPaths (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, path TEXT UNIQUE NOT NULL,
-    hash TEXT NOT NULL, registrationTime INTEGER NOT NULL, deriver TEXT, narSize INTEGER,
-    ultimate INTEGER, sigs TEXT, ca TEXT);
-  CREATE TABLE Refs (referrer INTEGER NOT NULL, reference INTEGER NOT NULL,
-    PRIMARY KEY (referrer, reference));`;
 
 const baseName = (name: string, n: number): string => `${String(n).padStart(32, "0")}-${name}`;
 
@@ -34,7 +27,7 @@ function monitoredStore(): {
   const dir = tempDir();
   const dbPath = join(dir, "db.sqlite");
   const writer = new DatabaseSync(dbPath);
-  writer.exec(SCHEMA);
+  writer.exec(NIX_PATH_TABLES);
   const ids = new Map<string, number>();
   const register = (name: string, references: readonly string[]): string => {
     const base = baseName(name, ids.size + 1);
