@@ -15,6 +15,7 @@ import type { StoreMetrics } from "../metrics/store-metrics.ts";
 import type { GcRoots } from "../store/roots/gc-roots.ts";
 import type { NarInfoCache } from "../store/db/narinfo-cache.ts";
 import type { StoreIndex } from "../store/db/store-index.ts";
+import { closureTotalsInThread } from "../store/db/closure-totals-thread.ts";
 import { StoreMonitor } from "../store/roots/store-monitor.ts";
 import { watchDatabase, watchRoots, type Watch } from "../store/roots/watch.ts";
 
@@ -131,6 +132,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
       pinNewPathsForDays: config.gcroots.pin_new_paths
         ? config.gcroots.new_path_keep_days
         : undefined,
+      countInThread: (storePaths) => closureTotalsInThread(config.nix_db_path, storePaths),
     });
     const counted = monitor;
     const recount = debounced(

@@ -9,20 +9,27 @@ import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.ts";
 import { autoPinName } from "../../src/core/pins/pin-name.ts";
 import { createLogger } from "../../src/log.ts";
-import { createStoreMetrics } from "../../src/metrics/store-metrics.ts";
+import { createStoreMetrics, type StoreMetrics } from "../../src/metrics/store-metrics.ts";
+import { closureTotalsInThread } from "../../src/store/db/closure-totals-thread.ts";
 import { GcRoots } from "../../src/store/roots/gc-roots.ts";
 import { StoreIndex } from "../../src/store/db/store-index.ts";
 import { StoreMonitor } from "../../src/store/roots/store-monitor.ts";
 import { NIX_PATH_TABLES } from "../support/nix-schema.ts";
 import { tempDir } from "../support/temp.ts";
+import { waitFor } from "../support/wait.ts";
 
 const baseName = (name: string, n: number): string => `${String(n).padStart(32, "0")}-${name}`;
 
-/** A database of Nix's schema, a roots directory and a monitor that pins new paths. */
-function monitoredStore(): {
+/**
+ * A database of Nix's schema, a roots directory and a monitor that pins new paths; or, when
+ * `threaded`, one that pins nothing and counts what the pins keep on a thread, however small
+ * the store.
+ */
+function monitoredStore(threaded = false): {
   register: (name: string, references: readonly string[]) => string;
   monitor: StoreMonitor;
   roots: GcRoots;
+  metrics: StoreMetrics;
 } {
   const dir = tempDir();
   const dbPath = join(dir, "db.sqlite");
@@ -46,15 +53,22 @@ function monitoredStore(): {
   };
   const roots = new GcRoots(join(dir, "roots"), systemClock);
   roots.ensureDir();
+  const metrics = createStoreMetrics(new Registry());
   const monitor = new StoreMonitor({
     index: new StoreIndex(dbPath),
     roots,
-    metrics: createStoreMetrics(new Registry()),
+    metrics,
     log: createLogger(() => undefined),
     storeDir: "/nix/store",
-    pinNewPathsForDays: 30,
+    pinNewPathsForDays: threaded ? undefined : 30,
+    ...(threaded
+      ? {
+          countInThread: (paths: readonly string[]) => closureTotalsInThread(dbPath, paths),
+          countInThreadFrom: 0,
+        }
+      : {}),
   });
-  return { register, monitor, roots };
+  return { register, monitor, roots, metrics };
 }
 
 describe("pins of pushed closures", () => {
@@ -87,5 +101,28 @@ describe("pins of pushed closures", () => {
     monitor.scan();
 
     expect(roots.list().map((pin) => pin.name)).toEqual([autoPinName(out)]);
+  });
+});
+
+describe("what the pins keep, on a large store", () => {
+  it("is counted on a thread, and once more when the roots changed meanwhile", async () => {
+    const { register, monitor, roots, metrics } = monitoredStore(true);
+    const gauge = async (name: "pinnedPaths" | "pinnedBytes" | "pins"): Promise<number> =>
+      (await metrics[name].get()).values[0]?.value ?? -1;
+    register("lib", []);
+    const app = register("app", ["lib"]);
+    register("other", []);
+    monitor.scan();
+    roots.pin("app", `/nix/store/${app}`, undefined);
+    monitor.rootsChanged();
+    // Asked again while the first count (the constructor's) may still run: counted after it.
+    roots.pin("app-again", `/nix/store/${app}`, undefined);
+    monitor.rootsChanged();
+    await waitFor(
+      async () => (await gauge("pinnedPaths")) === 2 && (await gauge("pinnedBytes")) === 200,
+      "the count on a thread",
+      10_000,
+    );
+    expect(await gauge("pins")).toBe(2);
   });
 });

@@ -2,19 +2,18 @@
 // Nix's database, answers the one request it was started with, and ends.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { answerOnce } from "./one-shot-thread.ts";
 import { StoreOverview, type OverviewRequest } from "./store-overview.ts";
 
 const { dbPath, request } = workerData as { dbPath: string; request: OverviewRequest };
-try {
-  const overview = new StoreOverview(dbPath);
-  try {
-    parentPort?.postMessage({ ok: true, overview: overview.measure(request) });
-  } finally {
-    overview.close();
-  }
-} catch (error) {
-  parentPort?.postMessage({
-    ok: false,
-    message: error instanceof Error ? error.message : String(error),
-  });
-}
+answerOnce(
+  (answer) => parentPort?.postMessage(answer),
+  () => {
+    const overview = new StoreOverview(dbPath);
+    try {
+      return overview.measure(request);
+    } finally {
+      overview.close();
+    }
+  },
+);
