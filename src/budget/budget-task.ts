@@ -10,7 +10,7 @@ import type { Config } from "../config/config.ts";
 import type { Logger } from "../log.ts";
 import { NixDaemonClient } from "../nix-daemon/index.ts";
 import type { StateDatabase } from "../state/state-database.ts";
-import type { StoreIndex } from "../store/db/store-index.ts";
+import type { PathTotals, StoreIndex } from "../store/db/store-index.ts";
 import type { GcRoots } from "../store/roots/gc-roots.ts";
 import { createBudgetMetrics, type BudgetMetrics } from "./budget-metrics.ts";
 import { collect, measureStore } from "./collect.ts";
@@ -30,6 +30,11 @@ export interface BudgetTaskOptions {
   readonly registry: Registry;
   readonly clock: Clock;
   readonly log: Logger;
+  /**
+   * What the pins keep, as the store monitor counts it (off the serving thread on a large
+   * store); without it each sample counts it here.
+   */
+  readonly pinnedTotals?: () => Promise<PathTotals>;
 }
 
 export interface BudgetTask {
@@ -67,9 +72,10 @@ export function startBudget(options: BudgetTaskOptions): BudgetTask {
     try {
       if (daemon !== undefined) await check(daemon, metrics);
       if (sample && state !== undefined) {
+        const pinned = await options.pinnedTotals?.();
         const measure = measureStore(index, config.real_nix_store);
         metrics.freeBytes.set(measure.freeBytes);
-        state.addSample(storeSample(measure, index, roots, clock));
+        state.addSample(storeSample(measure, index, roots, clock, pinned?.bytes));
       }
     } catch (error) {
       metrics.failures.inc();

@@ -7,11 +7,16 @@ import type { StoreIndex } from "../store/db/store-index.ts";
 import type { GcRoots } from "../store/roots/gc-roots.ts";
 import type { StoreMeasure } from "./plan.ts";
 
+/**
+ * The sample; `pinnedBytes` as the store monitor counted them, or (without one) counted here,
+ * which on a large store takes seconds.
+ */
 export function storeSample(
   measure: StoreMeasure,
   index: StoreIndex,
   roots: GcRoots,
   clock: Clock,
+  pinnedBytes?: number,
 ): HistorySample {
   const targets = new Set(
     roots.list().flatMap((pin) => pin.revisions.map((revision) => revision.storePath)),
@@ -21,6 +26,6 @@ export function storeSample(
     paths: measure.paths,
     narBytes: measure.narBytes,
     freeBytes: measure.freeBytes,
-    pinnedBytes: index.closureTotals([...targets]).bytes,
+    pinnedBytes: pinnedBytes ?? index.closureTotals([...targets]).bytes,
   };
 }

@@ -177,6 +177,7 @@ export function startStoreTasks(options: StoreTaskOptions): StoreTasks {
       registry: options.monitor.registry,
       clock: options.monitor.clock,
       log,
+      pinnedTotals: () => counted.kept(),
     });
   }
 

@@ -124,5 +124,7 @@ describe("what the pins keep, on a large store", () => {
       10_000,
     );
     expect(await gauge("pins")).toBe(2);
+    // What the budget's history samples take: the same count.
+    expect(await monitor.kept()).toEqual({ count: 2, bytes: 200 });
   });
 });

@@ -37,6 +37,8 @@ export class StoreMonitor {
   #lastId = 0;
   #count = 0;
   #bytes = 0;
+  /** What the pins keep, as last counted, or as the count under way will say. */
+  #kept: Promise<PathTotals> = Promise.resolve({ count: 0, bytes: 0 });
   /** A count on a thread is under way; another is wanted after it. */
   #counting = false;
   #countAgain = false;
@@ -92,12 +94,18 @@ export class StoreMonitor {
     const targets = [...new Set(pins.flatMap((pin) => pin.revisions.map((r) => r.storePath)))];
     metrics.pins.set(pins.length);
     const threadFrom = this.#options.countInThreadFrom ?? COUNT_IN_THREAD_FROM;
-    if (countInThread === undefined || this.#count < threadFrom) {
-      this.#publishKept(index.closureTotals(targets));
+    // No pins: nothing to count, and no thread (its isolate alone is ~10 MiB) for it.
+    if (countInThread === undefined || this.#count < threadFrom || targets.length === 0) {
+      const kept = index.closureTotals(targets);
+      this.#kept = Promise.resolve(kept);
+      this.#publishKept(kept);
       return;
     }
     this.#counting = true;
-    countInThread(targets)
+    const previous = this.#kept;
+    const counting = countInThread(targets);
+    this.#kept = counting.catch(() => previous);
+    counting
       .then(
         (kept) => {
           this.#publishKept(kept);
@@ -113,6 +121,11 @@ export class StoreMonitor {
           this.rootsChanged();
         }
       });
+  }
+
+  /** What the pins keep: the last count, or the one under way once it is done. */
+  kept(): Promise<PathTotals> {
+    return this.#kept;
   }
 
   #publishKept(kept: PathTotals): void {
