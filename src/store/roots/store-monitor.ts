@@ -116,9 +116,14 @@ export class StoreMonitor {
       )
       .finally(() => {
         this.#counting = false;
-        if (this.#countAgain) {
-          this.#countAgain = false;
+        if (!this.#countAgain) return;
+        this.#countAgain = false;
+        // Called from a promise: what a direct caller would catch (an unreadable roots
+        // directory) must not end the process here.
+        try {
           this.rootsChanged();
+        } catch (error) {
+          log.warn("could not count what the pins keep", { detail: String(error) });
         }
       });
   }
