@@ -8,6 +8,7 @@
 // referrers go first. Deleting in this order, a path's referrers are always deleted before
 // (or with) it, and what a dry run lists is what a run deletes.
 
+import { compressRows } from "../store/db/compressed-rows.ts";
 import type { ReferencePairs } from "../store/db/store-index.ts";
 
 export interface BudgetLimits {
@@ -58,30 +59,23 @@ export function deletionOrder(paths: readonly DeadPath[], references: ReferenceP
   paths.forEach((path, place) => placeOf.set(path.id, place));
   // The referrers of each path, as places, in one array: those of the path at place `p` are
   // referrerList[firstReferrer[p]] up to referrerList[firstReferrer[p + 1]].
-  const pairs = references.referrers.length;
-  const from = new Int32Array(pairs).fill(-1);
-  const to = new Int32Array(pairs);
-  const firstReferrer = new Int32Array(count + 1);
-  for (let pair = 0; pair < pairs; pair++) {
+  const referrers = new Int32Array(references.referrers.length);
+  const referenced = new Int32Array(references.referrers.length);
+  let edges = 0;
+  for (let pair = 0; pair < references.referrers.length; pair++) {
     const referrer = placeOf.get(references.referrers[pair] ?? -1);
     const reference = placeOf.get(references.references[pair] ?? -1);
     if (referrer === undefined || reference === undefined || referrer === reference) continue;
-    from[pair] = referrer;
-    to[pair] = reference;
-    firstReferrer[reference + 1] = (firstReferrer[reference + 1] ?? 0) + 1;
+    referrers[edges] = referrer;
+    referenced[edges] = reference;
+    edges++;
   }
-  for (let place = 0; place < count; place++) {
-    firstReferrer[place + 1] = (firstReferrer[place + 1] ?? 0) + (firstReferrer[place] ?? 0);
-  }
-  const referrerList = new Int32Array(firstReferrer[count] ?? 0);
-  const filled = firstReferrer.slice(0, count);
-  for (let pair = 0; pair < pairs; pair++) {
-    const referrer = from[pair] ?? -1;
-    if (referrer === -1) continue;
-    const reference = to[pair] ?? 0;
-    referrerList[filled[reference] ?? 0] = referrer;
-    filled[reference] = (filled[reference] ?? 0) + 1;
-  }
+  const { offsets: firstReferrer, values: referrerList } = compressRows(
+    count,
+    referenced,
+    referrers,
+    edges,
+  );
 
   const recency = new Float64Array(count);
   // How far from the top of its referrer chains: referrers (lower) go first on a tie.

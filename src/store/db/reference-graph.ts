@@ -6,6 +6,8 @@
 // 200 closures take milliseconds. Loading the graph costs one pass over ValidPaths and one over
 // Refs (~4 bytes a reference and 13 a path while it is held).
 
+import { compressRows } from "./compressed-rows.ts";
+
 export interface ClosureSize {
   /** Paths in the closure, the roots included. */
   readonly paths: number;
@@ -51,8 +53,7 @@ export class ReferenceGraph {
     this.#seen = new Int32Array(count);
     this.#stack = new Int32Array(count);
     this.#referrerCounts = new Int32Array(count);
-    // Each referrer's references as one slice: count them, sum the counts, then fill.
-    const offsets = new Int32Array(count + 1);
+    // Each referrer's references as one slice.
     const from = new Int32Array(rows.referrers.length);
     const to = new Int32Array(rows.referrers.length);
     let edges = 0;
@@ -64,20 +65,11 @@ export class ReferenceGraph {
       from[edges] = a;
       to[edges] = b;
       edges++;
-      offsets[a + 1] = (offsets[a + 1] ?? 0) + 1;
       if (a !== b) this.#referrerCounts[b] = (this.#referrerCounts[b] ?? 0) + 1;
     }
-    for (let i = 0; i < count; i++) offsets[i + 1] = (offsets[i + 1] ?? 0) + (offsets[i] ?? 0);
-    const fill = offsets.slice(0, count);
-    const targets = new Int32Array(edges);
-    for (let e = 0; e < edges; e++) {
-      const a = from[e] ?? 0;
-      const at = fill[a] ?? 0;
-      targets[at] = to[e] ?? 0;
-      fill[a] = at + 1;
-    }
+    const { offsets, values } = compressRows(count, from, to, edges);
     this.#offsets = offsets;
-    this.#targets = targets;
+    this.#targets = values;
   }
 
   /** The node index of a ValidPaths.id, or -1. */
