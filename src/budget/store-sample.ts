@@ -18,14 +18,17 @@ export function storeSample(
   clock: Clock,
   pinnedBytes?: number,
 ): HistorySample {
-  const targets = new Set(
-    roots.list().flatMap((pin) => pin.revisions.map((revision) => revision.storePath)),
-  );
+  const counted = (): number => {
+    const targets = new Set(
+      roots.list().flatMap((pin) => pin.revisions.map((revision) => revision.storePath)),
+    );
+    return index.closureTotals([...targets]).bytes;
+  };
   return {
     time: clock(),
     paths: measure.paths,
     narBytes: measure.narBytes,
     freeBytes: measure.freeBytes,
-    pinnedBytes: pinnedBytes ?? index.closureTotals([...targets]).bytes,
+    pinnedBytes: pinnedBytes ?? counted(),
   };
 }

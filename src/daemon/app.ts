@@ -4,7 +4,7 @@
 import { AccessControl } from "../access/access-control.ts";
 import { loadTokens } from "../access/tokens.ts";
 import { systemClock, type Clock } from "../clock.ts";
-import { parseStoreHash } from "../core/nix/store-path.ts";
+import { hashPartOf, parseStoreHash, storePathBaseName } from "../core/nix/store-path.ts";
 import type { Config } from "../config/config.ts";
 import type { Services } from "../http/services.ts";
 import type { Logger } from "../log.ts";
@@ -130,8 +130,9 @@ export function openApp(config: Config, log: Logger, options: AppOptions = {}): 
           servesPath:
             exposure &&
             ((storePath) => {
-              const start = config.virtual_nix_store.length + 1;
-              const hash = parseStoreHash(storePath.slice(start, start + 32));
+              const baseName = storePathBaseName(config.virtual_nix_store, storePath);
+              const hash =
+                baseName === undefined ? undefined : parseStoreHash(hashPartOf(baseName));
               return hash !== undefined && store.pathInfo(hash)?.storePath === storePath;
             }),
         })

@@ -123,6 +123,11 @@ const pin = (name: string, paths: string[]): Pin => ({
   revisions: paths.map((storePath, i) => ({ number: i + 1, storePath, createdAt: i })),
 });
 
+/** Two pins: `web` of two revisions, `api` of one. */
+const webAndApi = {
+  list: () => [pin("web", ["/nix/store/w1", "/nix/store/w2"]), pin("api", ["/nix/store/a1"])],
+};
+
 describe("the status service", () => {
   it("measures the store at most once per CACHE_MS", async () => {
     const overview = countingOverview();
@@ -148,9 +153,7 @@ describe("the status service", () => {
   it("lists the pins by name with what their revisions keep, and the largest served closures", async () => {
     const service = new StatusService({
       overview: countingOverview(),
-      pins: {
-        list: () => [pin("web", ["/nix/store/w1", "/nix/store/w2"]), pin("api", ["/nix/store/a1"])],
-      },
+      pins: webAndApi,
       storeDir: "/nix/store",
       realStoreDir: "/",
       serves: (id) => id !== 2,
@@ -177,9 +180,7 @@ describe("under [exposure]", () => {
     const hidden = new Set(["/nix/store/a1", "/nix/store/a-old"]);
     const service = new StatusService({
       overview: countingOverview(),
-      pins: {
-        list: () => [pin("web", ["/nix/store/w1", "/nix/store/w2"]), pin("api", ["/nix/store/a1"])],
-      },
+      pins: webAndApi,
       storeDir: "/nix/store",
       realStoreDir: "/",
       state,
