@@ -8,8 +8,16 @@ import { runInNewContext } from "node:vm";
 
 type Gc = (options?: { type: "minor" | "major"; execution: "sync" | "async" }) => void;
 
+/** V8's `gc`, once found: each look makes a V8 context of its own. */
+let found: { gc: Gc | undefined } | undefined;
+
 /** V8's `gc`, or undefined when this V8 does not let us have it. */
 function exposedGc(): Gc | undefined {
+  found ??= { gc: lookUpGc() };
+  return found.gc;
+}
+
+function lookUpGc(): Gc | undefined {
   try {
     // The flag takes effect for contexts made after it: a new one has `gc` as a global.
     setFlagsFromString("--expose-gc");
