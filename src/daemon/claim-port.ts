@@ -5,7 +5,7 @@
 // socket holds the address, and chooses the port for port 0; it is then released for the
 // threads to bind together at once.
 
-import { createServer } from "node:http";
+import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { ListenTarget } from "../config/listen-address.ts";
 import { listen } from "../http/listen.ts";

@@ -5,7 +5,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
 import type { Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import { dirname } from "node:path";
 import { createSecureContext } from "node:tls";
 import { readConfiguredFile } from "../config/config-files.ts";
@@ -177,7 +177,7 @@ export function listenErrorMessage(target: ListenTarget, key: string, code: stri
  * spreads the connections over them.
  */
 export function listen(
-  server: Server,
+  server: NetServer,
   target: ListenTarget,
   key = "bind",
   reusePort = false,
@@ -208,7 +208,7 @@ export function listen(
   });
 }
 
-function describeBound(server: Server, target: ListenTarget): string {
+function describeBound(server: NetServer, target: ListenTarget): string {
   const bound = server.address();
   if (bound === null || typeof bound === "string") {
     return target.kind === "fd" ? `fd:${target.fd} (unix socket)` : formatListenTarget(target);
