@@ -1,16 +1,20 @@
 // Where a whole NAR comes from: its cached layout when there is one, else a walk of the store
 // path that records the layout for the next download.
 //
-// Either way the NAR's last byte goes out only once its bytes are known to be the NarHash's:
-// a store path deleted and built again while it is read (a build that is not deterministic
-// makes the same path with other bytes) must not give a complete body that mixes both builds.
-// A walk of a directory hashes what it yields and compares before its last chunk, so it pays
-// one sha256 pass (here, on one core: the walk alone 3.2 GB/s from the page cache, with the
-// hash 0.94 GB/s). A NAR from a layout is not hashed, which would cost repeat downloads their
-// speed: its inline bytes were hashed when the layout was recorded, and before its last chunk
-// it checks that the store path is still the registration it started with and that each large
-// file stayed the same file while read. A path that is one file is checked in the same way:
-// it has no layout, and hashing would slow every download of it.
+// Either way the NAR's last byte goes out only once the store path is known to be the one the
+// request found: a store path deleted and built again while it is read (a build that is not
+// deterministic makes the same path with other bytes) must not give a complete body that mixes
+// both builds. Such a path gets a registration of its own in the database, and a directory of
+// its own on disk, so before the last chunk `assertUnchanged` checks both, and a NAR from a
+// layout also that each large file stayed the same file while read.
+//
+// A layout is kept only if the walk that recorded it yielded the NarHash's bytes: the recorder
+// has them hashed on a thread of its own (nar-cache/hash-thread.ts), off the download's path,
+// and drops the layout otherwise. A walk that records nothing (a symlink, no NAR cache, or a
+// layout this process is recording already) hashes what it yields and compares before its
+// last chunk, on the serving thread, as every walk once did: one sha256 pass, which had cost
+// a first download a third of its CPU. A path that is one file is checked as a layout is: it
+// has no layout, and hashing would slow every download of it.
 
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
@@ -43,8 +47,8 @@ export function* wholeNar(
   source: NarSource,
 ): Generator<Buffer> {
   const { narHash32, narSize, realPath, stats, assertUnchanged } = source;
-  const walk = (onLargeFile?: LayoutRecorder["onLargeFile"]): Generator<Buffer> =>
-    hashed(narStream(realPath, narSize, undefined, { top: stats, onLargeFile }), source);
+  const walk = (): Generator<Buffer> =>
+    hashed(narStream(realPath, narSize, undefined, { top: stats }), source);
   // A lone file is as cheap to walk as its layout would be to read, and its walk reads one
   // file, as a layout's span: checked as a layout is, rather than hashed on every download.
   if (stats.isFile()) {
@@ -66,7 +70,13 @@ export function* wholeNar(
     yield* walk();
     return;
   }
-  yield* recorded(walk(recorder.onLargeFile), recorder);
+  const { onLargeFile } = recorder;
+  const unhashed = narStream(realPath, narSize, undefined, {
+    top: stats,
+    onLargeFile,
+    beforeLast: assertUnchanged,
+  });
+  yield* recorded(unhashed, recorder);
 }
 
 /**
@@ -91,7 +101,10 @@ function* hashed(
   }
 }
 
-/** Passes the walk's chunks through the recorder; keeps the layout if the walk completed. */
+/**
+ * Passes the walk's chunks through the recorder; keeps the layout if the walk completed (and
+ * its bytes hash to the NarHash: the recorder checks).
+ */
 function* recorded(walk: Generator<Buffer>, recorder: LayoutRecorder): Generator<Buffer> {
   let complete = false;
   try {

@@ -1,8 +1,9 @@
 // A file or directory that changes kind or goes away between the listing of its directory and
 // its reading fails the NAR as a changed store (a 404 before the first byte, a cut response
 // after), never as an internal error, and is never followed or waited on. A whole NAR whose
-// bytes are not its NarHash's (same sizes, other contents) is cut before its last chunk too,
-// walked or read from a layout, and leaves no layout behind.
+// bytes are not its NarHash's (same sizes, other contents) leaves no layout behind: a walk
+// that records nothing is cut before its last chunk, one that records is checked on the hash
+// thread, and a NAR read from a layout is cut when a large file changed while read.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -109,11 +110,17 @@ describe("a NAR whose files change while it is read", () => {
 
 describe("a whole NAR whose bytes are not its NarHash's", () => {
   /** A tree with a layout span (`a-large`), its NarHash, and a layout cache of its own. */
-  function served(lone = false): { source: NarSource; layouts: NarLayoutCache; cacheDir: string } {
+  function served(lone = false): {
+    source: NarSource;
+    layouts: NarLayoutCache;
+    cacheDir: string;
+    logged: string[];
+  } {
     const { root, narSize } = lone ? loneFile() : treeWithPause();
     const nar = Buffer.concat([...narStream(root, narSize)]);
     const cacheDir = tempDir("storefront-layouts-");
-    const log = createLogger(() => undefined);
+    const logged: string[] = [];
+    const log = createLogger((line) => logged.push(line));
     const directory = CacheDirectory.open({ enable: true, path: cacheDir, max_size: 1 << 30 }, log);
     if (directory === undefined) throw new Error("no cache directory");
     const source: NarSource = {
@@ -123,7 +130,7 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
       stats: lstatSync(root),
       assertUnchanged: () => undefined,
     };
-    return { source, layouts: new NarLayoutCache(directory), cacheDir };
+    return { source, layouts: new NarLayoutCache(directory), cacheDir, logged };
   }
 
   /** Reads `chunks` to the end or to an error; what arrived, and the error. */
@@ -174,12 +181,25 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
     expectCutAsChanged(cut, source.narSize);
   });
 
-  it("keeps back the last chunk of a walk, and records no layout from it", async () => {
-    const { source, layouts, cacheDir } = served();
-    // Same size, other bytes: only the hash can tell.
+  it("records no layout from a walk whose bytes are not the NarHash's", async () => {
+    const { source, layouts, cacheDir, logged } = served();
+    // Same size, other bytes: only the hash can tell. The path is still the registration the
+    // download found, so the client gets the store's bytes whole (and Nix checks the NarHash).
     writeFileSync(join(source.realPath, "b-small"), "SMALL\n");
-    expectCutAsChanged(read(wholeNar(layouts, source)), source.narSize);
+    const { bytes, error } = read(wholeNar(layouts, source));
+    expect(error).toBeUndefined();
+    expect(bytes).toBe(source.narSize);
+    await waitFor(() => logged.some((line) => line.includes("not its NarHash")), "the warning");
     await waitFor(() => readdirSync(cacheDir).length === 0, "the layout's temporary file to go");
+  });
+
+  it("keeps back the last chunk of a walk that records nothing, if not the NarHash's", () => {
+    const { source, layouts } = served();
+    writeFileSync(join(source.realPath, "b-small"), "SMALL\n");
+    // This process records that layout already: the second walk hashes what it yields itself.
+    const recording = layouts.record(source.narHash32, source.narSize);
+    expectCutAsChanged(read(wholeNar(layouts, source)), source.narSize);
+    void recording?.abort();
   });
 
   it("records the layout of a walk whose bytes are the NarHash's", async () => {

@@ -26,6 +26,7 @@ import {
 import type { CacheDirectory, OpenEntry } from "./cache-directory.ts";
 import { NarChunks } from "../nar/chunks.ts";
 import { assertSameFile, openListedFile, readInto } from "../nar/nar-stream.ts";
+import { HashThread } from "./hash-thread.ts";
 import { LayoutRecorder } from "./layout-recorder.ts";
 import { TempEntry } from "./temp-entry.ts";
 
@@ -37,11 +38,14 @@ const TAIL_READ_BYTES = 4096;
 
 export class NarLayoutCache {
   readonly #directory: CacheDirectory;
+  /** Where the NARs being recorded are hashed. */
+  readonly #hashThread: HashThread;
   #hits = 0;
   #misses = 0;
 
-  constructor(directory: CacheDirectory) {
+  constructor(directory: CacheDirectory, hashThread = new HashThread()) {
     this.#directory = directory;
+    this.#hashThread = hashThread;
   }
 
   get hits(): number {
@@ -90,11 +94,14 @@ export class NarLayoutCache {
   /**
    * A recorder for the layout of a NAR about to be walked, or undefined when this process is
    * recording that one already or the file cannot be made. Give `onLargeFile` to the walk,
-   * every chunk to `take`, then `commit` once the walk completed, or `abort`.
+   * every chunk to `take`, then `commit` once the walk completed, or `abort`. The layout is
+   * kept only if the chunks hash to `narHash32`.
    */
   record(narHash32: string, narSize: number): LayoutRecorder | undefined {
     const entry = TempEntry.start(this.#directory, entryName(narHash32), "NAR cache");
-    return entry && new LayoutRecorder(entry, narSize);
+    if (entry === undefined) return undefined;
+    const nar = { narHash32, narSize };
+    return new LayoutRecorder(entry, nar, this.#hashThread.begin(), this.#directory.log);
   }
 }
 
