@@ -21,6 +21,9 @@ import { DaemonSession } from "./session.ts";
 export interface NixDaemonClientOptions extends ConnectionOptions {
   /** Connections open at most; operations beyond wait their turn. Default 4. */
   readonly maxConnections?: number;
+  /** ROOTED_IDLE_MS and ROOTED_LIFETIME_MS, other than for tests. */
+  readonly rootedIdleMs?: number;
+  readonly rootedLifetimeMs?: number;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 4;
@@ -190,7 +193,10 @@ export class NixDaemonClient {
         clearTimeout(this.#idleTimers.get(idle));
         this.#idleTimers.delete(idle);
         // The daemon may have closed it while it waited (a restart of nix-daemon).
-        if (idle.broken === undefined) return { connection: idle, reused: true };
+        if (idle.broken === undefined && !this.#tooOld(idle)) {
+          return { connection: idle, reused: true };
+        }
+        idle.close();
         this.#forget(idle);
         this.#open--;
         continue;
@@ -228,17 +234,22 @@ export class NixDaemonClient {
     if (holdsTempRoots && !this.#rootedSince.has(connection)) {
       this.#rootedSince.set(connection, Date.now());
     }
-    const rootedSince = this.#rootedSince.get(connection);
-    const tooOld = rootedSince !== undefined && Date.now() - rootedSince >= ROOTED_LIFETIME_MS;
-    if (connection.broken === undefined && !this.#closed && !tooOld) {
+    if (connection.broken === undefined && !this.#closed && !this.#tooOld(connection)) {
       this.#idle.push(connection);
-      if (rootedSince !== undefined) this.#closeWhenIdle(connection);
+      if (this.#rootedSince.has(connection)) this.#closeWhenIdle(connection);
     } else {
       this.#forget(connection);
       connection.close();
       if (!this.#closed) this.#open--;
     }
     this.#wakeOne();
+  }
+
+  /** Whether `connection` got its first temporary root ROOTED_LIFETIME_MS ago or longer. */
+  #tooOld(connection: DaemonConnection): boolean {
+    const since = this.#rootedSince.get(connection);
+    const lifetime = this.#options.rootedLifetimeMs ?? ROOTED_LIFETIME_MS;
+    return since !== undefined && Date.now() - since >= lifetime;
   }
 
   /** Closes `connection` if it is still idle after ROOTED_IDLE_MS. */
@@ -252,7 +263,7 @@ export class NixDaemonClient {
       connection.close();
       this.#open--;
       this.#wakeOne();
-    }, ROOTED_IDLE_MS);
+    }, this.#options.rootedIdleMs ?? ROOTED_IDLE_MS);
     timer.unref();
     this.#idleTimers.set(connection, timer);
   }

@@ -258,6 +258,38 @@ describe.skipIf(!hasNix)("the Nix daemon client against nix-daemon 2.8", () => {
     expect(await client.isValidPath(path("topFile"))).toBe(true);
   });
 
+  it("never reuses a connection once its first temporary root is ROOTED_LIFETIME_MS old", async () => {
+    const temproots = join(daemon.store.root, "nix/var/nix/temproots");
+    const workersWithRoots = (): string[] => (existsSync(temproots) ? readdirSync(temproots) : []);
+    await waitFor(() => workersWithRoots().length === 0, "earlier workers to exit");
+    // Idle connections would stay a minute: only the lifetime can end them here.
+    const short = new NixDaemonClient({
+      socketPath: daemon.socketPath,
+      rootedLifetimeMs: 300,
+      rootedIdleMs: 60_000,
+    });
+    try {
+      const addWith = async (attribute: string): Promise<void> => {
+        const info = pathInfoIn(source, path(attribute));
+        const nar = dumpNar(source, info.storePath);
+        await short.addToStoreNar(importOf(info, { repair: true }), nar);
+      };
+      await addWith("tree");
+      const first = workersWithRoots();
+      expect(first).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await addWith("topFile");
+      // A new worker took the import, and the old one ended with its roots.
+      await waitFor(() => {
+        const now = workersWithRoots();
+        return now.length === 1 && now[0] !== first[0];
+      }, "the import on a new connection, the old one closed");
+    } finally {
+      short.close();
+    }
+    await waitFor(() => workersWithRoots().length === 0, "the last connection to close");
+  });
+
   it("keeps a path behind an indirect root", async () => {
     const link = join(tempDir("storefront-daemon-root-"), "result");
     symlinkSync(path("app"), link);
