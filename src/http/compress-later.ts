@@ -81,7 +81,7 @@ async function makeEntry(
   if (keep === undefined) return;
   let whole = false;
   try {
-    const body = wholeNarBody(sources, path);
+    const body = wholeNarBody(sources, path, true);
     whole = await encodeForTee(body.chunks, "zstd", settings, keep.tee(), body.written);
   } catch (error) {
     // The store path changed or went away since its download: no entry, and the next

@@ -80,16 +80,22 @@ export async function narBody(
   }
   // Compressed once for this client, and kept for the next ones.
   const keep = await narCache.startWrite(narHash32, narSize);
-  const body = wholeNarBody(sources, path);
+  const body = wholeNarBody(sources, path, keep !== undefined);
   return keep === undefined ? { compressed: false, body } : { compressed: false, body, keep };
 }
 
-/** The whole NAR of `path` as it is: from its layout, or a walk that records one. */
+/**
+ * The whole NAR of `path` as it is: from its layout, or a walk that records one. For bytes that
+ * go into the compressed-NAR cache (`kept`), a walk hashes them itself (whole-nar.ts): an entry
+ * is kept only from a NAR that is its NarHash's.
+ */
 export function wholeNarBody(
   { narLayouts }: Pick<NarSources, "narLayouts">,
   { info, realPath, stats, assertUnchanged }: ValidPathOnDisk,
+  kept = false,
 ): StoreBody {
   const narHash32 = narHashDigest(info.narHash);
   const narSize = info.narSize;
-  return pooledBody(wholeNar(narLayouts, { narHash32, narSize, realPath, stats, assertUnchanged }));
+  const source = { narHash32, narSize, realPath, stats, assertUnchanged };
+  return pooledBody(wholeNar(narLayouts, source, kept));
 }

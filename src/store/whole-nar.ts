@@ -10,10 +10,11 @@
 //
 // A layout is kept only if the walk that recorded it yielded the NarHash's bytes: the recorder
 // has them hashed on a thread of its own (nar-cache/hash-thread.ts), off the download's path,
-// and drops the layout otherwise. A walk that records nothing (a symlink, no NAR cache, or a
-// layout this process is recording already) hashes what it yields and compares before its
-// last chunk, on the serving thread, as every walk once did: one sha256 pass, which had cost
-// a first download a third of its CPU. A path that is one file is checked as a layout is: it
+// and drops the layout otherwise. A walk that records nothing (a symlink, no NAR cache, a
+// layout this process is recording already, or a NAR whose bytes go into the compressed-NAR
+// cache: `hashHere`) hashes what it yields and compares before its last chunk, on the serving
+// thread, as every walk once did: one sha256 pass, which had cost a first download a third of
+// its CPU. A path that is one file is checked as a layout is: it
 // has no layout, and hashing would slow every download of it.
 
 import { createHash } from "node:crypto";
@@ -40,11 +41,13 @@ export interface NarSource {
 
 /**
  * The whole NAR of a valid path on disk, in chunks from the NAR chunk pool. Nothing is opened
- * until the first chunk is asked for, so a stream dropped before it starts holds nothing.
+ * until the first chunk is asked for, so a stream dropped before it starts holds nothing. With
+ * `hashHere` (bytes that will be kept), a walk hashes them itself and records no layout.
  */
 export function* wholeNar(
   layouts: NarLayoutCache | undefined,
   source: NarSource,
+  hashHere = false,
 ): Generator<Buffer> {
   const { narHash32, narSize, realPath, stats, assertUnchanged } = source;
   const walk = (): Generator<Buffer> =>
@@ -65,7 +68,7 @@ export function* wholeNar(
     yield* cached;
     return;
   }
-  const recorder = layouts.record(narHash32, narSize);
+  const recorder = hashHere ? undefined : layouts.record(narHash32, narSize);
   if (recorder === undefined) {
     yield* walk();
     return;

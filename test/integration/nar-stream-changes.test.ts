@@ -11,7 +11,6 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { closeSync, openSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { framedLength } from "../../src/core/nix/nar-framing.ts";
 import { StorefrontError } from "../../src/errors.ts";
 import { encodeNixBase32 } from "../../src/core/nix/nix-base32.ts";
 import { createLogger } from "../../src/log.ts";
@@ -19,30 +18,9 @@ import { CacheDirectory } from "../../src/store/nar-cache/cache-directory.ts";
 import { NarLayoutCache } from "../../src/store/nar-cache/layout-cache.ts";
 import { narStream } from "../../src/store/nar/nar-stream.ts";
 import { wholeNar, type NarSource } from "../../src/store/whole-nar.ts";
+import { narSizeOf, type Tree } from "../support/nar-size.ts";
 import { tempDir } from "../support/temp.ts";
 import { waitFor } from "../support/wait.ts";
-
-/** A tree as the NAR sees it: a regular file by its size, or a directory by its entries. */
-type Tree = number | { readonly [name: string]: Tree };
-
-const word = (text: string): number => framedLength(Buffer.byteLength(text));
-const words = (...texts: string[]): number => texts.reduce((n, text) => n + word(text), 0);
-
-function nodeSize(tree: Tree): number {
-  if (typeof tree === "number") {
-    return words("(", "type", "regular", "contents") + framedLength(tree) + word(")");
-  }
-  let size = words("(", "type", "directory");
-  for (const [name, child] of Object.entries(tree)) {
-    size += words("entry", "(", "name", name, "node") + nodeSize(child) + word(")");
-  }
-  return size + word(")");
-}
-
-/** The NAR size of `tree`, as the database would have it. */
-function narSizeOf(tree: Tree): number {
-  return word("nix-archive-1") + nodeSize(tree);
-}
 
 /** A tree whose first file is large (read a chunk at a time: the walk pauses there). */
 function treeWithPause(extra: Record<string, Tree> = {}): { root: string; narSize: number } {

@@ -1,7 +1,7 @@
 // Compressed-cache entries made in the background (http/compress-later.ts): an entry is kept
 // only from a read of the NAR that completed and was checked, as one made during a download.
 
-import { lstatSync, readdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { zstdDecompressSync } from "node:zlib";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +12,9 @@ import { createLogger } from "../../src/log.ts";
 import type { ValidPathOnDisk } from "../../src/store/nar/valid-path.ts";
 import { CacheDirectory } from "../../src/store/nar-cache/cache-directory.ts";
 import { CompressedNarCache } from "../../src/store/nar-cache/compressed-nar-cache.ts";
+import { NarLayoutCache } from "../../src/store/nar-cache/layout-cache.ts";
+import { narStream } from "../../src/store/nar/nar-stream.ts";
+import { narSizeOf } from "../support/nar-size.ts";
 
 /** A NAR string: its length, its bytes, zeros to a multiple of 8. */
 function narString(bytes: Buffer): Buffer {
@@ -33,6 +36,7 @@ function fileNar(contents: Buffer): Buffer {
 describe("compressLater", () => {
   let dir: string;
   let cache: CompressedNarCache;
+  let layouts: NarLayoutCache;
   const log = createLogger(() => undefined);
   const settings = { enable_compression: true, zstd: { level: 3 } };
   const entries = (): string[] =>
@@ -46,6 +50,7 @@ describe("compressLater", () => {
     );
     if (directory === undefined) throw new Error("no cache directory");
     cache = new CompressedNarCache(directory, 3);
+    layouts = new NarLayoutCache(directory);
   });
 
   /** A store path that is one file, as a download found it; `changed` fails its last check. */
@@ -91,5 +96,33 @@ describe("compressLater", () => {
     expect(entries()).toEqual([]);
     // No temporary file left either.
     expect(readdirSync(join(dir, "nars")).filter((name) => name.startsWith(".tmp"))).toEqual([]);
+  });
+
+  it("keeps nothing of a walk whose bytes are not the NarHash's", async () => {
+    // A directory with no layout yet, so it is walked; registered with a NarHash that is not
+    // its bytes', as a path damaged in place would be.
+    const baseName = `${"c".repeat(32)}-tree`;
+    const realPath = join(dir, baseName);
+    mkdirSync(realPath);
+    writeFileSync(join(realPath, "large"), Buffer.alloc(1 << 20, "l"));
+    writeFileSync(join(realPath, "small"), "small\n");
+    const narSize = narSizeOf({ large: 1 << 20, small: 6 });
+    expect(Buffer.concat([...narStream(realPath, narSize)]).length).toBe(narSize);
+    const path: ValidPathOnDisk = {
+      info: {
+        storePath: `/nix/store/${baseName}`,
+        narHash: `sha256:${"c".repeat(52)}`,
+        narSize,
+        registration: 1,
+      },
+      baseName,
+      realPath,
+      stats: lstatSync(realPath),
+      assertUnchanged: () => undefined,
+    };
+    compressLater({ narCache: cache, narLayouts: layouts, log }, path, settings);
+    await compressedLaterIdle();
+    // Neither a compressed entry nor a layout, nor a temporary file of either.
+    expect(readdirSync(join(dir, "nars"))).toEqual([]);
   });
 });
