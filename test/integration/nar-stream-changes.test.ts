@@ -88,13 +88,14 @@ describe("a NAR whose files change while it is read", () => {
 
 describe("a whole NAR whose bytes are not its NarHash's", () => {
   /** A tree with a layout span (`a-large`), its NarHash, and a layout cache of its own. */
-  function served(lone = false): {
+  function served(kind: "tree" | "lone" | "small" = "tree"): {
     source: NarSource;
     layouts: NarLayoutCache;
     cacheDir: string;
     logged: string[];
   } {
-    const { root, narSize } = lone ? loneFile() : treeWithPause();
+    const { root, narSize } =
+      kind === "lone" ? loneFile() : kind === "small" ? smallTree() : treeWithPause();
     const nar = Buffer.concat([...narStream(root, narSize)]);
     const cacheDir = tempDir("storefront-layouts-");
     const logged: string[] = [];
@@ -132,6 +133,15 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
     expect(bytes).toBeLessThan(narSize);
   };
 
+  /** A store path of small files only: its layout holds the whole NAR. */
+  function smallTree(): { root: string; narSize: number } {
+    const root = join(tempDir(), "small");
+    mkdirSync(root);
+    writeFileSync(join(root, "a"), "a\n");
+    writeFileSync(join(root, "b"), Buffer.alloc(1000, "b"));
+    return { root, narSize: narSizeOf({ a: 2, b: 1000 }) };
+  }
+
   /** A store path that is one large file. */
   function loneFile(): { root: string; narSize: number } {
     const root = join(tempDir(), "file");
@@ -140,7 +150,7 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
   }
 
   it("keeps back the last chunk of a lone file once the path is registered again", () => {
-    const { source, layouts } = served(true);
+    const { source, layouts } = served("lone");
     expect(read(wholeNar(layouts, source)).bytes).toBe(source.narSize);
     const registeredAgain = (): void => {
       throw new StorefrontError("store_changed", "registered again");
@@ -150,7 +160,7 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
   });
 
   it("keeps back the last chunk of a lone file written in place while read", () => {
-    const { source, layouts } = served(true);
+    const { source, layouts } = served("lone");
     const cut = read(wholeNar(layouts, source), () => {
       const fd = openSync(source.realPath, "r+");
       writeSync(fd, Buffer.alloc(1 << 20, "b"), 0, 1 << 20, 3 << 20);
@@ -199,6 +209,21 @@ describe("a whole NAR whose bytes are not its NarHash's", () => {
     const cut = read(wholeNar(layouts, { ...source, assertUnchanged: registeredAgain }));
     expect(layouts.hits).toBe(hits + 1);
     expectCutAsChanged(cut, source.narSize);
+  });
+
+  it("gives the NAR recorded from a layout without large files, whatever the path became", async () => {
+    const { source, layouts, cacheDir } = served("small");
+    read(wholeNar(layouts, source));
+    await waitFor(() => existsSync(join(cacheDir, `${source.narHash32}.layout`)), "the layout");
+    const registeredAgain = (): void => {
+      throw new StorefrontError("store_changed", "registered again");
+    };
+    // No byte of it comes from the store path: the NAR recorded and hashed, whole.
+    const { bytes, error } = read(
+      wholeNar(layouts, { ...source, assertUnchanged: registeredAgain }),
+    );
+    expect(error).toBeUndefined();
+    expect(bytes).toBe(source.narSize);
   });
 
   it("keeps back the last chunk from a layout when a large file changed while read", async () => {
