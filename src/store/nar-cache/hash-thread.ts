@@ -6,9 +6,10 @@
 // hashing costs several times as much, and the download goes on while the thread hashes.
 //
 // SLOTS chunks may wait to be hashed. When every slot is taken (the thread is behind, the walk
-// being faster than sha256 for a while), the serving thread waits for one, up to WAIT_MS, as
-// long as hashing the chunk itself would have taken; if none comes back in that time (the
-// thread is stuck or starved), the NAR gives up its layout, and a later download records it.
+// being faster than sha256 for a while), the serving thread waits for one: the thread frees a
+// slot per chunk hashed, so about as long as hashing the chunk itself would have taken. If none
+// comes back within WAIT_MS (the thread is stuck or starved), the NAR gives up its layout, and
+// a later download records it.
 //
 // The thread starts with the first NAR and ends once idle: a server whose layouts are recorded
 // holds no thread. NARs begun while it starts (~30 ms) are hashed on the serving thread, as
