@@ -3,7 +3,7 @@
 // million paths, takes seconds to read. The thread opens Nix's database, answers the one
 // question it was started with, and ends; its memory goes with it.
 
-import { Worker } from "node:worker_threads";
+import { parentPort, Worker } from "node:worker_threads";
 import { StorefrontError } from "../../errors.ts";
 
 /** What a one-shot worker posts: its answer, or why it has none. */
@@ -33,11 +33,24 @@ export function askThread<T>(url: URL, data: unknown, what: string): Promise<T> 
   });
 }
 
-/** The worker's side: posts `answer()`'s value, or its error's message. */
-export function answerOnce<T>(post: (answer: ThreadAnswer<T>) => void, answer: () => T): void {
+/**
+ * The worker's side, for a question on Nix's database: opens it (`open`), posts what `ask`
+ * finds in it, or why it found nothing, and closes it.
+ */
+export function answerFromDatabase<D extends { close(): void }>(
+  open: () => D,
+  ask: (database: D) => unknown,
+): void {
+  let answer: ThreadAnswer<unknown>;
   try {
-    post({ ok: true, value: answer() });
+    const database = open();
+    try {
+      answer = { ok: true, value: ask(database) };
+    } finally {
+      database.close();
+    }
   } catch (error) {
-    post({ ok: false, message: error instanceof Error ? error.message : String(error) });
+    answer = { ok: false, message: error instanceof Error ? error.message : String(error) };
   }
+  parentPort?.postMessage(answer);
 }
