@@ -166,11 +166,7 @@ export class NixDaemonClient {
 
   /** Closes the connections that no operation uses now (and the temporary roots they hold). */
   closeIdle(): void {
-    for (const connection of this.#idle.splice(0)) {
-      this.#forget(connection);
-      connection.close();
-      this.#open--;
-    }
+    for (const connection of this.#idle.splice(0)) this.#drop(connection);
     this.#wakeOne();
   }
 
@@ -190,15 +186,13 @@ export class NixDaemonClient {
       if (this.#closed) throw new NixDaemonError("closed", "the Nix daemon client was closed");
       const idle = this.#idle.pop();
       if (idle !== undefined) {
-        clearTimeout(this.#idleTimers.get(idle));
-        this.#idleTimers.delete(idle);
         // The daemon may have closed it while it waited (a restart of nix-daemon).
         if (idle.broken === undefined && !this.#tooOld(idle)) {
+          clearTimeout(this.#idleTimers.get(idle));
+          this.#idleTimers.delete(idle);
           return { connection: idle, reused: true };
         }
-        idle.close();
-        this.#forget(idle);
-        this.#open--;
+        this.#drop(idle);
         continue;
       }
       if (this.#open < this.#maxConnections) {
@@ -238,9 +232,7 @@ export class NixDaemonClient {
       this.#idle.push(connection);
       if (this.#rootedSince.has(connection)) this.#closeWhenIdle(connection);
     } else {
-      this.#forget(connection);
-      connection.close();
-      if (!this.#closed) this.#open--;
+      this.#drop(connection);
     }
     this.#wakeOne();
   }
@@ -259,13 +251,19 @@ export class NixDaemonClient {
       const index = this.#idle.indexOf(connection);
       if (index === -1) return;
       this.#idle.splice(index, 1);
-      this.#forget(connection);
-      connection.close();
-      this.#open--;
+      this.#drop(connection);
       this.#wakeOne();
     }, this.#options.rootedIdleMs ?? ROOTED_IDLE_MS);
     timer.unref();
     this.#idleTimers.set(connection, timer);
+  }
+
+  /** Closes `connection` (not in the idle list) and stops counting it as open. */
+  #drop(connection: DaemonConnection): void {
+    this.#forget(connection);
+    connection.close();
+    // After close(), nothing is counted any more.
+    if (!this.#closed) this.#open--;
   }
 
   #forget(connection: DaemonConnection): void {
