@@ -82,12 +82,22 @@ export const TIMED_METRICS: readonly TimedMetric[] = [
 export const ZSTD_FIRST_OVER_PLAIN_GOAL = 1.3;
 
 /**
- * The single-connection metrics that are also measured against the Node floor
- * (bench/node-floor.ts): what any Node server costs, apart from what storefront adds. The
- * floor runs through the whole benchmark, so its narinfos are set beside storefront's
- * long-running figure.
+ * The metrics also measured against the Node floor (bench/node-floor.ts): what any one-thread
+ * Node server costs, apart from what storefront adds. Every row but the zstd first download,
+ * whose counterpart would be the floor sending files compressed in advance (nginx's row).
  */
-export const FLOOR_METRICS = ["narinfo-all-warm", "nar-c1"] as const satisfies readonly MetricId[];
+export const FLOOR_METRICS = [
+  "narinfo-all",
+  "narinfo-c25",
+  "narinfo-all-warm",
+  "nar-c1",
+  "nar-c4",
+  "nar-c16",
+  "nar-c1-first",
+  "zstd-repeat",
+  "zstd-repeat-c4",
+  "zstd-repeat-c16",
+] as const satisfies readonly MetricId[];
 export type FloorMetric = (typeof FLOOR_METRICS)[number];
 
 export function isFloorMetric(id: MetricId): id is FloorMetric {

@@ -1,8 +1,9 @@
 // The floor: the least a Node server does to answer the benchmark's requests, so that the report
 // can tell what Node itself costs against nginx from what storefront adds. It serves the same
-// static cache as nginx (`nix copy --to file://...?compression=none`): every narinfo held in
-// memory as the bytes to send, and each NAR read from its file in 512 KiB chunks (storefront's
-// chunk size) written to the socket with backpressure. Nothing is looked up, signed or built.
+// static caches as nginx (`nix copy --to file://...?compression=none`, or `zstd`): every narinfo
+// held in memory as the bytes to send, and each NAR file (`.nar` or `.nar.zst`) read in 512 KiB
+// chunks (storefront's chunk size) written to the socket with backpressure. Nothing is looked
+// up, signed, built or compressed.
 //
 //   node bench/node-floor.ts CACHE_DIR PORT
 
@@ -62,7 +63,7 @@ createServer((req, res) => {
   if (body !== undefined) {
     res.writeHead(200, { "content-type": "text/x-nix-narinfo", "content-length": body.length });
     res.end(body);
-  } else if (/^\/nar\/[0-9a-z]+\.nar$/.test(url)) {
+  } else if (/^\/nar\/[0-9a-z]+\.nar(\.zst)?$/.test(url)) {
     sendFile(res, join(cacheDir, url));
   } else {
     res.writeHead(404).end();

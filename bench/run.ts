@@ -22,7 +22,13 @@ import {
   type Pass,
   type Target,
 } from "./measure.ts";
-import { TIMED_METRICS, isFloorMetric, type FloorMetric, type MetricId } from "./metrics.ts";
+import {
+  FLOOR_METRICS,
+  TIMED_METRICS,
+  isFloorMetric,
+  type FloorMetric,
+  type MetricId,
+} from "./metrics.ts";
 import { describePackages, installedPackages, pickPackages } from "./packages.ts";
 import { summariseProfiles, type ProfileSummary } from "./profile.ts";
 import { chartRows, renderReport, type Results } from "./report.ts";
@@ -232,8 +238,11 @@ async function main(): Promise<void> {
     servers.push(nginx.server);
     const nginxNone = nginx.urls["none"] ?? "";
     const nginxZstd = nginx.urls["zstd"] ?? "";
-    const floor = await startNodeFloor(noneCache);
+    // The Node floor: one process for each static cache, like nginx's two sites.
+    let floor = await startNodeFloor(noneCache);
     servers.push(floor);
+    const floorZstd = await startNodeFloor(zstdCache);
+    servers.push(floorZstd);
     rmSync(narCache, { recursive: true, force: true });
     let storefront = await startSf();
     await sleep(1000); // workers may still be starting when the first answers
@@ -279,6 +288,12 @@ async function main(): Promise<void> {
         nars: await loadNarRefs(floor.url, hashes),
         headers: {},
       },
+      floorZstd: {
+        name: "node floor",
+        base: floorZstd.url,
+        nars: await loadNarRefs(floorZstd.url, hashes),
+        headers: {},
+      },
     };
     const narBytes = sfNars.reduce((sum, nar) => sum + nar.narSize, 0);
     const withBase = (target: Target, base: string): Target => ({ ...target, base });
@@ -295,7 +310,22 @@ async function main(): Promise<void> {
     const times = Object.fromEntries(
       TIMED_METRICS.map((m) => [m.id, { storefront: [] as number[], nginx: [] as number[] }]),
     ) as Record<MetricId, { storefront: number[]; nginx: number[] }>;
-    const floorTimes: Record<FloorMetric, number[]> = { "narinfo-all-warm": [], "nar-c1": [] };
+    const floorTimes = Object.fromEntries(FLOOR_METRICS.map((m) => [m, [] as number[]])) as Record<
+      FloorMetric,
+      number[]
+    >;
+    /** Where a pass's seconds go: storefront's and nginx's to the goal table, the floor's aside. */
+    const record = (metric: MetricId, who: "storefront" | "nginx" | "floor", s: number): void => {
+      if (who !== "floor") times[metric][who].push(s);
+      else if (isFloorMetric(metric)) floorTimes[metric].push(s);
+    };
+    /** The floor started anew, as storefront is for the rows measured from a fresh start. */
+    const restartFloor = async (): Promise<void> => {
+      await floor.stop();
+      servers.splice(servers.indexOf(floor), 1);
+      floor = await startNodeFloor(noneCache);
+      servers.push(floor);
+    };
     const narInfoRates = { storefront: [] as number[], nginx: [] as number[] };
     const wrkSeconds = flags.quick ? 2 : 5;
     const generation: number[] = [];
@@ -331,64 +361,67 @@ async function main(): Promise<void> {
       step(`sample ${sample + 1}/${samples}`);
       await restartSf();
       const sfZstd = withBase(targets.storefrontZstd, storefront.url);
-      for (const who of inTurn(["nginx", "storefront"] as const, sample)) {
-        const target = who === "storefront" ? sfZstd : targets.nginxZstd;
-        const first = await narPass(target, 1);
+      for (const who of inTurn(["nginx", "storefront", "floor"] as const, sample)) {
+        const target =
+          who === "storefront" ? sfZstd : who === "floor" ? targets.floorZstd : targets.nginxZstd;
+        // The floor sends files compressed in advance, like nginx: no first download of its own.
+        const first = who === "floor" ? undefined : await narPass(target, 1);
+        if (first !== undefined) record("zstd-first", who, first.seconds);
         // storefront may still be writing its compressed entries after the response ended.
         if (who === "storefront") {
           await waitCacheSettled(narCache);
           cacheBytes = directorySize(narCache, ".zst");
         }
         const repeat = await narPass(target, 1);
-        times["zstd-first"][who].push(first.seconds);
-        times["zstd-repeat"][who].push(repeat.seconds);
-        times["zstd-repeat-c4"][who].push((await narPass(target, 4)).seconds);
-        times["zstd-repeat-c16"][who].push((await narPass(target, 16)).seconds);
+        record("zstd-repeat", who, repeat.seconds);
+        record("zstd-repeat-c4", who, (await narPass(target, 4)).seconds);
+        record("zstd-repeat-c16", who, (await narPass(target, 16)).seconds);
         if (who === "storefront") {
-          zstdWire.storefrontFirst = first.bytes;
+          zstdWire.storefrontFirst = first?.bytes ?? 0;
           zstdWire.storefrontRepeat = repeat.bytes;
           for (const [encoding, count] of Object.entries(repeat.encodings)) {
             zstdEncodings[encoding] = (zstdEncodings[encoding] ?? 0) + count;
           }
-        } else {
+        } else if (who === "nginx") {
           zstdWire.nginx = repeat.bytes;
         }
       }
 
       // A fresh start with an empty NAR cache: one untimed pass of every narinfo, the timed
       // narinfo passes, then the first plain download (every path walked, its layout recorded).
+      // The floor is started anew beside it: its fresh start is what any Node server meets.
       await restartSf();
+      await restartFloor();
       const sf = withBase(targets.storefront, storefront.url);
-      for (const who of inTurn(["storefront", "nginx"] as const, sample)) {
-        const base = who === "storefront" ? sf.base : targets.nginx.base;
+      const fl = withBase(targets.floor, floor.url);
+      const contenders = ["storefront", "nginx", "floor"] as const;
+      const targetOf = (who: (typeof contenders)[number]): Target =>
+        who === "storefront" ? sf : who === "floor" ? fl : targets.nginx;
+      for (const who of inTurn(contenders, sample)) {
+        const base = targetOf(who).base;
         await narInfoAll(base, hashes);
-        times["narinfo-all"][who].push((await narInfoSample(base)).seconds);
+        record("narinfo-all", who, (await narInfoSample(base)).seconds);
       }
-      for (const who of inTurn(["storefront", "nginx"] as const, sample + 1)) {
-        const target = who === "storefront" ? sf : targets.nginx;
-        const pass = check(await narPass(target, 1), `${who} nar-c1-first`, narBytes);
-        times["nar-c1-first"][who].push(pass.seconds);
+      for (const who of inTurn(contenders, sample + 1)) {
+        const pass = check(await narPass(targetOf(who), 1), `${who} nar-c1-first`, narBytes);
+        record("nar-c1-first", who, pass.seconds);
       }
       // The same warm-up as at the start (untimed): every narinfo and every NAR once more, so
       // that the NAR passes below are served from the layouts, as repeat downloads are.
-      await warmNarInfos(sf.base, hashes);
-      await narPass(sf, 2);
-      for (const who of inTurn(["storefront", "nginx"] as const, sample)) {
-        const base = who === "storefront" ? sf.base : targets.nginx.base;
-        const pass = await narInfosAtConcurrency(base, hashes, workDir, wrkSeconds);
-        times["narinfo-c25"][who].push(pass.secondsPerPass);
-        narInfoRates[who].push(pass.requestsPerSecond);
+      for (const target of [sf, fl]) {
+        await warmNarInfos(target.base, hashes);
+        await narPass(target, 2);
+      }
+      for (const who of inTurn(contenders, sample)) {
+        const pass = await narInfosAtConcurrency(targetOf(who).base, hashes, workDir, wrkSeconds);
+        record("narinfo-c25", who, pass.secondsPerPass);
+        if (who !== "floor") narInfoRates[who].push(pass.requestsPerSecond);
       }
       for (const [index, metric] of (
         ["narinfo-all-warm", "nar-c1", "nar-c4", "nar-c16"] as const
       ).entries()) {
-        // The Node floor only where one connection is used: it is a single process.
-        const contenders = isFloorMetric(metric)
-          ? (["nginx", "storefront", "floor"] as const)
-          : (["nginx", "storefront"] as const);
         for (const who of inTurn(contenders, sample + index)) {
-          const target =
-            who === "storefront" ? sf : who === "floor" ? targets.floor : targets.nginx;
+          const target = targetOf(who);
           let pass: Pass;
           if (metric === "narinfo-all-warm") {
             pass = await narInfoSample(target.base);
@@ -399,8 +432,7 @@ async function main(): Promise<void> {
             pass = check(await narPass(target, connections), `${who} ${metric}`, narBytes);
             if (rss !== undefined) memoryPeaks.push(rss.stop());
           }
-          if (who !== "floor") times[metric][who].push(pass.seconds);
-          else if (isFloorMetric(metric)) floorTimes[metric].push(pass.seconds);
+          record(metric, who, pass.seconds);
         }
       }
       // storefront's NAR serialiser alone, in this process, no server involved.
