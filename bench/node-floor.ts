@@ -34,8 +34,10 @@ function sendFile(res: ServerResponse, path: string): void {
   }
   const size = fstatSync(fd).size;
   res.writeHead(200, { "content-type": "application/x-nix-archive", "content-length": size });
-  // Two buffers in turn: one being written while the other is filled.
-  const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+  // Two buffers in turn: one being written while the other is filled. No larger than the
+  // file: most NARs of a closure are small, and 1 MiB for each would be the floor's own waste.
+  const bytes = Math.max(1, Math.min(CHUNK_BYTES, size));
+  const buffers = [Buffer.allocUnsafe(bytes), Buffer.allocUnsafe(bytes)];
   let position = 0;
   let turn = 0;
   const pump = (): void => {
