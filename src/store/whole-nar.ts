@@ -12,10 +12,10 @@
 // has them hashed on a thread of its own (nar-cache/hash-thread.ts), off the download's path,
 // and drops the layout otherwise. A walk that records nothing (a symlink, no NAR cache, a
 // layout this process is recording already, or a NAR whose bytes go into the compressed-NAR
-// cache: `hashHere`) hashes what it yields and compares before its last chunk, on the serving
+// cache: `kept`) hashes what it yields and compares before its last chunk, on the serving
 // thread, as every walk once did: one sha256 pass, which had cost a first download a third of
-// its CPU. A path that is one file is checked as a layout is: it
-// has no layout, and hashing would slow every download of it.
+// its CPU. A path that is one file is checked as a layout is: it has no layout, and hashing
+// would slow every download of it.
 
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
@@ -42,12 +42,12 @@ export interface NarSource {
 /**
  * The whole NAR of a valid path on disk, in chunks from the NAR chunk pool. Nothing is opened
  * until the first chunk is asked for, so a stream dropped before it starts holds nothing. With
- * `hashHere` (bytes that will be kept), a walk hashes them itself and records no layout.
+ * `kept` (bytes that will be kept), a walk hashes them itself and records no layout.
  */
 export function* wholeNar(
   layouts: NarLayoutCache | undefined,
   source: NarSource,
-  hashHere = false,
+  kept = false,
 ): Generator<Buffer> {
   const { narHash32, narSize, realPath, stats, assertUnchanged } = source;
   const walk = (): Generator<Buffer> =>
@@ -68,7 +68,7 @@ export function* wholeNar(
     yield* cached;
     return;
   }
-  const recorder = hashHere ? undefined : layouts.record(narHash32, narSize);
+  const recorder = kept ? undefined : layouts.record(narHash32, narSize);
   if (recorder === undefined) {
     yield* walk();
     return;

@@ -187,8 +187,9 @@ function takeSlot({ lent, free }: Running): number | undefined {
   const deadline = performance.now() + WAIT_MS;
   for (;;) {
     const returned = Atomics.load(lent, SLOTS);
+    // `free` is empty here: every slot handed back is free again.
     for (let i = 0; i < SLOTS; i++) {
-      if (Atomics.load(lent, i) === 0 && !free.includes(i)) free.push(i);
+      if (Atomics.load(lent, i) === 0) free.push(i);
     }
     const found = free.pop();
     if (found !== undefined) return found;
